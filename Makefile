@@ -1,0 +1,160 @@
+# examsite: one entry point.  See README.md.
+#
+#   make            all binaries into build/
+#   make check      every test, under ASan+UBSan (binaries in build/check/)
+#   make demo       a temporary site from the sample files
+#   make bench      benchmarks against baselines measured in the same run
+#   make fuzz       libFuzzer targets for FUZZ_SECONDS each
+#   make install    PREFIX=/usr DESTDIR=...
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+B        ?= build
+SAN      ?= 0
+CC       ?= cc
+FUZZ_SECONDS ?= 60
+
+PKGS_ALL := libusb-1.0 libevent libevent_openssl sqlite3 zlib openssl jansson \
+            inih libsystemd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS_ALL) 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -Wvla
+CFLAGS  ?= -O2 -g
+ifeq ($(SAN),1)
+CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+           -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+CPPFLAGS += -std=c17 -D_GNU_SOURCE -Icommon -Idb -Idrivers -I$(B)/gen \
+            $(PKG_CFLAGS) -MMD -MP
+ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN)
+
+pkglibs = $(shell pkg-config --libs $(1))
+
+# --- sources -------------------------------------------------------------
+COMMON_SRC  := $(wildcard common/*.c)
+STORE_SRC   := $(wildcard db/*.c)
+DRIVERS_SRC := $(wildcard drivers/*.c)
+CTL_SRC     := $(wildcard tools/examctl.c tools/ctl_*.c)
+SIM_SRC     := $(wildcard tools/examsim.c tools/sim_*.c)
+DAEMON_SRC  := $(wildcard daemon/*.c)
+KIOSK_SRC   := $(wildcard kiosk/*.c)
+CENTRAL_SRC := $(wildcard central/*.c)
+MIGRATIONS  := $(sort $(wildcard db/migrations/*.sql))
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+LIBCOMMON  := $(B)/lib/libcommon.a
+LIBSTORE   := $(B)/lib/libstore.a
+LIBDRIVERS := $(B)/lib/libdrivers.a
+
+COMMON_LIBS  := $(call pkglibs,openssl inih) -lcsv
+STORE_LIBS   := $(call pkglibs,sqlite3 jansson openssl)
+DRIVERS_LIBS := $(call pkglibs,libusb-1.0 libevent jansson)
+
+BINS := $(B)/examctl
+BINS += $(if $(SIM_SRC),$(B)/examsim)
+BINS += $(if $(DAEMON_SRC),$(B)/examsited)
+BINS += $(if $(KIOSK_SRC),$(B)/examkiosk)
+BINS += $(if $(CENTRAL_SRC),$(B)/examcentral)
+
+.PHONY: all deps check tests demo bench fuzz install clean check-systemd deb
+all: $(BINS)
+
+deps:
+	@scripts/install-deps
+
+# --- libraries -----------------------------------------------------------
+$(B)/gen/migrations.h: $(MIGRATIONS) scripts/embed-sql
+	@mkdir -p $(@D)
+	scripts/embed-sql $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(call obj,db/migrate.c): $(B)/gen/migrations.h
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBCOMMON): $(call obj,$(COMMON_SRC))
+$(LIBSTORE): $(call obj,$(STORE_SRC))
+$(LIBDRIVERS): $(call obj,$(DRIVERS_SRC))
+$(B)/lib/%.a:
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+# --- binaries ------------------------------------------------------------
+$(B)/examctl: $(call obj,$(CTL_SRC)) $(LIBSTORE) $(LIBDRIVERS) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(STORE_LIBS) $(DRIVERS_LIBS) $(COMMON_LIBS)
+
+$(B)/examsim: $(call obj,$(SIM_SRC)) $(LIBDRIVERS) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(DRIVERS_LIBS) $(COMMON_LIBS)
+
+$(B)/examsited: $(call obj,$(DAEMON_SRC)) $(LIBSTORE) $(LIBDRIVERS) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(STORE_LIBS) $(DRIVERS_LIBS) \
+	    $(call pkglibs,libsystemd) $(COMMON_LIBS)
+
+$(B)/examkiosk: $(call obj,$(KIOSK_SRC)) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,ncursesw libevent jansson) \
+	    $(COMMON_LIBS)
+
+$(B)/examcentral: $(call obj,$(CENTRAL_SRC)) $(LIBSTORE) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(STORE_LIBS) \
+	    $(call pkglibs,libevent libevent_openssl zlib libpq) $(COMMON_LIBS)
+
+# --- tests ---------------------------------------------------------------
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+USB_SRC  := $(wildcard tests/usb/test_*.c)
+USB_BIN  := $(patsubst tests/usb/%.c,$(B)/tests/%,$(USB_SRC))
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
+
+$(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(LIBSTORE) $(LIBDRIVERS) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(STORE_LIBS) $(DRIVERS_LIBS) $(COMMON_LIBS)
+
+# umockdev tests: libumockdev-preload must be a DT_NEEDED of the test so it
+# intercepts /dev/bus/usb and sysfs in-process (as libusb's own test does).
+$(B)/obj/tests/usb/%.o: tests/usb/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags umockdev-1.0) -Wno-missing-prototypes -c $< -o $@
+
+$(USB_BIN): $(B)/tests/%: $(B)/obj/tests/usb/%.o $(LIBDRIVERS) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -Wl,--push-state,--no-as-needed -lumockdev-preload \
+	    -Wl,--pop-state $(call pkglibs,umockdev-1.0) $(DRIVERS_LIBS) $(COMMON_LIBS)
+
+# Fuzz targets always build with clang and libFuzzer; make check replays the
+# corpora, make fuzz explores.
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Icommon -Idb -Idrivers -g -O1 \
+               -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(DRIVERS_SRC)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(DRIVERS_SRC) \
+	    $(DRIVERS_LIBS) $(COMMON_LIBS) $(call pkglibs,jansson)
+
+tests: $(UNIT_BIN) $(USB_BIN) $(FUZZ_BIN)
+
+check: deps
+	$(MAKE) all
+	$(MAKE) B=build/check SAN=1 all tests
+	tests/run build/check
+
+demo: deps all
+	scripts/demo
+
+bench: deps all
+	bench/run
+
+fuzz: deps
+	$(MAKE) $(FUZZ_BIN)
+	tests/fuzz/run $(B)/fuzz $(FUZZ_SECONDS)
+
+install: all
+	scripts/install-files "$(DESTDIR)" "$(PREFIX)" "$(B)"
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,356 @@
+/*
+ * event.c: appending to the hash-chained event log, reading it back,
+ * verifying it.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "event.h"
+#include "hex.h"
+#include "store.h"
+
+static const char *const event_kinds[] = {
+    "checkin.accepted", "checkin.denied", "checkin.manual", "checkin.exit",
+    "checkin.reentry", "incident.logged", "incident.amended",
+    "session.added", "session.opened", "session.closed", "absent.marked",
+    "device.attached", "device.detached", "device.error", "roster.imported",
+    "site.created", "sync.acknowledged", NULL,
+};
+
+static const char zero_hash[EVENT_HASH_HEX + 1] =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+int event_kind_valid(const char *kind)
+{
+    const char *const *k;
+
+    if (kind == NULL)
+        return 0;
+    for (k = event_kinds; *k != NULL; k++)
+        if (strcmp(*k, kind) == 0)
+            return 1;
+    return 0;
+}
+
+static int hash_field(EVP_MD_CTX *md, const char *s)
+{
+    unsigned char len[4];
+    uint32_t n = s ? (uint32_t)strlen(s) : UINT32_MAX;
+
+    len[0] = (unsigned char)(n >> 24);
+    len[1] = (unsigned char)(n >> 16);
+    len[2] = (unsigned char)(n >> 8);
+    len[3] = (unsigned char)n;
+    if (!EVP_DigestUpdate(md, len, 4))
+        return -1;
+    if (s != NULL && n > 0 && !EVP_DigestUpdate(md, s, n))
+        return -1;
+    return 0;
+}
+
+int event_compute_hash(const struct event *ev, const char *prev_hash,
+                       char out[EVENT_HASH_HEX + 1])
+{
+    unsigned char prev[32], digest[EVP_MAX_MD_SIZE];
+    char id[24], off[24];
+    unsigned int dlen = 0;
+    EVP_MD_CTX *md;
+    int rc = -1;
+
+    if (hex_decode(prev_hash, strlen(prev_hash), prev, sizeof(prev)) != 32)
+        return -1;
+    snprintf(id, sizeof(id), "%" PRId64, ev->id);
+    snprintf(off, sizeof(off), "%ld", ev->tz_offset);
+    if ((md = EVP_MD_CTX_new()) == NULL)
+        return -1;
+    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+        EVP_DigestUpdate(md, prev, sizeof(prev)) &&
+        hash_field(md, id) == 0 && hash_field(md, ev->time) == 0 &&
+        hash_field(md, off) == 0 && hash_field(md, ev->kind) == 0 &&
+        hash_field(md, ev->session) == 0 && hash_field(md, ev->room) == 0 &&
+        hash_field(md, ev->ticket) == 0 && hash_field(md, ev->device) == 0 &&
+        hash_field(md, ev->operator_name) == 0 &&
+        hash_field(md, ev->payload) == 0 &&
+        EVP_DigestFinal_ex(md, digest, &dlen) && dlen == 32) {
+        hex_encode(digest, dlen, out);
+        rc = 0;
+    }
+    EVP_MD_CTX_free(md);
+    return rc;
+}
+
+static int payload_valid(const char *payload, struct err *e)
+{
+    json_error_t jerr;
+    json_t *j;
+    int ok;
+
+    if (strlen(payload) > EVENT_PAYLOAD_MAX)
+        return err_set(e, EX_DATAERR, "event payload over %d bytes",
+                       EVENT_PAYLOAD_MAX);
+    j = json_loads(payload, JSON_REJECT_DUPLICATES, &jerr);
+    ok = j != NULL && json_is_object(j);
+    json_decref(j);
+    if (!ok)
+        return err_set(e, EX_SOFTWARE, "event payload is not a JSON object");
+    return 0;
+}
+
+static const char *SQL_LAST =
+    "SELECT id, hash FROM event ORDER BY id DESC LIMIT 1";
+static const char *SQL_INSERT =
+    "INSERT INTO event (id, time, tz_offset, kind, session, room, ticket, "
+    "device, operator, payload, prev_hash, hash) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+int event_append(struct store *st, struct event *ev, struct err *e)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (!store_in_txn(st))
+        return err_set(e, EX_SOFTWARE, "event_append outside a transaction");
+    if (!event_kind_valid(ev->kind))
+        return err_set(e, EX_SOFTWARE, "unknown event kind '%s'",
+                       ev->kind ? ev->kind : "(null)");
+    if (ev->payload == NULL)
+        ev->payload = "{}";
+    if (payload_valid(ev->payload, e) == -1)
+        return -1;
+    if ((s = store_stmt(st, SQL_LAST, e)) == NULL)
+        return -1;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        ev->id = sqlite3_column_int64(s, 0) + 1;
+        snprintf(ev->prev_hash, sizeof(ev->prev_hash), "%s",
+                 store_col_text(s, 1));
+    } else if (rc == SQLITE_DONE) {
+        ev->id = 1;
+        memcpy(ev->prev_hash, zero_hash, sizeof(zero_hash));
+    } else {
+        sqlite3_reset(s);
+        return store_sqlerr(st, e, "event: last");
+    }
+    sqlite3_reset(s);
+    if (ev->time_ms == 0)
+        ev->time_ms = sitetime_now_ms();
+    sitetime_format_utc(ev->time_ms, ev->time);
+    ev->tz_offset = sitetime_offset(ev->time_ms);
+    if (event_compute_hash(ev, ev->prev_hash, ev->hash) == -1)
+        return err_set(e, EX_SOFTWARE, "event: hashing failed");
+
+    if ((s = store_stmt(st, SQL_INSERT, e)) == NULL)
+        return -1;
+    sqlite3_bind_int64(s, 1, ev->id);
+    store_bind_text(s, 2, ev->time);
+    sqlite3_bind_int64(s, 3, ev->tz_offset);
+    store_bind_text(s, 4, ev->kind);
+    store_bind_text(s, 5, ev->session);
+    store_bind_text(s, 6, ev->room);
+    store_bind_text(s, 7, ev->ticket);
+    store_bind_text(s, 8, ev->device);
+    store_bind_text(s, 9, ev->operator_name);
+    store_bind_text(s, 10, ev->payload);
+    store_bind_text(s, 11, ev->prev_hash);
+    store_bind_text(s, 12, ev->hash);
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store_sqlerr(st, e, "event: insert");
+    return 0;
+}
+
+static const char *col_or_null(sqlite3_stmt *s, int col)
+{
+    return sqlite3_column_type(s, col) == SQLITE_NULL
+               ? NULL
+               : (const char *)sqlite3_column_text(s, col);
+}
+
+static void event_from_row(sqlite3_stmt *s, struct event *ev)
+{
+    memset(ev, 0, sizeof(*ev));
+    ev->id = sqlite3_column_int64(s, 0);
+    snprintf(ev->time, sizeof(ev->time), "%s", store_col_text(s, 1));
+    ev->tz_offset = (long)sqlite3_column_int64(s, 2);
+    ev->kind = col_or_null(s, 3);
+    ev->session = col_or_null(s, 4);
+    ev->room = col_or_null(s, 5);
+    ev->ticket = col_or_null(s, 6);
+    ev->device = col_or_null(s, 7);
+    ev->operator_name = col_or_null(s, 8);
+    ev->payload = col_or_null(s, 9);
+    snprintf(ev->prev_hash, sizeof(ev->prev_hash), "%s", store_col_text(s, 10));
+    snprintf(ev->hash, sizeof(ev->hash), "%s", store_col_text(s, 11));
+}
+
+static const char *SQL_SINCE =
+    "SELECT id, time, tz_offset, kind, session, room, ticket, device, "
+    "operator, payload, prev_hash, hash FROM event WHERE id > ? "
+    "ORDER BY id LIMIT ?";
+
+int event_foreach(struct store *st, int64_t since, int64_t limit,
+                  event_fn fn, void *ud, struct err *e)
+{
+    struct event ev;
+    sqlite3_stmt *s;
+    int rc, r = 0;
+
+    /* Not the cached statement: fn may itself read the store. */
+    if (sqlite3_prepare_v2(store_db(st), SQL_SINCE, -1, &s, NULL) != SQLITE_OK)
+        return store_sqlerr(st, e, "events");
+    sqlite3_bind_int64(s, 1, since);
+    sqlite3_bind_int64(s, 2, limit > 0 ? limit : -1);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        event_from_row(s, &ev);
+        if ((r = fn(ud, &ev)) != 0)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        store_sqlerr(st, e, "events");
+        sqlite3_finalize(s);
+        return -1;
+    }
+    sqlite3_finalize(s);
+    if (r == -1)
+        return err_set(e, EX_SOFTWARE, "events: callback failed");
+    return 0;
+}
+
+json_t *event_to_json(const struct event *ev)
+{
+    json_t *j = json_object(), *payload;
+
+    if (j == NULL)
+        return NULL;
+    payload = json_loads(ev->payload ? ev->payload : "{}", 0, NULL);
+    json_object_set_new(j, "id", json_integer(ev->id));
+    json_object_set_new(j, "time", json_string(ev->time));
+    json_object_set_new(j, "tz_offset", json_integer(ev->tz_offset));
+    json_object_set_new(j, "kind", json_string(ev->kind));
+#define OPT(name, v) \
+    json_object_set_new(j, name, (v) ? json_string(v) : json_null())
+    OPT("session", ev->session);
+    OPT("room", ev->room);
+    OPT("ticket", ev->ticket);
+    OPT("device", ev->device);
+    OPT("operator", ev->operator_name);
+#undef OPT
+    json_object_set_new(j, "payload", payload ? payload : json_object());
+    json_object_set_new(j, "prev_hash", json_string(ev->prev_hash));
+    json_object_set_new(j, "hash", json_string(ev->hash));
+    return j;
+}
+
+int64_t event_last_id(struct store *st, struct err *e)
+{
+    sqlite3_stmt *s;
+    int64_t id = 0;
+    int rc;
+
+    if ((s = store_stmt(st, SQL_LAST, e)) == NULL)
+        return -1;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        id = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_sqlerr(st, e, "event: last");
+    return id;
+}
+
+struct verify_walk {
+    struct event_verify *r;
+    int64_t expect_id;
+    char prev[EVENT_HASH_HEX + 1];
+};
+
+static int verify_row(void *ud, const struct event *ev)
+{
+    struct verify_walk *w = ud;
+    char h[EVENT_HASH_HEX + 1];
+
+    w->r->checked++;
+    if (ev->id != w->expect_id) {
+        w->r->bad_id = ev->id;
+        snprintf(w->r->reason, sizeof(w->r->reason),
+                 ev->id > w->expect_id
+                     ? "event %" PRId64 " follows event %" PRId64
+                       ": rows are missing (deleted)"
+                     : "event %" PRId64 " out of order after %" PRId64,
+                 ev->id, w->expect_id - 1);
+        return 1;
+    }
+    if (strcmp(ev->prev_hash, w->prev) != 0) {
+        w->r->bad_id = ev->id;
+        snprintf(w->r->reason, sizeof(w->r->reason),
+                 "event %" PRId64 ": prev_hash does not match the hash of "
+                 "the event before it (a row was inserted, removed or replaced)",
+                 ev->id);
+        return 1;
+    }
+    if (event_compute_hash(ev, ev->prev_hash, h) == -1 ||
+        strcmp(h, ev->hash) != 0) {
+        w->r->bad_id = ev->id;
+        snprintf(w->r->reason, sizeof(w->r->reason),
+                 "event %" PRId64 ": contents do not match its hash (edited)",
+                 ev->id);
+        return 1;
+    }
+    memcpy(w->prev, ev->hash, sizeof(w->prev));
+    w->r->last_id = ev->id;
+    w->expect_id++;
+    return 0;
+}
+
+static int verify_tail(struct store *st, struct event_verify *r,
+                       struct err *e)
+{
+    sqlite3_stmt *s;
+    int64_t seq = 0;
+    int rc;
+
+    if (sqlite3_prepare_v2(store_db(st),
+                           "SELECT seq FROM sqlite_sequence WHERE name = 'event'",
+                           -1, &s, NULL) != SQLITE_OK)
+        return store_sqlerr(st, e, "verify");
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        seq = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_sqlerr(st, e, "verify");
+    if (seq != r->last_id) {
+        r->bad_id = r->last_id + 1;
+        snprintf(r->reason, sizeof(r->reason),
+                 "events up to %" PRId64 " were written but the log ends at %"
+                 PRId64 ": rows at the end were deleted", seq, r->last_id);
+        return 1;
+    }
+    return 0;
+}
+
+int event_verify(struct store *st, struct event_verify *r, struct err *e)
+{
+    struct verify_walk w;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    memset(&w, 0, sizeof(w));
+    w.r = r;
+    w.expect_id = 1;
+    memcpy(w.prev, zero_hash, sizeof(w.prev));
+    /* One read transaction, so the walk sees one consistent snapshot. */
+    if (store_exec(st, "BEGIN", e) == -1)
+        return -1;
+    rc = event_foreach(st, 0, 0, verify_row, &w, e);
+    if (rc == 0 && r->bad_id == 0)
+        rc = verify_tail(st, r, e);
+    store_exec(st, "COMMIT", NULL);
+    if (rc == -1)
+        return -1;
+    return r->bad_id != 0 ? 1 : 0;
+}

@@ -1,0 +1,593 @@
+/*
+ * import.c: session and roster files into the store, validated and atomic.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "event.h"
+#include "idnumber.h"
+#include "import.h"
+#include "roster.h"
+#include "secret.h"
+#include "session.h"
+#include "site.h"
+#include "sitetime.h"
+#include "store.h"
+
+#define PROGRESS_EVERY 5000
+
+/* --- report ------------------------------------------------------------ */
+
+static int report_add(struct import_report *r, int line, const char *reason)
+{
+    struct import_error *n;
+
+    if (r->nerrors == r->caperrors) {
+        size_t cap = r->caperrors ? r->caperrors * 2 : 16;
+        if ((n = realloc(r->errors, cap * sizeof(*n))) == NULL)
+            return -1;
+        r->errors = n;
+        r->caperrors = cap;
+    }
+    if ((r->errors[r->nerrors].reason = strdup(reason)) == NULL)
+        return -1;
+    r->errors[r->nerrors++].line = line;
+    return 0;
+}
+
+void import_report_free(struct import_report *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->nerrors; i++)
+        free(r->errors[i].reason);
+    free(r->errors);
+    r->errors = NULL;
+    r->nerrors = r->caperrors = 0;
+}
+
+/* --- field checks -------------------------------------------------------- */
+
+/* Printable UTF-8 text of 1..max bytes: no control characters. */
+static int text_valid(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    const unsigned char *p;
+
+    if (n == 0 || n > max)
+        return 0;
+    for (p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
+static int int_field(const char *s, int lo, int hi, int dflt, int *out)
+{
+    char *end;
+    long v;
+
+    if (*s == '\0') {
+        *out = dflt;
+        return 0;
+    }
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || *end != '\0' || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int import_session_fields(const char *code, const char *certificate,
+                          const char *level, const char *date,
+                          const char *start, const char *end,
+                          const char *opens_before, const char *late_after,
+                          const char *published, const char *organisation,
+                          struct session_row *s, struct err *e)
+{
+    int y, m, d;
+
+    memset(s, 0, sizeof(*s));
+    if (*code == '\0')
+        return err_set(e, EX_DATAERR, "session code is empty");
+    if (!site_ident_valid(code, SESSION_CODE_MAX))
+        return err_set(e, EX_DATAERR,
+                       "session code '%s' must be 1-%d letters, digits, '-', '_' or '.'",
+                       code, SESSION_CODE_MAX);
+    if (!text_valid(certificate, sizeof(s->certificate) - 1))
+        return err_set(e, EX_DATAERR, "certificate name is empty or too long");
+    if (!session_level_valid(level))
+        return err_set(e, EX_DATAERR, "level must be 初级, 中级 or 高级, not '%s'",
+                       level);
+    if (sitetime_parse_date(date, &y, &m, &d) == -1)
+        return err_set(e, EX_DATAERR, "date '%s' is not a real YYYY-MM-DD date",
+                       date);
+    if ((s->start_min = sitetime_parse_hhmm(start)) == -1)
+        return err_set(e, EX_DATAERR, "start time '%s' is not HH:MM", start);
+    if ((s->end_min = sitetime_parse_hhmm(end)) == -1)
+        return err_set(e, EX_DATAERR, "end time '%s' is not HH:MM", end);
+    if (s->end_min <= s->start_min)
+        return err_set(e, EX_DATAERR, "end time %s is not after start time %s",
+                       end, start);
+    if (int_field(opens_before, 0, 240, 30, &s->opens_before) == -1)
+        return err_set(e, EX_DATAERR,
+                       "opens_before '%s' must be 0-240 minutes", opens_before);
+    if (int_field(late_after, 0, 240, 15, &s->late_after) == -1)
+        return err_set(e, EX_DATAERR,
+                       "late_after '%s' must be 0-240 minutes", late_after);
+    if (s->start_min + s->late_after > s->end_min)
+        return err_set(e, EX_DATAERR,
+                       "late cut-off (%d minutes after start) falls after the end",
+                       s->late_after);
+    if (s->start_min - s->opens_before < 0)
+        return err_set(e, EX_DATAERR, "check-in would open before midnight");
+    if (int_field(published, 0, 1000000, -1, &s->published) == -1)
+        return err_set(e, EX_DATAERR,
+                       "published count '%s' must be a whole number", published);
+    if (organisation && *organisation &&
+        !text_valid(organisation, sizeof(s->organisation) - 1))
+        return err_set(e, EX_DATAERR, "organisation is too long");
+    snprintf(s->code, sizeof(s->code), "%s", code);
+    snprintf(s->certificate, sizeof(s->certificate), "%s", certificate);
+    snprintf(s->level, sizeof(s->level), "%s", level);
+    snprintf(s->date, sizeof(s->date), "%s", date);
+    snprintf(s->organisation, sizeof(s->organisation), "%s",
+             organisation ? organisation : "");
+    return 0;
+}
+
+/* --- the shared row loop --------------------------------------------------- */
+
+enum { COL_MAX = 12 };
+
+struct column_spec {
+    const char *key;                /* our name, for messages */
+    const char *const *names;       /* accepted header spellings */
+    int required;
+};
+
+struct import_ctx {
+    struct store *st;
+    const struct secret *sec;
+    const struct import_opts *o;
+    struct import_report *r;
+    const struct column_spec *cols;
+    int ncols;
+    int idx[COL_MAX];               /* header position of each column */
+    size_t header_fields;
+    int seen_header;
+    int (*row)(struct import_ctx *x, int line, char **f, struct err *e);
+    /* roster: rooms known, tickets of this run for duplicate messages */
+    char (*rooms)[ROSTER_ROOM_MAX + 1];
+    size_t nrooms, caprooms;
+    struct session_row *sessions;
+    size_t nsessions, capsessions;
+    struct ticket_seen *seen;
+    size_t capseen, nseen;
+};
+
+struct ticket_seen {
+    char ticket[ROSTER_TICKET_MAX + 1];
+    int line;
+};
+
+static int header_row(struct import_ctx *x, char **f, size_t n, struct err *e)
+{
+    int i, j;
+
+    for (i = 0; i < x->ncols; i++) {
+        x->idx[i] = csvread_column(f, n, x->cols[i].names);
+        if (x->idx[i] == -1 && x->cols[i].required)
+            return err_set(e, EX_DATAERR,
+                           "the header has no '%s' column (%s); found: %s%s%s%s",
+                           x->cols[i].key, x->cols[i].names[1],
+                           n > 0 ? f[0] : "", n > 1 ? "," : "",
+                           n > 1 ? f[1] : "", n > 2 ? ",..." : "");
+        for (j = 0; j < i; j++)
+            if (x->idx[i] != -1 && x->idx[j] == x->idx[i])
+                return err_set(e, EX_DATAERR, "column '%s' appears twice",
+                               f[x->idx[i]]);
+    }
+    /* the same column under two names (ticket and 准考证号) */
+    for (i = 0; i < x->ncols; i++) {
+        size_t k, hits = 0;
+        for (k = 0; k < n; k++) {
+            const char *const *nm;
+            for (nm = x->cols[i].names; *nm; nm++)
+                if (strcasecmp(f[k], *nm) == 0)
+                    hits++;
+        }
+        if (hits > 1)
+            return err_set(e, EX_DATAERR, "the header names column '%s' twice",
+                           x->cols[i].key);
+    }
+    x->header_fields = n;
+    x->seen_header = 1;
+    return 0;
+}
+
+static int on_record(void *ud, int line, char **f, size_t n, struct err *e)
+{
+    struct import_ctx *x = ud;
+    char *fields[COL_MAX];
+    struct err rowerr;
+    int i;
+
+    if (!x->seen_header)
+        return header_row(x, f, n, e);
+    x->r->rows++;
+    if (x->o->progress && x->r->rows % PROGRESS_EVERY == 0)
+        x->o->progress(x->o->progress_ud, x->r->rows);
+    err_clear(&rowerr);
+    if (n != x->header_fields) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "expected %zu fields as in the header, found %zu",
+                 x->header_fields, n);
+        x->r->rejected++;
+        return report_add(x->r, line, msg) == -1
+                   ? err_set(e, EX_OSERR, "out of memory")
+                   : 0;
+    }
+    for (i = 0; i < x->ncols; i++)
+        fields[i] = x->idx[i] >= 0 ? f[x->idx[i]] : "";
+    switch (x->row(x, line, fields, &rowerr)) {
+    case 1:
+        x->r->imported++;
+        return 0;
+    case 0:
+        x->r->unchanged++;
+        return 0;
+    default:
+        if (rowerr.code != EX_DATAERR) {   /* the store failed, not the row */
+            *e = rowerr;
+            return -1;
+        }
+        x->r->rejected++;
+        return report_add(x->r, line, rowerr.msg) == -1
+                   ? err_set(e, EX_OSERR, "out of memory")
+                   : 0;
+    }
+}
+
+static char *file_payload(const char *path, const struct import_report *r,
+                          const char *what)
+{
+    char *copy = strdup(path), *out = NULL;
+    json_t *j;
+
+    if (copy == NULL)
+        return NULL;
+    j = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:s}", "what", what,
+                  "file", basename(copy), "sha256", r->file.sha256, "rows",
+                  r->rows, "imported", r->imported, "unchanged", r->unchanged,
+                  "rejected", r->rejected, "encoding",
+                  r->file.encoding == CSV_ENC_GB18030 ? "gb18030" : "utf-8");
+    if (j != NULL)
+        out = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    free(copy);
+    return out;
+}
+
+/* Read the whole file inside one transaction, then commit or roll back. */
+static int import_run(struct import_ctx *x, const char *path,
+                      const char *event_kind, struct err *e)
+{
+    struct import_report *r = x->r;
+    struct event ev;
+    char *payload;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    if (store_begin(x->st, e) == -1)
+        return -1;
+    rc = csvread_file(path, x->o->encoding, on_record, x, &r->file, e);
+    if (rc == 0 && !x->seen_header) {
+        rc = err_set(e, EX_DATAERR, "%s: empty file (no header row)", path);
+        e->line = 1;
+    }
+    if (rc == -1)
+        goto rollback;
+    if ((r->rejected > 0 && !x->o->skip_invalid) || x->o->dry_run ||
+        r->imported == 0)
+        goto rollback;
+    if (event_kind != NULL) {
+        if ((payload = file_payload(path, r, event_kind)) == NULL) {
+            rc = err_set(e, EX_OSERR, "out of memory");
+            goto rollback;
+        }
+        memset(&ev, 0, sizeof(ev));
+        ev.kind = "roster.imported";
+        ev.operator_name = x->o->operator_name;
+        ev.payload = payload;
+        rc = event_append(x->st, &ev, e);
+        free(payload);
+        if (rc == -1)
+            goto rollback;
+    }
+    if (store_commit(x->st, e) == -1)
+        return -1;
+    r->committed = 1;
+    return 0;
+rollback:
+    store_rollback(x->st);
+    return rc;
+}
+
+/* --- sessions ------------------------------------------------------------- */
+
+static const char *const S_CODE[] = {"code", "场次", "场次代码", "session", NULL};
+static const char *const S_CERT[] = {"certificate", "证书名称", "证书", NULL};
+static const char *const S_LEVEL[] = {"level", "等级", NULL};
+static const char *const S_DATE[] = {"date", "日期", "考试日期", NULL};
+static const char *const S_START[] = {"start", "开始时间", NULL};
+static const char *const S_END[] = {"end", "结束时间", NULL};
+static const char *const S_OPENS[] = {"opens_before", "提前入场分钟", NULL};
+static const char *const S_LATE[] = {"late_after", "迟到截止分钟", NULL};
+static const char *const S_PUB[] = {"published", "公布人数", NULL};
+static const char *const S_ORG[] = {"organisation", "评价组织", "organization", NULL};
+
+static const struct column_spec session_cols[] = {
+    {"code", S_CODE, 1},          {"certificate", S_CERT, 1},
+    {"level", S_LEVEL, 1},        {"date", S_DATE, 1},
+    {"start", S_START, 1},        {"end", S_END, 1},
+    {"opens_before", S_OPENS, 0}, {"late_after", S_LATE, 0},
+    {"published", S_PUB, 0},      {"organisation", S_ORG, 0},
+};
+
+static int session_row(struct import_ctx *x, int line, char **f,
+                       struct err *e)
+{
+    struct session_row s;
+
+    (void)line;
+    if (import_session_fields(f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7],
+                              f[8], f[9], &s, e) == -1)
+        return -1;
+    return session_add(x->st, &s, x->o->operator_name, e);
+}
+
+int import_sessions(struct store *st, const char *path,
+                    const struct import_opts *o, struct import_report *r,
+                    struct err *e)
+{
+    struct import_ctx x;
+
+    memset(&x, 0, sizeof(x));
+    x.st = st;
+    x.o = o;
+    x.r = r;
+    x.cols = session_cols;
+    x.ncols = (int)(sizeof(session_cols) / sizeof(session_cols[0]));
+    x.row = session_row;
+    return import_run(&x, path, NULL, e);
+}
+
+/* --- roster ---------------------------------------------------------------- */
+
+static const char *const R_TICKET[] = {"ticket", "准考证号", "准考证", NULL};
+static const char *const R_NAME[] = {"name", "姓名", NULL};
+static const char *const R_ID[] = {"id_number", "身份证号", "身份证号码", NULL};
+static const char *const R_SESSION[] = {"session", "场次", NULL};
+static const char *const R_ROOM[] = {"room", "考场", "考场号", NULL};
+static const char *const R_SEAT[] = {"seat", "座位号", "座号", NULL};
+
+static const struct column_spec roster_cols[] = {
+    {"ticket", R_TICKET, 1}, {"name", R_NAME, 1}, {"id_number", R_ID, 1},
+    {"session", R_SESSION, 1}, {"room", R_ROOM, 1}, {"seat", R_SEAT, 1},
+};
+
+static int load_session(void *ud, const struct session_row *s)
+{
+    struct import_ctx *x = ud;
+    struct session_row *n;
+
+    if (x->nsessions == x->capsessions) {
+        size_t cap = x->capsessions ? x->capsessions * 2 : 16;
+        if ((n = realloc(x->sessions, cap * sizeof(*n))) == NULL)
+            return -1;
+        x->sessions = n;
+        x->capsessions = cap;
+    }
+    x->sessions[x->nsessions++] = *s;
+    return 0;
+}
+
+static int session_known(struct import_ctx *x, const char *code)
+{
+    size_t i;
+
+    for (i = 0; i < x->nsessions; i++)
+        if (strcmp(x->sessions[i].code, code) == 0)
+            return 1;
+    return 0;
+}
+
+static int room_known(struct import_ctx *x, const char *room, struct err *e)
+{
+    size_t i;
+    char (*n)[ROSTER_ROOM_MAX + 1];
+
+    for (i = 0; i < x->nrooms; i++)
+        if (strcmp(x->rooms[i], room) == 0)
+            return 0;
+    if (room_ensure(x->st, room, e) == -1)
+        return -1;
+    if (x->nrooms == x->caprooms) {
+        size_t cap = x->caprooms ? x->caprooms * 2 : 16;
+        if ((n = realloc(x->rooms, cap * sizeof(*n))) == NULL)
+            return err_set(e, EX_OSERR, "out of memory");
+        x->rooms = n;
+        x->caprooms = cap;
+    }
+    snprintf(x->rooms[x->nrooms++], ROSTER_ROOM_MAX + 1, "%s", room);
+    return 0;
+}
+
+/* Tickets imported in this run, so a duplicate says which line it repeats. */
+static size_t seen_slot(struct import_ctx *x, const char *ticket)
+{
+    size_t h = 5381, mask = x->capseen - 1;
+    const unsigned char *p;
+
+    for (p = (const unsigned char *)ticket; *p; p++)
+        h = h * 33 + *p;
+    for (h &= mask; x->seen[h].ticket[0] && strcmp(x->seen[h].ticket, ticket);
+         h = (h + 1) & mask)
+        ;
+    return h;
+}
+
+static int seen_add(struct import_ctx *x, const char *ticket, int line)
+{
+    size_t i, old = x->capseen;
+    struct ticket_seen *prev = x->seen;
+
+    if ((x->nseen + 1) * 2 > x->capseen) {
+        x->capseen = old ? old * 2 : 1024;
+        if ((x->seen = calloc(x->capseen, sizeof(*x->seen))) == NULL) {
+            x->seen = prev;
+            x->capseen = old;
+            return -1;
+        }
+        for (i = 0; i < old; i++)
+            if (prev[i].ticket[0])
+                x->seen[seen_slot(x, prev[i].ticket)] = prev[i];
+        free(prev);
+    }
+    i = seen_slot(x, ticket);
+    snprintf(x->seen[i].ticket, sizeof(x->seen[i].ticket), "%s", ticket);
+    x->seen[i].line = line;
+    x->nseen++;
+    return 0;
+}
+
+static int seen_line(struct import_ctx *x, const char *ticket)
+{
+    size_t i;
+
+    if (x->capseen == 0)
+        return 0;
+    i = seen_slot(x, ticket);
+    return x->seen[i].ticket[0] ? x->seen[i].line : 0;
+}
+
+/* Turn "... ticket T ..." conflicts with rows of this file into line refs. */
+static int roster_conflict(struct import_ctx *x, const struct candidate *c,
+                           struct err *e)
+{
+    int l = seen_line(x, c->ticket);
+    char *p;
+
+    if (l > 0 && strstr(e->msg, "already on the roster with different") != NULL)
+        return err_set(e, EX_DATAERR, "ticket %s appears twice (also on line %d)",
+                       c->ticket, l);
+    if ((p = strstr(e->msg, "(ticket ")) != NULL || (p = strstr(e->msg, "by ticket ")) != NULL) {
+        char other[ROSTER_TICKET_MAX + 1] = "";
+        sscanf(strstr(p, "ticket ") + 7, "%32[^)]", other);
+        if ((l = seen_line(x, other)) > 0) {
+            size_t n = strlen(e->msg);
+            snprintf(e->msg + n, sizeof(e->msg) - n, " on line %d of this file", l);
+        }
+    }
+    return -1;
+}
+
+static int roster_row(struct import_ctx *x, int line, char **f, struct err *e)
+{
+    const char *ticket = f[0], *name = f[1], *id = f[2], *session = f[3],
+               *room = f[4], *seat = f[5], *why;
+    char canon[IDNUMBER_LEN + 1], masked[IDNUMBER_LEN + 1];
+    struct candidate c;
+    int rc;
+
+    if (*ticket == '\0')
+        return err_set(e, EX_DATAERR, "ticket number is empty");
+    if (!site_ident_valid(ticket, ROSTER_TICKET_MAX))
+        return err_set(e, EX_DATAERR,
+                       "ticket number '%.40s' must be 1-%d letters, digits, '-', '_' or '.'",
+                       ticket, ROSTER_TICKET_MAX);
+    if (*name == '\0')
+        return err_set(e, EX_DATAERR, "name is empty");
+    if (!text_valid(name, ROSTER_NAME_MAX))
+        return err_set(e, EX_DATAERR, "name is longer than %d bytes or has control characters",
+                       ROSTER_NAME_MAX);
+    if (*id == '\0')
+        return err_set(e, EX_DATAERR, "ID number is empty");
+    if (idnumber_canonical(id, canon) == -1 || idnumber_check(canon, &why) == -1) {
+        idnumber_mask(id, masked);
+        if (strlen(id) != IDNUMBER_LEN)
+            return err_set(e, EX_DATAERR, "ID number must be 18 characters, not %zu",
+                           strlen(id));
+        return err_set(e, EX_DATAERR, "ID number %s: %s", masked, why);
+    }
+    if (*session == '\0')
+        return err_set(e, EX_DATAERR, "session is empty");
+    if (!session_known(x, session))
+        return err_set(e, EX_DATAERR,
+                       "session '%.40s' is not known (import the sessions first)",
+                       session);
+    if (*room == '\0')
+        return err_set(e, EX_DATAERR, "room is empty");
+    if (!site_ident_valid(room, ROSTER_ROOM_MAX))
+        return err_set(e, EX_DATAERR,
+                       "room '%.40s' must be 1-%d letters, digits, '-', '_' or '.'",
+                       room, ROSTER_ROOM_MAX);
+    if (*seat == '\0')
+        return err_set(e, EX_DATAERR, "seat is empty");
+    if (!site_ident_valid(seat, ROSTER_SEAT_MAX))
+        return err_set(e, EX_DATAERR,
+                       "seat '%.40s' must be 1-%d letters, digits, '-', '_' or '.'",
+                       seat, ROSTER_SEAT_MAX);
+
+    memset(&c, 0, sizeof(c));
+    snprintf(c.ticket, sizeof(c.ticket), "%s", ticket);
+    snprintf(c.name, sizeof(c.name), "%s", name);
+    if (idnumber_hash(x->sec->key, sizeof(x->sec->key), canon, c.id_hash) == -1)
+        return err_set(e, EX_SOFTWARE, "hashing failed");
+    memcpy(c.id_last4, canon + 14, 4);
+    snprintf(c.session, sizeof(c.session), "%s", session);
+    snprintf(c.room, sizeof(c.room), "%s", room);
+    snprintf(c.seat, sizeof(c.seat), "%s", seat);
+    if (room_known(x, room, e) == -1)
+        return -1;
+    if ((rc = candidate_put(x->st, &c, e)) == -1)
+        return e->code == EX_DATAERR ? roster_conflict(x, &c, e) : -1;
+    if (rc == 1 && seen_add(x, c.ticket, line) == -1)
+        return err_set(e, EX_OSERR, "out of memory");
+    return rc;
+}
+
+int import_roster(struct store *st, const struct secret *sec,
+                  const char *path, const struct import_opts *o,
+                  struct import_report *r, struct err *e)
+{
+    struct import_ctx x;
+    int rc;
+
+    memset(&x, 0, sizeof(x));
+    x.st = st;
+    x.sec = sec;
+    x.o = o;
+    x.r = r;
+    x.cols = roster_cols;
+    x.ncols = (int)(sizeof(roster_cols) / sizeof(roster_cols[0]));
+    x.row = roster_row;
+    if (session_foreach(st, load_session, &x, e) == -1) {
+        free(x.sessions);
+        return -1;
+    }
+    rc = import_run(&x, path, "roster", e);
+    free(x.sessions);
+    free(x.rooms);
+    free(x.seen);
+    return rc;
+}

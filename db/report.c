@@ -1,0 +1,66 @@
+/*
+ * report.c: attendance counts from roster and events.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "report.h"
+#include "store.h"
+
+static const char *SQL_STATUS =
+    "WITH exp AS ("
+    "  SELECT session, room, count(*) AS n FROM candidate"
+    "  GROUP BY session, room"
+    "  UNION ALL"
+    "  SELECT code, '', 0 FROM session"
+    "  WHERE code NOT IN (SELECT DISTINCT session FROM candidate)),"
+    " ev AS ("
+    "  SELECT session, room,"
+    "   count(DISTINCT CASE WHEN kind IN ('checkin.accepted', 'checkin.manual')"
+    "         THEN ticket END) AS present,"
+    "   count(DISTINCT CASE WHEN kind IN ('checkin.accepted', 'checkin.manual')"
+    "         AND json_extract(payload, '$.late') THEN ticket END) AS late,"
+    "   count(DISTINCT CASE WHEN kind = 'absent.marked' THEN ticket END) AS absent,"
+    "   sum(kind = 'checkin.denied') AS denied,"
+    "   sum(kind = 'incident.logged') AS incidents"
+    "  FROM event WHERE session IS NOT NULL AND room IS NOT NULL"
+    "  GROUP BY session, room)"
+    " SELECT exp.session, exp.room, exp.n, coalesce(ev.present, 0),"
+    "  coalesce(ev.late, 0), coalesce(ev.absent, 0), coalesce(ev.denied, 0),"
+    "  coalesce(ev.incidents, 0)"
+    " FROM exp LEFT JOIN ev ON ev.session = exp.session AND ev.room = exp.room"
+    " JOIN session s ON s.code = exp.session"
+    " WHERE (?1 IS NULL OR exp.session = ?1) AND (?2 IS NULL OR exp.room = ?2)"
+    " ORDER BY s.date, s.start_min, exp.session, exp.room";
+
+int report_status(struct store *st, const char *session, const char *room,
+                  report_status_fn fn, void *ud, struct err *e)
+{
+    struct report_status r;
+    sqlite3_stmt *q;
+    int rc;
+
+    if (sqlite3_prepare_v2(store_db(st), SQL_STATUS, -1, &q, NULL) != SQLITE_OK)
+        return store_sqlerr(st, e, "status");
+    store_bind_text(q, 1, session);
+    store_bind_text(q, 2, room);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        memset(&r, 0, sizeof(r));
+        snprintf(r.session, sizeof(r.session), "%s", store_col_text(q, 0));
+        snprintf(r.room, sizeof(r.room), "%s", store_col_text(q, 1));
+        r.expected = sqlite3_column_int(q, 2);
+        r.present = sqlite3_column_int(q, 3);
+        r.late = sqlite3_column_int(q, 4);
+        r.absent = sqlite3_column_int(q, 5);
+        r.denied = sqlite3_column_int(q, 6);
+        r.incidents = sqlite3_column_int(q, 7);
+        if (fn(ud, &r) == -1) {
+            sqlite3_finalize(q);
+            return err_set(e, EX_SOFTWARE, "status: callback failed");
+        }
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return store_sqlerr(st, e, "status");
+    return 0;
+}

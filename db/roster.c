@@ -1,0 +1,184 @@
+/*
+ * roster.c: the candidate and room tables.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "roster.h"
+#include "store.h"
+
+static const char *SQL_ROOM = "INSERT OR IGNORE INTO room (code) VALUES (?)";
+
+int room_ensure(struct store *st, const char *code, struct err *e)
+{
+    sqlite3_stmt *q;
+    int rc;
+
+    if ((q = store_stmt(st, SQL_ROOM, e)) == NULL)
+        return -1;
+    store_bind_text(q, 1, code);
+    rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    return rc == SQLITE_DONE ? 0 : store_sqlerr(st, e, "room");
+}
+
+#define CAND_COLS "ticket, name, id_hash, id_last4, session, room, seat"
+
+static void candidate_from_row(sqlite3_stmt *q, struct candidate *c)
+{
+    snprintf(c->ticket, sizeof(c->ticket), "%s", store_col_text(q, 0));
+    snprintf(c->name, sizeof(c->name), "%s", store_col_text(q, 1));
+    snprintf(c->id_hash, sizeof(c->id_hash), "%s", store_col_text(q, 2));
+    snprintf(c->id_last4, sizeof(c->id_last4), "%s", store_col_text(q, 3));
+    snprintf(c->session, sizeof(c->session), "%s", store_col_text(q, 4));
+    snprintf(c->room, sizeof(c->room), "%s", store_col_text(q, 5));
+    snprintf(c->seat, sizeof(c->seat), "%s", store_col_text(q, 6));
+}
+
+/* Run a one-row query bound to up to three texts; fill out if found. */
+static int one_candidate(struct store *st, const char *sql, const char *a,
+                         const char *b, const char *c, struct candidate *out,
+                         struct err *e)
+{
+    sqlite3_stmt *q;
+    int rc;
+
+    if ((q = store_stmt(st, sql, e)) == NULL)
+        return -1;
+    store_bind_text(q, 1, a);
+    if (b)
+        store_bind_text(q, 2, b);
+    if (c)
+        store_bind_text(q, 3, c);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        candidate_from_row(q, out);
+    sqlite3_reset(q);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return store_sqlerr(st, e, "candidate");
+}
+
+static const char *SQL_BY_TICKET =
+    "SELECT " CAND_COLS " FROM candidate WHERE ticket = ?";
+static const char *SQL_BY_SEAT =
+    "SELECT " CAND_COLS " FROM candidate WHERE session = ? AND room = ? AND seat = ?";
+static const char *SQL_BY_ID =
+    "SELECT " CAND_COLS " FROM candidate WHERE id_hash = ? AND session = ?";
+static const char *SQL_INSERT =
+    "INSERT INTO candidate (" CAND_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)";
+
+int candidate_get(struct store *st, const char *ticket, struct candidate *out,
+                  struct err *e)
+{
+    return one_candidate(st, SQL_BY_TICKET, ticket, NULL, NULL, out, e);
+}
+
+/* After a constraint failure: which one, in words. */
+static int candidate_conflict(struct store *st, const struct candidate *c,
+                              struct err *e)
+{
+    struct candidate old;
+    int rc;
+
+    if ((rc = one_candidate(st, SQL_BY_TICKET, c->ticket, NULL, NULL, &old, e)) != 0) {
+        if (rc == -1)
+            return -1;
+        if (strcmp(old.name, c->name) == 0 &&
+            strcmp(old.id_hash, c->id_hash) == 0 &&
+            strcmp(old.session, c->session) == 0 &&
+            strcmp(old.room, c->room) == 0 && strcmp(old.seat, c->seat) == 0)
+            return 0;
+        return err_set(e, EX_DATAERR,
+                       "ticket %s is already on the roster with different "
+                       "details (%s, session %s, room %s, seat %s)",
+                       c->ticket, old.name, old.session, old.room, old.seat);
+    }
+    if ((rc = one_candidate(st, SQL_BY_SEAT, c->session, c->room, c->seat, &old, e)) != 0)
+        return rc == -1 ? -1
+                        : err_set(e, EX_DATAERR,
+                                  "seat %s in room %s of session %s is already "
+                                  "taken by ticket %s",
+                                  c->seat, c->room, c->session, old.ticket);
+    if ((rc = one_candidate(st, SQL_BY_ID, c->id_hash, c->session, NULL, &old, e)) != 0)
+        return rc == -1 ? -1
+                        : err_set(e, EX_DATAERR,
+                                  "this ID number is already on the roster of "
+                                  "session %s (ticket %s)",
+                                  c->session, old.ticket);
+    return err_set(e, EX_DATAERR, "session %s or room %s does not exist",
+                   c->session, c->room);
+}
+
+int candidate_put(struct store *st, const struct candidate *c, struct err *e)
+{
+    sqlite3_stmt *q;
+    int rc;
+
+    if ((q = store_stmt(st, SQL_INSERT, e)) == NULL)
+        return -1;
+    store_bind_text(q, 1, c->ticket);
+    store_bind_text(q, 2, c->name);
+    store_bind_text(q, 3, c->id_hash);
+    store_bind_text(q, 4, c->id_last4);
+    store_bind_text(q, 5, c->session);
+    store_bind_text(q, 6, c->room);
+    store_bind_text(q, 7, c->seat);
+    rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (rc == SQLITE_DONE)
+        return 1;
+    if ((sqlite3_extended_errcode(store_db(st)) & 0xff) == SQLITE_CONSTRAINT)
+        return candidate_conflict(st, c, e);
+    return store_sqlerr(st, e, "candidate insert");
+}
+
+static int candidate_query(struct store *st, sqlite3_stmt *q, candidate_fn fn,
+                           void *ud, struct err *e)
+{
+    struct candidate c;
+    int rc;
+
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        candidate_from_row(q, &c);
+        if (fn(ud, &c) == -1) {
+            sqlite3_finalize(q);
+            return err_set(e, EX_SOFTWARE, "candidates: callback failed");
+        }
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return store_sqlerr(st, e, "candidates");
+    return 0;
+}
+
+int candidate_foreach(struct store *st, const char *session, const char *room,
+                      candidate_fn fn, void *ud, struct err *e)
+{
+    static const char *sql =
+        "SELECT " CAND_COLS " FROM candidate "
+        "WHERE (?1 IS NULL OR session = ?1) AND (?2 IS NULL OR room = ?2) "
+        "ORDER BY session, room, CAST(seat AS INTEGER), seat";
+    sqlite3_stmt *q;
+
+    if (sqlite3_prepare_v2(store_db(st), sql, -1, &q, NULL) != SQLITE_OK)
+        return store_sqlerr(st, e, "candidates");
+    store_bind_text(q, 1, session);
+    store_bind_text(q, 2, room);
+    return candidate_query(st, q, fn, ud, e);
+}
+
+int candidate_find_by_hash(struct store *st, const char *id_hash,
+                           candidate_fn fn, void *ud, struct err *e)
+{
+    static const char *sql =
+        "SELECT " CAND_COLS " FROM candidate WHERE id_hash = ?";
+    sqlite3_stmt *q;
+
+    if (sqlite3_prepare_v2(store_db(st), sql, -1, &q, NULL) != SQLITE_OK)
+        return store_sqlerr(st, e, "candidates");
+    store_bind_text(q, 1, id_hash);
+    return candidate_query(st, q, fn, ud, e);
+}

@@ -1,0 +1,54 @@
+/*
+ * roster.h: candidates and rooms.  A candidate is known by ticket number
+ * (准考证号) and by the keyed hash of their ID number; the number itself is
+ * never here.
+ */
+#ifndef EXAMSITE_ROSTER_H
+#define EXAMSITE_ROSTER_H
+
+#include "err.h"
+#include "idnumber.h"
+
+struct store;
+
+#define ROSTER_TICKET_MAX 32
+#define ROSTER_NAME_MAX 64      /* bytes of UTF-8 */
+#define ROSTER_ROOM_MAX 16
+#define ROSTER_SEAT_MAX 8
+
+struct candidate {
+    char ticket[ROSTER_TICKET_MAX + 1];
+    char name[ROSTER_NAME_MAX + 1];
+    char id_hash[IDNUMBER_HASH_HEX + 1];
+    char id_last4[5];
+    char session[33];
+    char room[ROSTER_ROOM_MAX + 1];
+    char seat[ROSTER_SEAT_MAX + 1];
+};
+
+/* Make sure room code exists (inside the caller's transaction). */
+int room_ensure(struct store *st, const char *code, struct err *e);
+
+/*
+ * Insert c inside the caller's transaction; its session and room must
+ * exist.  1 inserted; 0 when the same candidate with the same details is
+ * already there; -1 with EX_DATAERR and a reason an administrator can act
+ * on when the ticket, the seat or the ID number is taken.
+ */
+int candidate_put(struct store *st, const struct candidate *c,
+                  struct err *e);
+
+/* 1 found, 0 not found, -1 error. */
+int candidate_get(struct store *st, const char *ticket, struct candidate *out,
+                  struct err *e);
+
+/* Candidates by session, room, seat; session/room NULL for all. */
+typedef int (*candidate_fn)(void *ud, const struct candidate *c);
+int candidate_foreach(struct store *st, const char *session, const char *room,
+                      candidate_fn fn, void *ud, struct err *e);
+
+/* Every candidate whose ID hash is id_hash (one per session). */
+int candidate_find_by_hash(struct store *st, const char *id_hash,
+                           candidate_fn fn, void *ud, struct err *e);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * site.h: the one-row `site` table: who this database belongs to.
+ */
+#ifndef EXAMSITE_SITE_H
+#define EXAMSITE_SITE_H
+
+#include "err.h"
+
+struct store;
+
+struct site {
+    char id[65];
+    char name[256];
+    char station[65];
+    char timezone[65];
+    char created[40];
+};
+
+/* 1 and *s filled, 0 when the database has no site yet, -1 on error. */
+int site_get(struct store *st, struct site *s, struct err *e);
+
+/* Insert the site row and its site.created event, inside the caller's
+ * transaction.  A second site is refused (EX_CANTCREAT). */
+int site_create(struct store *st, const struct site *s, struct err *e);
+
+/* Validate an identifier (site, station, session code, room, seat...):
+ * 1..max bytes of letters, digits, '-', '_', '.'.  1 valid, 0 not. */
+int site_ident_valid(const char *s, size_t max);
+
+#endif

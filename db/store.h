@@ -1,0 +1,73 @@
+/*
+ * store.h: the site database, shared by examsited, examctl and examcentral.
+ *
+ * One struct store wraps one SQLite connection: WAL, synchronous=FULL,
+ * foreign keys on, a busy timeout so two processes queue rather than fail,
+ * and the schema brought up to date by the numbered migrations in
+ * db/migrations (PRAGMA user_version).  Writes happen inside
+ * store_begin()/store_commit(), which take the write lock up front
+ * (BEGIN IMMEDIATE): whatever a writer reads inside its transaction (the
+ * last event's hash, a uniqueness check) stays true until it commits.
+ *
+ * The per-table modules (event.h, site.h, session.h, roster.h, report.h)
+ * take a struct store and use store_stmt() for cached prepared statements.
+ */
+#ifndef EXAMSITE_STORE_H
+#define EXAMSITE_STORE_H
+
+#include <sqlite3.h>
+
+#include "err.h"
+
+#define STORE_CREATE   0x1   /* create the file if missing */
+#define STORE_READONLY 0x2   /* open read-only, no migrations */
+#define STORE_BUSY_MS  10000 /* how long a writer waits for the lock */
+
+struct store;
+
+/* Open (and with STORE_CREATE create) path, apply pending migrations.
+ * A missing file without STORE_CREATE is EX_NOINPUT. */
+int store_open(struct store **out, const char *path, int flags,
+               struct err *e);
+
+/* Finalise cached statements and close.  Accepts NULL. */
+void store_close(struct store *st);
+
+sqlite3 *store_db(struct store *st);
+const char *store_path(const struct store *st);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Not nested: beginning inside a
+ * transaction is a programming error (EX_SOFTWARE). */
+int store_begin(struct store *st, struct err *e);
+int store_commit(struct store *st, struct err *e);
+void store_rollback(struct store *st);
+int store_in_txn(const struct store *st);
+
+/*
+ * A prepared statement for sql, cached for the life of the store and keyed
+ * by the pointer: pass a string literal or other static string.  The
+ * statement comes back reset with bindings cleared.  NULL on error.
+ */
+sqlite3_stmt *store_stmt(struct store *st, const char *sql, struct err *e);
+
+/* Fill e from the connection's last error: "what: sqlite message". */
+int store_sqlerr(struct store *st, struct err *e, const char *what);
+
+/* Run SQL with no results (pragmas, DDL). */
+int store_exec(struct store *st, const char *sql, struct err *e);
+
+/* The schema version now in the database, and the newest this build knows. */
+int store_schema_version(struct store *st);
+int store_schema_latest(void);
+
+/* Apply pending migrations on db (used by store_open).  0 or -1. */
+int migrate_apply(sqlite3 *db, struct err *e);
+int migrate_latest(void);
+
+/* Bind text, or NULL when s is NULL. */
+int store_bind_text(sqlite3_stmt *s, int idx, const char *text);
+
+/* Column text as a C string, "" for NULL. */
+const char *store_col_text(sqlite3_stmt *s, int col);
+
+#endif

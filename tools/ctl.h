@@ -1,0 +1,74 @@
+/*
+ * ctl.h: what the examctl command modules share.  examctl.c parses the
+ * global options into a struct ctl and dispatches on the command word; each
+ * ctl_*.c file owns one command family and returns a sysexits code.
+ *
+ * Output: results to stdout (JSON with --json where INTERFACES.md says),
+ * errors to stderr as one line each through ctl_fail().
+ */
+#ifndef EXAMSITE_CTL_H
+#define EXAMSITE_CTL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "err.h"
+
+struct store;
+
+struct ctl {
+    const char *db_path;        /* --db, EXAMSITE_DB, config, default */
+    const char *config_path;    /* --config, EXAMSITE_CONFIG, or NULL */
+    const char *socket_path;    /* --socket, EXAMSITE_SOCKET, config */
+    int json;                   /* --json */
+    int have_config;            /* a config file was read into cfg */
+    struct config cfg;
+};
+
+/* Print "examctl: msg" to stderr and return e->code (or EX_SOFTWARE). */
+int ctl_fail(const struct err *e);
+
+/* Print "examctl: <formatted>" to stderr and return code. */
+int ctl_failf(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Usage error for a command: prints its usage line, returns EX_USAGE. */
+int ctl_usage(const char *usage);
+
+/* True if argv holds -h or --help (commands print their help and exit 0). */
+int ctl_wants_help(int argc, char **argv);
+
+/* Open the site database (must exist and be initialised). */
+int ctl_open_store(struct ctl *c, struct store **st, struct err *e);
+
+/* Who runs this command (the login name), for the events it records. */
+const char *ctl_operator(void);
+
+/* The site secret's path: [site] secret_file or the database + ".secret". */
+int ctl_secret_path(struct ctl *c, char *out, size_t outlen);
+
+struct import_opts;
+struct import_report;
+
+/* Progress on a terminal for long imports. */
+void ctl_import_opts(struct import_opts *o);
+
+/* Print an import's errors (stderr, FILE:LINE: reason) and summary
+ * (stdout, or JSON with --json); return the exit code. */
+int ctl_import_finish(struct ctl *c, const char *path, const char *what,
+                      const struct import_opts *o,
+                      const struct import_report *r);
+
+/* Command families.  argv[0] is the command word ("roster", ...). */
+int ctl_init(struct ctl *c, int argc, char **argv);
+int ctl_session(struct ctl *c, int argc, char **argv);
+int ctl_roster(struct ctl *c, int argc, char **argv);
+int ctl_status(struct ctl *c, int argc, char **argv);
+int ctl_events(struct ctl *c, int argc, char **argv);
+int ctl_verify(struct ctl *c, int argc, char **argv);
+int ctl_idnumber(struct ctl *c, int argc, char **argv);
+int ctl_idcard(struct ctl *c, int argc, char **argv);   /* ctl_idcard.c */
+int ctl_device(struct ctl *c, int argc, char **argv);   /* ctl_device.c */
+
+#endif

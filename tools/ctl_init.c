@@ -1,0 +1,99 @@
+/*
+ * ctl_init.c: `examctl init`: a new site database and its secret.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "secret.h"
+#include "site.h"
+#include "sitetime.h"
+#include "store.h"
+
+static const char init_usage[] =
+    "init --site-id ID --site-name NAME [--station ID] [--timezone ZONE]";
+
+static const char init_help[] =
+    "usage: examctl init --site-id ID --site-name NAME [--station ID] [--timezone ZONE]\n"
+    "\n"
+    "Create the site database (--db, or the configuration's [site] database)\n"
+    "and the site secret beside it (mode 0600), the key that hashes ID numbers.\n"
+    "Refuses to touch an existing database or secret.  The time zone defaults\n"
+    "to " SITETIME_DEFAULT_ZONE "; the station to this host's name.\n";
+
+int ctl_init(struct ctl *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"site-id", required_argument, NULL, 'i'},
+        {"site-name", required_argument, NULL, 'n'},
+        {"station", required_argument, NULL, 's'},
+        {"timezone", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *id = NULL, *name = NULL, *station = NULL, *zone = NULL;
+    char secret_path[CONFIG_STR + 16];
+    struct store *st = NULL;
+    struct secret sec;
+    struct site site;
+    struct err e;
+    int ch;
+
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'i': id = optarg; break;
+        case 'n': name = optarg; break;
+        case 's': station = optarg; break;
+        case 't': zone = optarg; break;
+        case 'h': fputs(init_help, stdout); return 0;
+        default: return ctl_usage(init_usage);
+        }
+    }
+    if (id == NULL || name == NULL || optind != argc)
+        return ctl_usage(init_usage);
+    if (station == NULL)
+        station = c->have_config ? c->cfg.site.station : NULL;
+    if (zone == NULL)
+        zone = c->have_config ? c->cfg.site.timezone : SITETIME_DEFAULT_ZONE;
+    memset(&site, 0, sizeof(site));
+    if (station == NULL && gethostname(site.station, sizeof(site.station) - 1) == -1)
+        snprintf(site.station, sizeof(site.station), "station");
+    else if (station != NULL)
+        snprintf(site.station, sizeof(site.station), "%s", station);
+    if (!site_ident_valid(id, 64))
+        return ctl_failf(EX_USAGE, "site id '%s' must be 1-64 letters, digits, '-', '_' or '.'", id);
+    if (!site_ident_valid(site.station, 64))
+        return ctl_failf(EX_USAGE, "station '%s' must be 1-64 letters, digits, '-', '_' or '.'",
+                         site.station);
+    if (strlen(name) == 0 || strlen(name) >= sizeof(site.name))
+        return ctl_failf(EX_USAGE, "site name must be 1-%zu bytes", sizeof(site.name) - 1);
+    if (sitetime_set_zone(zone, &e) == -1)
+        return ctl_fail(&e);
+    snprintf(site.id, sizeof(site.id), "%s", id);
+    snprintf(site.name, sizeof(site.name), "%s", name);
+    snprintf(site.timezone, sizeof(site.timezone), "%s", zone);
+    sitetime_format_utc(sitetime_now_ms(), site.created);
+
+    if (access(c->db_path, F_OK) == 0)
+        return ctl_failf(EX_CANTCREAT, "%s already exists; not touching it", c->db_path);
+    ctl_secret_path(c, secret_path, sizeof(secret_path));
+    if (secret_create(secret_path, &sec, &e) == -1)
+        return ctl_fail(&e);
+    secret_wipe(&sec);
+    if (store_open(&st, c->db_path, STORE_CREATE, &e) == -1 ||
+        store_begin(st, &e) == -1 || site_create(st, &site, &e) == -1 ||
+        store_commit(st, &e) == -1) {
+        store_close(st);
+        unlink(c->db_path);
+        unlink(secret_path);
+        return ctl_fail(&e);
+    }
+    store_close(st);
+    printf("site %s (%s), station %s, time zone %s\n", site.id, site.name,
+           site.station, site.timezone);
+    printf("database %s\nsecret   %s (mode 0600: keep it with the database, never copy it elsewhere)\n",
+           c->db_path, secret_path);
+    return 0;
+}

@@ -1,0 +1,181 @@
+/*
+ * ctl_session.c: `examctl session import|add|list`.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ctl.h"
+#include "import.h"
+#include "session.h"
+#include "store.h"
+
+static const char session_usage[] =
+    "session import FILE | session add CODE --certificate NAME --level 初级|中级|高级\n"
+    "            --date YYYY-MM-DD --start HH:MM --end HH:MM [--opens-before MIN]\n"
+    "            [--late-after MIN] [--published N] | session list";
+
+static const char session_help[] =
+    "usage: examctl session import FILE\n"
+    "       examctl session add CODE --certificate NAME --level 初级|中级|高级\n"
+    "            --date YYYY-MM-DD --start HH:MM --end HH:MM [--opens-before MIN]\n"
+    "            [--late-after MIN] [--published N] [--organisation NAME]\n"
+    "       examctl session list\n"
+    "\n"
+    "Sessions (场次) come from the office as CSV: code/场次, certificate/证书名称,\n"
+    "level/等级, date/日期, start/开始时间, end/结束时间, opens_before/提前入场分钟\n"
+    "(default 30), late_after/迟到截止分钟 (default 15), published/公布人数.\n"
+    "An import is atomic; a session already present with the same details is\n"
+    "left as it is; one with other details is an error.\n";
+
+static int cmd_session_import(struct ctl *c, int argc, char **argv)
+{
+    struct import_report r;
+    struct import_opts o;
+    struct store *st;
+    struct err e;
+    int rc;
+
+    if (argc != 2)
+        return ctl_usage("session import FILE");
+    if (ctl_open_store(c, &st, &e) == -1)
+        return ctl_fail(&e);
+    memset(&o, 0, sizeof(o));
+    ctl_import_opts(&o);
+    o.operator_name = ctl_operator();
+    if (import_sessions(st, argv[1], &o, &r, &e) == -1) {
+        store_close(st);
+        import_report_free(&r);
+        return ctl_fail(&e);
+    }
+    rc = ctl_import_finish(c, argv[1], "sessions", &o, &r);
+    import_report_free(&r);
+    store_close(st);
+    return rc;
+}
+
+static int cmd_session_add(struct ctl *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"certificate", required_argument, NULL, 'c'},
+        {"level", required_argument, NULL, 'l'},
+        {"date", required_argument, NULL, 'd'},
+        {"start", required_argument, NULL, 's'},
+        {"end", required_argument, NULL, 'e'},
+        {"opens-before", required_argument, NULL, 'o'},
+        {"late-after", required_argument, NULL, 'a'},
+        {"published", required_argument, NULL, 'p'},
+        {"organisation", required_argument, NULL, 'g'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *cert = NULL, *level = NULL, *date = NULL, *start = NULL,
+               *end = NULL, *opens = "", *late = "", *pub = "", *org = "";
+    struct session_row s;
+    struct store *st;
+    struct err e;
+    int ch, rc;
+
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': cert = optarg; break;
+        case 'l': level = optarg; break;
+        case 'd': date = optarg; break;
+        case 's': start = optarg; break;
+        case 'e': end = optarg; break;
+        case 'o': opens = optarg; break;
+        case 'a': late = optarg; break;
+        case 'p': pub = optarg; break;
+        case 'g': org = optarg; break;
+        default: return ctl_usage(session_usage);
+        }
+    }
+    if (optind != argc - 1 || !cert || !level || !date || !start || !end)
+        return ctl_usage(session_usage);
+    if (import_session_fields(argv[optind], cert, level, date, start, end,
+                              opens, late, pub, org, &s, &e) == -1)
+        return ctl_fail(&e);
+    if (ctl_open_store(c, &st, &e) == -1)
+        return ctl_fail(&e);
+    if (store_begin(st, &e) == -1 ||
+        (rc = session_add(st, &s, ctl_operator(), &e)) == -1) {
+        store_close(st);
+        return ctl_fail(&e);
+    }
+    if (store_commit(st, &e) == -1) {
+        store_close(st);
+        return ctl_fail(&e);
+    }
+    store_close(st);
+    printf(rc == 1 ? "session %s added\n" : "session %s already present, unchanged\n",
+           s.code);
+    return 0;
+}
+
+static int list_row(void *ud, const struct session_row *s)
+{
+    json_t *arr = ud;
+    char a[6], b[6];
+
+    session_hhmm(s->start_min, a);
+    session_hhmm(s->end_min, b);
+    if (arr != NULL) {
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i}",
+                              "code", s->code, "certificate", s->certificate,
+                              "level", s->level, "date", s->date, "start", a,
+                              "end", b, "opens_before", s->opens_before,
+                              "late_after", s->late_after);
+        json_object_set_new(j, "published",
+                            s->published >= 0 ? json_integer(s->published)
+                                              : json_null());
+        json_array_append_new(arr, j);
+        return 0;
+    }
+    printf("%-16s %-10s %s-%s  %-6s opens -%3d min, late +%2d min  %s\n",
+           s->code, s->date, a, b, s->level, s->opens_before, s->late_after,
+           s->certificate);
+    return 0;
+}
+
+static int cmd_session_list(struct ctl *c)
+{
+    json_t *arr = c->json ? json_array() : NULL;
+    struct store *st;
+    struct err e;
+    int rc;
+
+    if (ctl_open_store(c, &st, &e) == -1)
+        return ctl_fail(&e);
+    rc = session_foreach(st, list_row, arr, &e);
+    store_close(st);
+    if (rc == -1) {
+        json_decref(arr);
+        return ctl_fail(&e);
+    }
+    if (arr != NULL) {
+        json_t *j = json_pack("{s:o}", "sessions", arr);
+        json_dumpf(j, stdout, JSON_COMPACT);
+        putchar('\n');
+        json_decref(j);
+    }
+    return 0;
+}
+
+int ctl_session(struct ctl *c, int argc, char **argv)
+{
+    if (ctl_wants_help(argc, argv)) {
+        fputs(session_help, stdout);
+        return 0;
+    }
+    if (argc < 2)
+        return ctl_usage(session_usage);
+    if (strcmp(argv[1], "import") == 0)
+        return cmd_session_import(c, argc - 1, argv + 1);
+    if (strcmp(argv[1], "add") == 0)
+        return cmd_session_add(c, argc - 1, argv + 1);
+    if (strcmp(argv[1], "list") == 0 && argc == 2)
+        return cmd_session_list(c);
+    return ctl_usage(session_usage);
+}

@@ -1,0 +1,215 @@
+/*
+ * examctl: the invigilators' and administrators' tool.  This file parses the
+ * global options, finds the database and the configuration, and dispatches
+ * to the command families in ctl_*.c.
+ */
+#include <getopt.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "log.h"
+#include "secret.h"
+#include "site.h"
+#include "sitetime.h"
+#include "store.h"
+
+static const char usage_text[] =
+    "usage: examctl [--db PATH] [--config FILE] [--socket PATH] [--json] COMMAND ...\n"
+    "\n"
+    "Site set-up and roster:\n"
+    "  init --site-id ID --site-name NAME [--station ID] [--timezone ZONE]\n"
+    "  session import FILE | add CODE ... | list\n"
+    "  roster import FILE [--encoding auto|utf-8|gb18030] [--skip-invalid] [--dry-run]\n"
+    "  roster list [--session CODE] [--room ROOM] | show TICKET\n"
+    "Exam day:\n"
+    "  status [--session CODE] [--room ROOM]\n"
+    "  events [--since ID]\n"
+    "  verify\n"
+    "Technician helpers:\n"
+    "  idnumber check NUMBER\n"
+    "  idcard decode [FILE] [--reveal]\n"
+    "  device listen (--usb VID:PID | --serial PATH [--baud N]) --type idcard|scanner\n"
+    "                [--count N] [--timeout SEC] [--reveal]\n"
+    "\n"
+    "Defaults come from EXAMSITE_DB, EXAMSITE_CONFIG, EXAMSITE_SOCKET, then the\n"
+    "configuration file (" CONFIG_DEFAULT_PATH ").  'examctl COMMAND --help'\n"
+    "describes each command.  Exit codes follow sysexits(3).\n";
+
+int ctl_fail(const struct err *e)
+{
+    fprintf(stderr, "examctl: %s\n", e->msg[0] ? e->msg : "failed");
+    return e->code ? e->code : EX_SOFTWARE;
+}
+
+int ctl_failf(int code, const char *fmt, ...)
+{
+    char buf[ERR_MSG_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    log_redact(buf);
+    fprintf(stderr, "examctl: %s\n", buf);
+    return code;
+}
+
+int ctl_usage(const char *usage)
+{
+    fprintf(stderr, "usage: examctl %s\n", usage);
+    return EX_USAGE;
+}
+
+int ctl_wants_help(int argc, char **argv)
+{
+    int i;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int ctl_open_store(struct ctl *c, struct store **st, struct err *e)
+{
+    struct site site;
+    int rc;
+
+    if (store_open(st, c->db_path, 0, e) == -1) {
+        if (e->code == EX_NOINPUT)
+            err_set(e, EX_NOINPUT,
+                    "no site database at %s (run 'examctl init' first, or "
+                    "give --db)", c->db_path);
+        return -1;
+    }
+    if ((rc = site_get(*st, &site, e)) != 1) {
+        store_close(*st);
+        *st = NULL;
+        return rc == 0 ? err_set(e, EX_NOINPUT,
+                                 "%s is not set up: run 'examctl init'",
+                                 c->db_path)
+                       : -1;
+    }
+    if (sitetime_set_zone(site.timezone, e) == -1) {
+        store_close(*st);
+        *st = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+const char *ctl_operator(void)
+{
+    struct passwd *pw = getpwuid(getuid());
+
+    return pw != NULL ? pw->pw_name : "unknown";
+}
+
+int ctl_secret_path(struct ctl *c, char *out, size_t outlen)
+{
+    config_secret_path(c->db_path,
+                       c->have_config ? c->cfg.site.secret_file : NULL, out,
+                       outlen);
+    return 0;
+}
+
+struct command {
+    const char *name;
+    int (*fn)(struct ctl *, int, char **);
+};
+
+static const struct command commands[] = {
+    {"init", ctl_init},         {"session", ctl_session},
+    {"roster", ctl_roster},     {"status", ctl_status},
+    {"events", ctl_events},     {"verify", ctl_verify},
+    {"idnumber", ctl_idnumber}, {"idcard", ctl_idcard},
+    {"device", ctl_device},     {NULL, NULL},
+};
+
+static int load_config(struct ctl *c)
+{
+    struct stat sb;
+    struct err e;
+
+    if (c->config_path == NULL) {
+        if (stat(CONFIG_DEFAULT_PATH, &sb) == -1)
+            return 0;   /* no config is fine for examctl */
+        c->config_path = CONFIG_DEFAULT_PATH;
+    }
+    if (config_load(c->config_path, &c->cfg, &e) == -1)
+        return ctl_fail(&e);
+    c->have_config = 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},
+        {"config", required_argument, NULL, 'c'},
+        {"socket", required_argument, NULL, 's'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const struct command *cmd;
+    struct ctl c;
+    int ch, rc;
+
+    log_init("examctl", 1, LOG_LVL_WARN);
+    memset(&c, 0, sizeof(c));
+    c.db_path = getenv("EXAMSITE_DB");
+    c.config_path = getenv("EXAMSITE_CONFIG");
+    c.socket_path = getenv("EXAMSITE_SOCKET");
+    while ((ch = getopt_long(argc, argv, "+d:c:s:jh", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'd':
+            c.db_path = optarg;
+            break;
+        case 'c':
+            c.config_path = optarg;
+            break;
+        case 's':
+            c.socket_path = optarg;
+            break;
+        case 'j':
+            c.json = 1;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return 0;
+        default:
+            fputs(usage_text, stderr);
+            return EX_USAGE;
+        }
+    }
+    argc -= optind;
+    argv += optind;
+    if (argc < 1) {
+        fputs(usage_text, stderr);
+        return EX_USAGE;
+    }
+    if ((rc = load_config(&c)) != 0)
+        return rc;
+    if (c.db_path == NULL)
+        c.db_path = c.have_config ? c.cfg.site.database : CONFIG_DEFAULT_DB;
+    if (c.socket_path == NULL)
+        c.socket_path = c.have_config ? c.cfg.control.socket : CONFIG_DEFAULT_SOCKET;
+    for (cmd = commands; cmd->name != NULL; cmd++)
+        if (strcmp(cmd->name, argv[0]) == 0) {
+            optind = 0;   /* each command parses its own options afresh */
+            return cmd->fn(&c, argc, argv);
+        }
+    fprintf(stderr, "examctl: unknown command '%s'\n", argv[0]);
+    fputs(usage_text, stderr);
+    return EX_USAGE;
+}
