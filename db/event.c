@@ -13,7 +13,8 @@
 #include "store.h"
 
 static const char *const event_kinds[] = {
-    "checkin.accepted", "checkin.denied", "checkin.manual", "checkin.exit",
+    "checkin.accepted", "checkin.denied", "checkin.manual", "checkin.duplicate",
+    "checkin.exit",
     "checkin.reentry", "incident.logged", "incident.amended",
     "session.added", "session.opened", "session.closed", "absent.marked",
     "device.attached", "device.detached", "device.error", "roster.imported",

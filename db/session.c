@@ -9,6 +9,7 @@
 
 #include "event.h"
 #include "session.h"
+#include "sitetime.h"
 #include "store.h"
 
 int session_level_valid(const char *level)
@@ -168,4 +169,15 @@ int session_add(struct store *st, const struct session_row *s,
     rc = event_append(st, &ev, e);
     free(payload);
     return rc == -1 ? -1 : 1;
+}
+
+void session_times(const struct session_row *s, struct session_times *t)
+{
+    int y = 0, m = 0, d = 0;
+
+    sitetime_parse_date(s->date, &y, &m, &d);
+    t->start = sitetime_local(y, m, d, s->start_min);
+    t->opens = t->start - (time_t)s->opens_before * 60;
+    t->cutoff = t->start + (time_t)s->late_after * 60;
+    t->end = sitetime_local(y, m, d, s->end_min);
 }

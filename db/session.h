@@ -5,6 +5,8 @@
 #ifndef EXAMSITE_SESSION_H
 #define EXAMSITE_SESSION_H
 
+#include <time.h>
+
 #include "err.h"
 
 struct store;
@@ -47,6 +49,17 @@ int session_get(struct store *st, const char *code, struct session_row *out,
 typedef int (*session_fn)(void *ud, const struct session_row *s);
 int session_foreach(struct store *st, session_fn fn, void *ud,
                     struct err *e);
+
+/* The instants that matter for check-in, in the site's zone. */
+struct session_times {
+    time_t opens;       /* start - opens_before */
+    time_t start;
+    time_t cutoff;      /* start + late_after */
+    time_t end;
+};
+
+/* Compute t for s (the process's zone must be the site's). */
+void session_times(const struct session_row *s, struct session_times *t);
 
 /* "HH:MM" of minutes after midnight (6 bytes). */
 void session_hhmm(int minutes, char out[6]);

@@ -1,0 +1,492 @@
+/*
+ * ops.c: the control requests: validation, authorisation, and what they do.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "attendance.h"
+#include "checkin.h"
+#include "daemon.h"
+#include "device.h"
+#include "event.h"
+#include "log.h"
+#include "ops.h"
+#include "report.h"
+#include "roster.h"
+#include "schedule.h"
+#include "session.h"
+#include "site.h"
+#include "store.h"
+
+#define NOTE_MAX 1000
+#define OPERATOR_MAX 64
+
+int ops_incident_kind_valid(const char *kind)
+{
+    static const char *const ops[] = {"late", "absent", "exit", "reentry",
+                                      "device", "other", NULL};
+    const char *const *k;
+
+    if ((kind[0] == 'V' || kind[0] == 'C') && kind[1] >= '1' &&
+        kind[1] <= '9' && kind[2] == '\0')
+        return 1;
+    for (k = ops; *k; k++)
+        if (strcmp(*k, kind) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * A string argument: present (if required), a string, 1..max bytes, no
+ * control characters.  NULL when absent and optional; sets e when bad.
+ */
+static const char *arg(struct ops_request *rq, const char *key, size_t max,
+                       int required, struct err *e)
+{
+    json_t *v = json_object_get(rq->req, key);
+    const char *s;
+    size_t n, i;
+
+    if (v == NULL || json_is_null(v)) {
+        if (required)
+            err_set(e, EX_USAGE, "'%s' is required", key);
+        return NULL;
+    }
+    if (!json_is_string(v)) {
+        err_set(e, EX_USAGE, "'%s' must be a string", key);
+        return NULL;
+    }
+    s = json_string_value(v);
+    n = json_string_length(v);
+    if (n == 0 || n > max || strlen(s) != n) {
+        err_set(e, EX_DATAERR, "'%s' must be 1-%zu bytes", key, max);
+        return NULL;
+    }
+    for (i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20) {
+            err_set(e, EX_DATAERR, "'%s' has control characters", key);
+            return NULL;
+        }
+    return s;
+}
+
+#define NEED(var, key, max)                                                    \
+    if ((var = arg(rq, key, max, 1, e)) == NULL)                               \
+        return -1
+#define OPTIONAL(var, key, max)                                                \
+    if ((var = arg(rq, key, max, 0, e)) == NULL && e->code != 0)               \
+        return -1
+
+static int reply_ok(json_t **reply, json_t *extra)
+{
+    json_t *j = json_pack("{s:b}", "ok", 1);
+
+    if (extra != NULL)
+        json_object_update(j, extra);
+    json_decref(extra);
+    *reply = j;
+    return 0;
+}
+
+/* --- kiosk level ------------------------------------------------------------ */
+
+static int op_ping(struct ops_request *rq, json_t **reply, struct err *e)
+{
+    (void)e;
+    return reply_ok(reply, json_pack("{s:s, s:s, s:s}", "role",
+                                     control_role_name(rq->role), "site",
+                                     rq->d->site.id, "station",
+                                     rq->d->site.station));
+}
+
+static int op_subscribe(struct ops_request *rq, json_t **reply, struct err *e)
+{
+    const char *room;
+
+    OPTIONAL(room, "room", ROSTER_ROOM_MAX);
+    rq->subscribe = 1;
+    snprintf(rq->room, sizeof(rq->room), "%s", room ? room : "");
+    return reply_ok(reply, json_pack("{s:s, s:s, s:s}", "subscribed",
+                                     room ? room : "*", "site", rq->d->site.id,
+                                     "station", rq->d->site.station));
+}
+
+static int op_devices(struct ops_request *rq, json_t **reply, struct err *e)
+{
+    struct device_status ds;
+    json_t *arr = json_array();
+    size_t i, n;
+
+    (void)e;
+    n = rq->d->devices ? device_manager_count(rq->d->devices) : 0;
+    for (i = 0; i < n; i++) {
+        if (device_manager_status(rq->d->devices, i, &ds) == -1)
+            continue;
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:s, s:s, s:s}",
+                           "name", ds.name, "type",
+                           ds.type == DEVTYPE_IDCARD ? "idcard" : "scanner",
+                           "room", rq->d->cfg.devices[i].room, "attached",
+                           ds.attached, "polling", ds.polling, "sam_ok",
+                           ds.sam_ok, "sam_id", ds.sam_id, "where", ds.where,
+                           "last_error", ds.last_error));
+    }
+    return reply_ok(reply, json_pack("{s:o}", "devices", arr));
+}
+
+/* --- operator level ------------------------------------------------------- */
+
+static int status_row(void *ud, const struct report_status *r)
+{
+    return json_array_append_new(
+        ud, json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i}", "code",
+                      r->session, "room", r->room, "expected", r->expected,
+                      "present", r->present, "late", r->late, "absent",
+                      r->absent, "denied", r->denied, "incidents",
+                      r->incidents));
+}
+
+static int op_status(struct ops_request *rq, json_t **reply, struct err *e)
+{
+    const char *session, *room;
+    json_t *arr = json_array();
+
+    OPTIONAL(session, "session", 32);
+    OPTIONAL(room, "room", ROSTER_ROOM_MAX);
+    if (report_status(rq->d->store, session, room, status_row, arr, e) == -1) {
+        json_decref(arr);
+        return -1;
+    }
+    return reply_ok(reply, json_pack("{s:o}", "sessions", arr));
+}
+
+static int op_checkin_manual(struct ops_request *rq, json_t **reply,
+                             struct err *e)
+{
+    const char *ticket, *op, *reason;
+    json_t *ev = NULL;
+
+    NEED(ticket, "ticket", ROSTER_TICKET_MAX);
+    NEED(op, "operator", OPERATOR_MAX);
+    NEED(reason, "reason", NOTE_MAX);
+    if (checkin_manual(rq->d->checkin, ticket, op, reason, &ev, e) == -1)
+        return -1;
+    return reply_ok(reply, json_pack("{s:o}", "event", ev));
+}
+
+/* The session running in room now (or the latest started today). */
+static int session_in_room_now(struct daemon *d, const char *room,
+                               struct session_row *out, struct err *e);
+
+struct now_pick {
+    struct daemon *d;
+    const char *room;
+    struct session_row best;
+    int found;
+    time_t best_start;
+};
+
+static int pick_now(void *ud, const struct session_row *s)
+{
+    struct now_pick *p = ud;
+    struct session_times t;
+    char today[11];
+    struct err e;
+
+    sitetime_today(today);
+    if (strcmp(s->date, today) != 0 ||
+        attendance_room_has(p->d->store, s->code, p->room, &e) != 1)
+        return 0;
+    session_times(s, &t);
+    if (t.opens <= time(NULL) && (!p->found || t.start > p->best_start)) {
+        p->best = *s;
+        p->best_start = t.start;
+        p->found = 1;
+    }
+    return 0;
+}
+
+static int session_in_room_now(struct daemon *d, const char *room,
+                               struct session_row *out, struct err *e)
+{
+    struct now_pick p;
+
+    memset(&p, 0, sizeof(p));
+    p.d = d;
+    p.room = room;
+    if (session_foreach(d->store, pick_now, &p, e) == -1)
+        return -1;
+    if (!p.found)
+        return err_set(e, EX_DATAERR, "no session of today has opened in room %s", room);
+    *out = p.best;
+    return 0;
+}
+
+static int seat_candidate(void *ud, const struct candidate *c)
+{
+    struct candidate *out = ud;
+    if (strcmp(c->seat, out->seat) == 0)
+        *out = *c;
+    return 0;
+}
+
+/* Commit one event and publish it; *out gets its JSON. */
+static int commit_event(struct daemon *d, struct event *ev, json_t *payload,
+                        json_t **out, struct err *e)
+{
+    char *p = json_dumps(payload, JSON_COMPACT);
+    int rc = -1;
+
+    json_decref(payload);
+    if (p == NULL)
+        return err_set(e, EX_OSERR, "out of memory");
+    ev->payload = p;
+    if (store_begin(d->store, e) == 0) {
+        if (event_append(d->store, ev, e) == 0 && store_commit(d->store, e) == 0)
+            rc = 0;
+        else
+            store_rollback(d->store);
+    }
+    if (rc == 0) {
+        daemon_published(d, ev);
+        *out = event_to_json(ev);
+    }
+    free(p);
+    return rc;
+}
+
+static int op_incident_add(struct ops_request *rq, json_t **reply,
+                           struct err *e)
+{
+    const char *ticket, *seatarg, *kind, *op, *note, *confirm;
+    struct candidate cand;
+    struct session_row s;
+    char room[ROSTER_ROOM_MAX + 1] = "", seat[ROSTER_SEAT_MAX + 1] = "";
+    struct event ev;
+    json_t *payload, *out = NULL;
+    int rc, have_cand = 0;
+
+    OPTIONAL(ticket, "ticket", ROSTER_TICKET_MAX);
+    OPTIONAL(seatarg, "seat", ROSTER_ROOM_MAX + ROSTER_SEAT_MAX + 1);
+    NEED(kind, "kind", 8);
+    NEED(op, "operator", OPERATOR_MAX);
+    OPTIONAL(note, "note", NOTE_MAX);
+    OPTIONAL(confirm, "confirmed_by", OPERATOR_MAX);
+    if ((ticket == NULL) == (seatarg == NULL))
+        return err_set(e, EX_USAGE, "give either 'ticket' or 'seat' (ROOM:SEAT)");
+    if (!ops_incident_kind_valid(kind))
+        return err_set(e, EX_DATAERR,
+                       "unknown incident kind '%s' (V1-V9, C1-C9, late, absent, "
+                       "exit, reentry, device, other)", kind);
+    if (confirm != NULL && strcmp(confirm, op) == 0)
+        return err_set(e, EX_DATAERR, "the confirming invigilator must be someone else");
+    if (ticket != NULL) {
+        if ((rc = candidate_get(rq->d->store, ticket, &cand, e)) != 1)
+            return rc == -1 ? -1 : err_set(e, EX_DATAERR, "ticket %s is not on the roster", ticket);
+        if (session_get(rq->d->store, cand.session, &s, e) != 1)
+            return -1;
+        snprintf(room, sizeof(room), "%s", cand.room);
+        snprintf(seat, sizeof(seat), "%s", cand.seat);
+        have_cand = 1;
+    } else {
+        const char *colon = strchr(seatarg, ':');
+        if (colon == NULL || colon == seatarg || colon[1] == '\0' ||
+            (size_t)(colon - seatarg) > ROSTER_ROOM_MAX ||
+            strlen(colon + 1) > ROSTER_SEAT_MAX)
+            return err_set(e, EX_DATAERR, "seat must be ROOM:SEAT, e.g. 101:14");
+        snprintf(room, sizeof(room), "%.*s", (int)(colon - seatarg), seatarg);
+        snprintf(seat, sizeof(seat), "%s", colon + 1);
+        if (session_in_room_now(rq->d, room, &s, e) == -1)
+            return -1;
+        memset(&cand, 0, sizeof(cand));
+        snprintf(cand.seat, sizeof(cand.seat), "%s", seat);
+        if (candidate_foreach(rq->d->store, s.code, room, seat_candidate, &cand, e) == -1)
+            return -1;
+        have_cand = cand.ticket[0] != '\0';
+    }
+    if ((rc = attendance_sealed(rq->d->store, s.code, room, e)) != 0)
+        return rc == -1 ? -1
+                        : err_set(e, EX_DATAERR,
+                                  "session %s in room %s is sealed: record "
+                                  "later facts with 'incident amend'", s.code, room);
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = "incident.logged";
+    ev.session = s.code;
+    ev.room = room;
+    ev.ticket = have_cand ? cand.ticket : NULL;
+    ev.operator_name = op;
+    payload = json_pack("{s:s, s:s}", "kind", kind, "seat", seat);
+    if (note)
+        json_object_set_new(payload, "note", json_string(note));
+    if (confirm)
+        json_object_set_new(payload, "confirmed_by", json_string(confirm));
+    if (commit_event(rq->d, &ev, payload, &out, e) == -1)
+        return -1;
+    return reply_ok(reply, json_pack("{s:o}", "event", out));
+}
+
+static int op_incident_amend(struct ops_request *rq, json_t **reply,
+                             struct err *e)
+{
+    struct amend_find {
+        int64_t id;
+        int found;
+        char session[33], room[17], ticket[33];
+    } f;
+    const char *op, *note;
+    json_t *idv = json_object_get(rq->req, "id"), *out = NULL;
+    sqlite3_stmt *q;
+    struct event ev;
+    int rc;
+
+    if (!json_is_integer(idv) || json_integer_value(idv) <= 0)
+        return err_set(e, EX_USAGE, "'id' must be the event id of an incident");
+    NEED(op, "operator", OPERATOR_MAX);
+    NEED(note, "note", NOTE_MAX);
+    memset(&f, 0, sizeof(f));
+    f.id = json_integer_value(idv);
+    if (sqlite3_prepare_v2(store_db(rq->d->store),
+                           "SELECT session, room, ticket FROM event WHERE id = ? "
+                           "AND kind IN ('incident.logged', 'incident.amended')",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sqlerr(rq->d->store, e, "amend");
+    sqlite3_bind_int64(q, 1, f.id);
+    if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        f.found = 1;
+        snprintf(f.session, sizeof(f.session), "%s", store_col_text(q, 0));
+        snprintf(f.room, sizeof(f.room), "%s", store_col_text(q, 1));
+        snprintf(f.ticket, sizeof(f.ticket), "%s", store_col_text(q, 2));
+    }
+    sqlite3_finalize(q);
+    if (!f.found)
+        return err_set(e, EX_DATAERR, "event %" PRId64 " is not an incident", f.id);
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = "incident.amended";
+    ev.session = f.session[0] ? f.session : NULL;
+    ev.room = f.room[0] ? f.room : NULL;
+    ev.ticket = f.ticket[0] ? f.ticket : NULL;
+    ev.operator_name = op;
+    if (commit_event(rq->d, &ev,
+                     json_pack("{s:I, s:s}", "amends", (json_int_t)f.id, "note", note),
+                     &out, e) == -1)
+        return -1;
+    return reply_ok(reply, json_pack("{s:o}", "event", out));
+}
+
+static int list_incident(void *ud, const struct event *ev)
+{
+    json_t **ctx = ud;   /* [0] array, [1] session filter as string */
+    const char *session = json_string_value(ctx[1]);
+
+    if (strcmp(ev->kind, "incident.logged") != 0 &&
+        strcmp(ev->kind, "incident.amended") != 0)
+        return 0;
+    if (session != NULL && (ev->session == NULL || strcmp(ev->session, session) != 0))
+        return 0;
+    json_array_append_new(ctx[0], event_to_json(ev));
+    return 0;
+}
+
+static int op_incident_list(struct ops_request *rq, json_t **reply,
+                            struct err *e)
+{
+    const char *session;
+    json_t *ctx[2];
+
+    OPTIONAL(session, "session", 32);
+    ctx[0] = json_array();
+    ctx[1] = session ? json_string(session) : NULL;
+    if (event_foreach(rq->d->store, 0, 0, list_incident, ctx, e) == -1) {
+        json_decref(ctx[0]);
+        json_decref(ctx[1]);
+        return -1;
+    }
+    json_decref(ctx[1]);
+    return reply_ok(reply, json_pack("{s:o}", "incidents", ctx[0]));
+}
+
+static int op_session_close(struct ops_request *rq, json_t **reply,
+                            struct err *e)
+{
+    const char *code, *room, *op;
+    struct session_row s;
+    struct event ev;
+    json_t *out = NULL;
+    int rc;
+
+    NEED(code, "session", 32);
+    NEED(room, "room", ROSTER_ROOM_MAX);
+    NEED(op, "operator", OPERATOR_MAX);
+    if ((rc = session_get(rq->d->store, code, &s, e)) != 1)
+        return rc == -1 ? -1 : err_set(e, EX_DATAERR, "no session %s", code);
+    if ((rc = attendance_room_has(rq->d->store, code, room, e)) != 1)
+        return rc == -1 ? -1 : err_set(e, EX_DATAERR, "session %s has no candidates in room %s", code, room);
+    if ((rc = attendance_sealed(rq->d->store, code, room, e)) != 0)
+        return rc == -1 ? -1 : err_set(e, EX_DATAERR, "session %s in room %s is already closed", code, room);
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = "session.closed";
+    ev.session = code;
+    ev.room = room;
+    ev.operator_name = op;
+    if (commit_event(rq->d, &ev,
+                     json_pack("{s:s, s:s}", "message_zh", "已封场", "message_en",
+                               "Closed and signed off"),
+                     &out, e) == -1)
+        return -1;
+    return reply_ok(reply, json_pack("{s:o}", "event", out));
+}
+
+/* --- admin level --------------------------------------------------------------- */
+
+static int op_reload(struct ops_request *rq, json_t **reply, struct err *e)
+{
+    (void)e;
+    schedule_replan(rq->d->schedule);
+    return reply_ok(reply, NULL);
+}
+
+struct op {
+    const char *name;
+    enum control_role min;
+    int (*fn)(struct ops_request *, json_t **, struct err *);
+};
+
+static const struct op ops[] = {
+    {"ping", ROLE_KIOSK, op_ping},
+    {"subscribe", ROLE_KIOSK, op_subscribe},
+    {"devices", ROLE_KIOSK, op_devices},
+    {"status", ROLE_OPERATOR, op_status},
+    {"incident.list", ROLE_OPERATOR, op_incident_list},
+    {"checkin.manual", ROLE_OPERATOR, op_checkin_manual},
+    {"incident.add", ROLE_OPERATOR, op_incident_add},
+    {"incident.amend", ROLE_OPERATOR, op_incident_amend},
+    {"session.close", ROLE_OPERATOR, op_session_close},
+    {"reload", ROLE_ADMIN, op_reload},
+    {NULL, ROLE_NONE, NULL},
+};
+
+int ops_dispatch(struct ops_request *rq, json_t **reply, struct err *e)
+{
+    json_t *opv = json_object_get(rq->req, "op");
+    const struct op *o;
+    const char *name;
+
+    *reply = NULL;
+    if (!json_is_string(opv))
+        return err_set(e, EX_USAGE, "'op' is required");
+    name = json_string_value(opv);
+    for (o = ops; o->name != NULL; o++) {
+        if (strcmp(o->name, name) != 0)
+            continue;
+        if (rq->role < o->min)
+            return err_set(e, EX_NOPERM, "not allowed: '%s' needs the %s role, you are %s",
+                           name, control_role_name(o->min),
+                           control_role_name(rq->role));
+        return o->fn(rq, reply, e);
+    }
+    return err_set(e, EX_USAGE, "unknown op '%.40s'", name);
+}
