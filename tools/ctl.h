@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "config.h"
 #include "err.h"
 
@@ -23,6 +25,7 @@ struct ctl {
     const char *socket_path;    /* --socket, EXAMSITE_SOCKET, config */
     int json;                   /* --json */
     int have_config;            /* a config file was read into cfg */
+    long long last_printed;     /* events: the last id printed */
     struct config cfg;
 };
 
@@ -60,6 +63,25 @@ int ctl_import_finish(struct ctl *c, const char *path, const char *what,
                       const struct import_opts *o,
                       const struct import_report *r);
 
+/* --- the control socket (ctl_client.c) --- */
+
+struct ctl_linebuf {
+    char *buf;
+    size_t len, cap;
+};
+
+/* Connect to examsited: the fd, or -1 (EX_UNAVAILABLE when not running). */
+int ctl_connect(struct ctl *c, struct err *e);
+
+/* Send one request line. */
+int ctl_send(int fd, json_t *req, struct err *e);
+
+/* Read one reply or stream line; NULL at EOF (e->code 0) or error. */
+json_t *ctl_read_line(int fd, struct ctl_linebuf *lb, struct err *e);
+
+/* One request, one reply; a refusal becomes -1 with its code and text. */
+int ctl_request(struct ctl *c, json_t *req, json_t **reply, struct err *e);
+
 /* Command families.  argv[0] is the command word ("roster", ...). */
 int ctl_init(struct ctl *c, int argc, char **argv);
 int ctl_session(struct ctl *c, int argc, char **argv);
@@ -68,6 +90,10 @@ int ctl_status(struct ctl *c, int argc, char **argv);
 int ctl_events(struct ctl *c, int argc, char **argv);
 int ctl_verify(struct ctl *c, int argc, char **argv);
 int ctl_idnumber(struct ctl *c, int argc, char **argv);
+int ctl_checkin(struct ctl *c, int argc, char **argv);
+int ctl_incident(struct ctl *c, int argc, char **argv);
+int ctl_devices(struct ctl *c, int argc, char **argv);
+int ctl_export(struct ctl *c, int argc, char **argv);
 int ctl_idcard(struct ctl *c, int argc, char **argv);   /* ctl_idcard.c */
 int ctl_device(struct ctl *c, int argc, char **argv);   /* ctl_device.c */
 

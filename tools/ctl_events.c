@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -14,13 +15,14 @@
 #include "event.h"
 #include "store.h"
 
-static const char events_usage[] = "events [--since ID]";
+static const char events_usage[] = "events [--since ID] [--follow]";
 
 static int print_event(void *ud, const struct event *ev)
 {
     struct ctl *c = ud;
     json_t *j;
 
+    c->last_printed = ev->id;
     if (c->json) {
         if ((j = event_to_json(ev)) == NULL)
             return -1;
@@ -36,10 +38,84 @@ static int print_event(void *ud, const struct event *ev)
     return 0;
 }
 
+static int follow_start(struct ctl *c, struct err *e)
+{
+    struct ctl_linebuf lb = {NULL, 0, 0};
+    json_t *req = json_pack("{s:s}", "op", "subscribe"), *r;
+    int fd;
+
+    if ((fd = ctl_connect(c, e)) == -1) {
+        json_decref(req);
+        return -1;
+    }
+    if (ctl_send(fd, req, e) == -1) {
+        json_decref(req);
+        close(fd);
+        return -1;
+    }
+    json_decref(req);
+    r = ctl_read_line(fd, &lb, e);
+    free(lb.buf);
+    if (r == NULL || !json_is_true(json_object_get(r, "ok"))) {
+        const char *msg = r ? json_string_value(json_object_get(r, "error")) : NULL;
+        if (msg != NULL || e->code == 0)
+            err_set(e, EX_UNAVAILABLE, "subscribe refused: %s", msg ? msg : "connection closed");
+        json_decref(r);
+        close(fd);
+        return -1;
+    }
+    json_decref(r);
+    return fd;
+}
+
+/* Print streamed events until the daemon goes away (exit 69) or a signal. */
+static int follow_stream(struct ctl *c, int fd)
+{
+    struct ctl_linebuf lb = {NULL, 0, 0};
+    struct event ev;
+    struct err e;
+    json_t *m, *j;
+
+    while ((m = ctl_read_line(fd, &lb, &e)) != NULL) {
+        const char *type = json_string_value(json_object_get(m, "type"));
+        j = json_object_get(m, "event");
+        if (type != NULL && strcmp(type, "event") == 0 && json_is_object(j) &&
+            json_integer_value(json_object_get(j, "id")) > c->last_printed) {
+            c->last_printed = json_integer_value(json_object_get(j, "id"));
+            if (c->json) {
+                json_dumpf(j, stdout, JSON_COMPACT);
+                putchar('\n');
+            } else {
+                char *payload = json_dumps(json_object_get(j, "payload"), JSON_COMPACT);
+                memset(&ev, 0, sizeof(ev));
+                ev.id = c->last_printed;
+                snprintf(ev.time, sizeof(ev.time), "%s",
+                         json_string_value(json_object_get(j, "time")));
+                ev.kind = json_string_value(json_object_get(j, "kind"));
+                ev.session = json_string_value(json_object_get(j, "session"));
+                ev.room = json_string_value(json_object_get(j, "room"));
+                ev.ticket = json_string_value(json_object_get(j, "ticket"));
+                ev.payload = payload;
+                print_event(c, &ev);
+                free(payload);
+            }
+            fflush(stdout);
+        }
+        json_decref(m);
+    }
+    free(lb.buf);
+    close(fd);
+    if (e.code != 0)
+        return ctl_fail(&e);
+    fprintf(stderr, "examctl: examsited closed the stream\n");
+    return EX_UNAVAILABLE;
+}
+
 int ctl_events(struct ctl *c, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"since", required_argument, NULL, 's'},
+        {"follow", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -47,17 +123,20 @@ int ctl_events(struct ctl *c, int argc, char **argv)
     struct store *st;
     struct err e;
     char *end;
-    int ch, rc;
+    int ch, rc, follow = 0, fd = -1;
 
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (ch == 's') {
             since = strtoll(optarg, &end, 10);
             if (*optarg == '\0' || *end != '\0' || since < 0)
                 return ctl_failf(EX_USAGE, "--since needs an event id (0 or more)");
+        } else if (ch == 'f') {
+            follow = 1;
         } else if (ch == 'h') {
             printf("usage: examctl %s\n\nThe event log after event ID, one "
                    "line each (--json: one JSON object per line,\nas in a "
-                   "batch).\n", events_usage);
+                   "batch).  --follow then keeps printing new events as the\n"
+                   "daemon commits them (needs a running examsited).\n", events_usage);
             return 0;
         } else {
             return ctl_usage(events_usage);
@@ -65,11 +144,24 @@ int ctl_events(struct ctl *c, int argc, char **argv)
     }
     if (optind != argc)
         return ctl_usage(events_usage);
-    if (ctl_open_store(c, &st, &e) == -1)
+    /* Subscribe before reading the log, so nothing falls between. */
+    if (follow && (fd = follow_start(c, &e)) == -1)
         return ctl_fail(&e);
+    if (ctl_open_store(c, &st, &e) == -1) {
+        if (fd != -1)
+            close(fd);
+        return ctl_fail(&e);
+    }
+    c->last_printed = since;
     rc = event_foreach(st, since, 0, print_event, c, &e);
     store_close(st);
-    return rc == -1 ? ctl_fail(&e) : 0;
+    fflush(stdout);
+    if (rc == -1) {
+        if (fd != -1)
+            close(fd);
+        return ctl_fail(&e);
+    }
+    return follow ? follow_stream(c, fd) : 0;
 }
 
 int ctl_verify(struct ctl *c, int argc, char **argv)

@@ -15,7 +15,8 @@
 static const char session_usage[] =
     "session import FILE | session add CODE --certificate NAME --level 初级|中级|高级\n"
     "            --date YYYY-MM-DD --start HH:MM --end HH:MM [--opens-before MIN]\n"
-    "            [--late-after MIN] [--published N] | session list";
+    "            [--late-after MIN] [--published N] | session list\n"
+    "       examctl session close CODE --room ROOM --operator NAME";
 
 static const char session_help[] =
     "usage: examctl session import FILE\n"
@@ -23,6 +24,7 @@ static const char session_help[] =
     "            --date YYYY-MM-DD --start HH:MM --end HH:MM [--opens-before MIN]\n"
     "            [--late-after MIN] [--published N] [--organisation NAME]\n"
     "       examctl session list\n"
+    "       examctl session close CODE --room ROOM --operator NAME\n"
     "\n"
     "Sessions (场次) come from the office as CSV: code/场次, certificate/证书名称,\n"
     "level/等级, date/日期, start/开始时间, end/结束时间, opens_before/提前入场分钟\n"
@@ -163,6 +165,43 @@ static int cmd_session_list(struct ctl *c)
     return 0;
 }
 
+/* Closing goes through the daemon: it seals the room's record. */
+static int cmd_session_close(struct ctl *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"room", required_argument, NULL, 'r'},
+        {"operator", required_argument, NULL, 'o'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *room = NULL, *op = NULL;
+    json_t *req, *reply;
+    struct err e;
+    int ch, rc;
+
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (ch == 'r')
+            room = optarg;
+        else if (ch == 'o')
+            op = optarg;
+        else
+            return ctl_usage("session close CODE --room ROOM --operator NAME");
+    }
+    if (optind != argc - 1 || room == NULL || op == NULL)
+        return ctl_usage("session close CODE --room ROOM --operator NAME");
+    req = json_pack("{s:s, s:s, s:s, s:s}", "op", "session.close", "session",
+                    argv[optind], "room", room, "operator", op);
+    rc = ctl_request(c, req, &reply, &e);
+    json_decref(req);
+    if (rc == -1)
+        return ctl_fail(&e);
+    printf("session %s room %s closed and sealed by %s (event %" JSON_INTEGER_FORMAT ")\n",
+           argv[optind], room, op,
+           json_integer_value(json_object_get(json_object_get(reply, "event"), "id")));
+    json_decref(reply);
+    return 0;
+}
+
 int ctl_session(struct ctl *c, int argc, char **argv)
 {
     if (ctl_wants_help(argc, argv)) {
@@ -177,5 +216,7 @@ int ctl_session(struct ctl *c, int argc, char **argv)
         return cmd_session_add(c, argc - 1, argv + 1);
     if (strcmp(argv[1], "list") == 0 && argc == 2)
         return cmd_session_list(c);
+    if (strcmp(argv[1], "close") == 0)
+        return cmd_session_close(c, argc - 1, argv + 1);
     return ctl_usage(session_usage);
 }

@@ -24,13 +24,19 @@ static const char usage_text[] =
     "\n"
     "Site set-up and roster:\n"
     "  init --site-id ID --site-name NAME [--station ID] [--timezone ZONE]\n"
-    "  session import FILE | add CODE ... | list\n"
+    "  session import FILE | add CODE ... | list | close CODE --room ROOM --operator NAME\n"
     "  roster import FILE [--encoding auto|utf-8|gb18030] [--skip-invalid] [--dry-run]\n"
     "  roster list [--session CODE] [--room ROOM] | show TICKET\n"
-    "Exam day:\n"
+    "Exam day (checkin, incident, devices, events --follow need examsited):\n"
     "  status [--session CODE] [--room ROOM]\n"
-    "  events [--since ID]\n"
+    "  checkin manual TICKET --operator NAME --reason TEXT\n"
+    "  incident add (--ticket TICKET | --seat ROOM:SEAT) --kind KIND --operator NAME\n"
+    "               [--note TEXT] [--confirmed-by NAME]\n"
+    "  incident list [--session CODE] | amend ID --operator NAME --note TEXT\n"
+    "  devices\n"
+    "  events [--since ID] [--follow]\n"
     "  verify\n"
+    "  export attendance --session CODE [--room ROOM]\n"
     "Technician helpers:\n"
     "  idnumber check NUMBER\n"
     "  idcard decode [FILE] [--reveal]\n"
@@ -131,6 +137,8 @@ static const struct command commands[] = {
     {"init", ctl_init},         {"session", ctl_session},
     {"roster", ctl_roster},     {"status", ctl_status},
     {"events", ctl_events},     {"verify", ctl_verify},
+    {"checkin", ctl_checkin},   {"incident", ctl_incident},
+    {"devices", ctl_devices},   {"export", ctl_export},
     {"idnumber", ctl_idnumber}, {"idcard", ctl_idcard},
     {"device", ctl_device},     {NULL, NULL},
 };
