@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,8 +70,25 @@ static void client_free(struct client *cl)
     free(cl);
 }
 
+/* The user's groups from the group database, when /proc is hidden
+ * (ProtectProc=invisible). */
+static int user_in_group(uid_t uid, gid_t primary, gid_t want)
+{
+    struct passwd *pw = getpwuid(uid);
+    gid_t groups[256];
+    int n = 256, i;
+
+    if (pw == NULL || getgrouplist(pw->pw_name, primary, groups, &n) == -1)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (groups[i] == want)
+            return 1;
+    return 0;
+}
+
 /* The groups of the peer process as the kernel has them. */
-static int peer_in_group(pid_t pid, gid_t primary, const char *group)
+static int peer_in_group(pid_t pid, uid_t uid, gid_t primary,
+                         const char *group)
 {
     struct group *gr;
     char path[64], line[4096];
@@ -83,7 +101,7 @@ static int peer_in_group(pid_t pid, gid_t primary, const char *group)
         return 1;
     snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
     if ((f = fopen(path, "r")) == NULL)
-        return 0;
+        return user_in_group(uid, primary, gr->gr_gid);
     while (!found && fgets(line, sizeof(line), f) != NULL) {
         char *p, *end;
         if (strncmp(line, "Groups:", 7) != 0)
@@ -113,11 +131,11 @@ static enum control_role peer_role(struct control *c, int fd, uid_t *uid,
     *pid = cr.pid;
     if (cr.uid == 0 || cr.uid == geteuid())
         return ROLE_ADMIN;
-    if (peer_in_group(cr.pid, cr.gid, cfg->control.admin_group))
+    if (peer_in_group(cr.pid, cr.uid, cr.gid, cfg->control.admin_group))
         return ROLE_ADMIN;
-    if (peer_in_group(cr.pid, cr.gid, cfg->control.operator_group))
+    if (peer_in_group(cr.pid, cr.uid, cr.gid, cfg->control.operator_group))
         return ROLE_OPERATOR;
-    if (peer_in_group(cr.pid, cr.gid, cfg->control.kiosk_group))
+    if (peer_in_group(cr.pid, cr.uid, cr.gid, cfg->control.kiosk_group))
         return ROLE_KIOSK;
     return ROLE_NONE;
 }
