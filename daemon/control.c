@@ -295,8 +295,9 @@ struct control *control_new(struct daemon *d, struct err *e)
     c->d = d;
     memset(&sun, 0, sizeof(sun));
     sun.sun_family = AF_UNIX;
-    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", d->cfg.control.socket);
-    snprintf(c->path, sizeof(c->path), "%s", d->cfg.control.socket);
+    /* the length was checked above */
+    memcpy(sun.sun_path, d->cfg.control.socket, strlen(d->cfg.control.socket) + 1);
+    memcpy(c->path, sun.sun_path, sizeof(c->path));
     unlink(c->path);   /* a stale socket from a killed daemon */
     /* Anyone may connect; SO_PEERCRED decides what they may do. */
     old = umask(0111);

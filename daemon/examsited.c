@@ -51,15 +51,41 @@ int daemon_serves_room(const struct daemon *d, const char *room)
     return 0;
 }
 
+/*
+ * The WAL is checkpointed after a decision has been published, never inside
+ * its commit: when the station goes quiet, or at once when the WAL has
+ * grown past CHECKPOINT_PAGES (so it is reused, not grown: a growing file
+ * costs every commit a metadata write).
+ */
+#define CHECKPOINT_IDLE_S 2
+#define CHECKPOINT_PAGES 1000
+
+static void checkpoint_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct daemon *d = arg;
+    struct err e;
+
+    (void)fd;
+    (void)what;
+    if (store_checkpoint(d->store, &e) == -1)
+        log_warnx("%s", e.msg);
+}
+
 void daemon_published(struct daemon *d, const struct event *ev)
 {
+    struct timeval tv = {CHECKPOINT_IDLE_S, 0};
     json_t *j = event_to_json(ev), *msg;
+
+    if (d->ev_checkpoint != NULL)
+        evtimer_add(d->ev_checkpoint, &tv);   /* re-armed by every commit */
 
     if (j == NULL)
         return;
     msg = json_pack("{s:s, s:o}", "type", "event", "event", j);
     control_broadcast(d->control, ev->room, msg);
     json_decref(msg);
+    if (store_wal_pages(d->store) >= CHECKPOINT_PAGES)
+        checkpoint_cb(-1, 0, d);
 }
 
 void daemon_notice(struct daemon *d, const char *room, const char *type,
@@ -224,6 +250,9 @@ static int daemon_start(struct daemon *d, struct err *e)
         return err_set(e, EX_OSERR, "event_base_new failed");
     if (daemon_open(d, e) == -1)
         return -1;
+    if (store_autocheckpoint(d->store, 0, e) == -1 ||
+        (d->ev_checkpoint = evtimer_new(d->base, checkpoint_cb, d)) == NULL)
+        return -1;
     if ((d->checkin = checkin_new(d, e)) == NULL ||
         (d->schedule = schedule_new(d, e)) == NULL ||
         (d->control = control_new(d, e)) == NULL)
@@ -260,6 +289,11 @@ static void daemon_stop(struct daemon *d)
     if (d->ev_sigterm)
         event_free(d->ev_sigterm);
     device_manager_free(d->devices);
+    if (d->ev_checkpoint) {
+        if (d->store)
+            store_checkpoint(d->store, NULL);
+        event_free(d->ev_checkpoint);
+    }
     control_free(d->control);
     schedule_free(d->schedule);
     checkin_free(d->checkin);

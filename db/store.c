@@ -20,6 +20,8 @@ struct store {
     sqlite3 *db;
     char *path;
     int in_txn;
+    int wal_pages;              /* frames in the WAL after the last commit */
+    int autocheckpoint;         /* pages, 0 = the owner checkpoints */
     int nstmt;
     struct store_cached stmts[STORE_STMT_CACHE];
 };
@@ -45,6 +47,20 @@ int store_exec(struct store *st, const char *sql, struct err *e)
     if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
         return store_sqlerr(st, e, sql);
     return 0;
+}
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    struct store *st = arg;
+
+    (void)db;
+    (void)name;
+    st->wal_pages = pages;
+    /* What sqlite3_wal_autocheckpoint would do, unless it was turned off. */
+    if (st->autocheckpoint > 0 && pages >= st->autocheckpoint)
+        sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                  NULL, NULL);
+    return SQLITE_OK;
 }
 
 int store_open(struct store **out, const char *path, int flags, struct err *e)
@@ -74,6 +90,8 @@ int store_open(struct store **out, const char *path, int flags, struct err *e)
         return -1;
     }
     sqlite3_extended_result_codes(st->db, 1);
+    st->autocheckpoint = 1000;
+    sqlite3_wal_hook(st->db, wal_hook, st);
     sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
     if (!(flags & STORE_READONLY) &&
         (store_exec(st, "PRAGMA journal_mode=WAL", e) == -1 ||
@@ -209,4 +227,27 @@ const char *store_col_text(sqlite3_stmt *s, int col)
 {
     const unsigned char *t = sqlite3_column_text(s, col);
     return t ? (const char *)t : "";
+}
+
+int store_autocheckpoint(struct store *st, int pages, struct err *e)
+{
+    (void)e;
+    st->autocheckpoint = pages;
+    return 0;
+}
+
+int store_wal_pages(const struct store *st)
+{
+    return st->wal_pages;
+}
+
+int store_checkpoint(struct store *st, struct err *e)
+{
+    int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                       NULL, NULL);
+
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        return store_sqlerr(st, e, "checkpoint");
+    st->wal_pages = 0;
+    return 0;
 }

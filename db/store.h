@@ -64,6 +64,17 @@ int store_schema_latest(void);
 int migrate_apply(sqlite3 *db, struct err *e);
 int migrate_latest(void);
 
+/*
+ * Checkpoints: a long-running writer (the daemon) turns automatic WAL
+ * checkpoints off so that none lands inside a check-in's commit, and calls
+ * store_checkpoint() when it is idle.  PASSIVE: never waits for readers.
+ */
+int store_autocheckpoint(struct store *st, int pages, struct err *e);
+int store_checkpoint(struct store *st, struct err *e);
+
+/* Frames in the WAL after the last commit (0 after a checkpoint). */
+int store_wal_pages(const struct store *st);
+
 /* Bind text, or NULL when s is NULL. */
 int store_bind_text(sqlite3_stmt *s, int idx, const char *text);
 

@@ -1,0 +1,276 @@
+/*
+ * test_drv_idtext.c: the 256-byte text block: resident, 'I' and 'J'
+ * layouts, field offsets against hand-built blocks, the code tables, the
+ * refusal of unknown card types, and read-answer length checks.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "idjson.h"
+#include "idtext.h"
+
+/* Put ASCII s as UCS-2LE at off (the rest stays as it was). */
+static void put(uint8_t *t, size_t off, const char *s)
+{
+    while (*s) {
+        t[off++] = (uint8_t)*s++;
+        t[off++] = 0;
+    }
+}
+
+static void blank(uint8_t *t)
+{
+    size_t i;
+    for (i = 0; i < IDTEXT_LEN; i += 2) {
+        t[i] = 0x20;
+        t[i + 1] = 0;
+    }
+}
+
+/* A resident block built by hand from the offsets in the notes. */
+static void resident_block(uint8_t *t)
+{
+    blank(t);
+    /* 张三 = U+5F20 U+4E09 */
+    t[0] = 0x20; t[1] = 0x5F; t[2] = 0x09; t[3] = 0x4E;
+    put(t, 30, "1");
+    put(t, 32, "01");
+    put(t, 36, "19491231");
+    t[52] = 0x17; t[53] = 0x53;     /* 北 U+5317 */
+    put(t, 54, "1");
+    put(t, 122, "11010519491231002X");
+    t[158] = 0x6C; t[159] = 0x51;   /* 公 U+516C */
+    put(t, 188, "20150101");
+    t[204] = 0x7F; t[205] = 0x95;   /* 长 U+957F */
+    t[206] = 0x1F; t[207] = 0x67;   /* 期 U+671F */
+}
+
+static void test_resident(void **state)
+{
+    uint8_t t[IDTEXT_LEN];
+    struct idcard_info c;
+    struct err e;
+
+    (void)state;
+    resident_block(t);
+    assert_int_equal(idtext_decode(t, &c, &e), 0);
+    assert_int_equal(c.type, IDCARD_RESIDENT);
+    assert_string_equal(c.name, "张三");
+    assert_string_equal(c.gender_code, "1");
+    assert_string_equal(c.gender, "男");
+    assert_string_equal(c.nation_code, "01");
+    assert_string_equal(c.nation, "汉");
+    assert_string_equal(c.birth, "19491231");
+    assert_string_equal(c.address, "北1");
+    assert_string_equal(c.id_number, "11010519491231002X");
+    assert_string_equal(c.authority, "公");
+    assert_string_equal(c.valid_from, "20150101");
+    assert_string_equal(c.valid_to, "长期");
+}
+
+static void test_roundtrip(void **state)
+{
+    uint8_t t[IDTEXT_LEN], t2[IDTEXT_LEN];
+    struct idcard_info c, d;
+    struct err e;
+
+    (void)state;
+    resident_block(t);
+    assert_int_equal(idtext_decode(t, &c, &e), 0);
+    assert_int_equal(idtext_encode(&c, t2, &e), 0);
+    assert_memory_equal(t, t2, IDTEXT_LEN);
+    assert_int_equal(idtext_decode(t2, &d, &e), 0);
+    assert_string_equal(d.name, c.name);
+}
+
+static void test_foreigner(void **state)
+{
+    uint8_t t[IDTEXT_LEN];
+    struct idcard_info c;
+    struct err e;
+
+    (void)state;
+    blank(t);
+    put(t, 0, "SMITH JOHN");
+    put(t, 120, "1");
+    put(t, 122, "CAN110090010105");
+    put(t, 152, "CAN");
+    t[158] = 0xF2; t[159] = 0x53;   /* 史 U+53F2 */
+    put(t, 188, "20200101");
+    put(t, 204, "20300101");
+    put(t, 220, "19900101");
+    put(t, 236, "01");
+    put(t, 240, "1100");
+    put(t, 248, "I");
+    assert_int_equal(idtext_decode(t, &c, &e), 0);
+    assert_int_equal(c.type, IDCARD_FOREIGNER);
+    assert_string_equal(c.name_en, "SMITH JOHN");
+    assert_string_equal(c.name, "史");
+    assert_string_equal(c.id_number, "CAN110090010105");
+    assert_string_equal(c.nation_code, "CAN");
+    assert_string_equal(c.birth, "19900101");
+    assert_string_equal(c.card_version, "01");
+    assert_string_equal(c.office_code, "1100");
+    assert_string_equal(c.nation, "");
+}
+
+static void test_hkmotw(void **state)
+{
+    uint8_t t[IDTEXT_LEN];
+    struct idcard_info c;
+    struct err e;
+
+    (void)state;
+    resident_block(t);
+    put(t, 32, "  ");               /* reserved in J */
+    put(t, 122, "810000199203030026");
+    put(t, 220, "H12345678");
+    put(t, 238, "01");
+    put(t, 248, "J");
+    assert_int_equal(idtext_decode(t, &c, &e), 0);
+    assert_int_equal(c.type, IDCARD_HKMOTW);
+    assert_string_equal(c.id_number, "810000199203030026");
+    assert_string_equal(c.pass_number, "H12345678");
+    assert_string_equal(c.issue_count, "01");
+    assert_string_equal(c.nation_code, "");
+}
+
+static void test_refused_types(void **state)
+{
+    uint8_t t[IDTEXT_LEN];
+    struct idcard_info c;
+    struct err e;
+
+    (void)state;
+    resident_block(t);
+    put(t, 248, "Y");
+    assert_int_equal(idtext_decode(t, &c, &e), -1);
+    assert_non_null(strstr(e.msg, "'Y'"));
+    assert_string_equal(c.id_number, "");   /* wiped, never half-filled */
+    put(t, 248, "Q");
+    assert_int_equal(idtext_decode(t, &c, &e), -1);
+    assert_non_null(strstr(e.msg, "unknown card type"));
+    t[248] = 0;
+    t[249] = 0;
+    assert_int_equal(idtext_decode(t, &c, &e), -1);
+}
+
+static void test_bad_fields(void **state)
+{
+    uint8_t t[IDTEXT_LEN];
+    struct idcard_info c;
+    struct err e;
+
+    (void)state;
+    resident_block(t);
+    put(t, 36, "1949123A");
+    assert_int_equal(idtext_decode(t, &c, &e), -1);
+    resident_block(t);
+    t[0] = 0x01;        /* control character in the name */
+    t[1] = 0x00;
+    assert_int_equal(idtext_decode(t, &c, &e), -1);
+    resident_block(t);
+    t[0] = 0x00;        /* lone surrogate: not UCS-2 */
+    t[1] = 0xD8;
+    assert_int_equal(idtext_decode(t, &c, &e), -1);
+    resident_block(t);
+    put(t, 32, "77");   /* no such nation */
+    assert_int_equal(idtext_decode(t, &c, &e), -1);
+    resident_block(t);
+    put(t, 30, "5");    /* no such gender */
+    assert_int_equal(idtext_decode(t, &c, &e), -1);
+}
+
+static void test_tables(void **state)
+{
+    (void)state;
+    assert_string_equal(idtext_gender_name("2"), "女");
+    assert_string_equal(idtext_gender_name("9"), "未说明");
+    assert_null(idtext_gender_name("3"));
+    assert_string_equal(idtext_nation_name("05"), "维吾尔");
+    assert_string_equal(idtext_nation_name("56"), "基诺");
+    assert_string_equal(idtext_nation_name("97"), "其他");
+    assert_string_equal(idtext_nation_name("98"), "外国血统中国籍人士");
+    assert_null(idtext_nation_name("57"));
+    assert_null(idtext_nation_name("00"));
+    assert_null(idtext_nation_name("1"));
+}
+
+static void test_response_lengths(void **state)
+{
+    uint8_t body[3 + 4 + IDTEXT_LEN + IDTEXT_PHOTO_LEN + 2];
+    struct idcard_info c;
+    struct err e;
+
+    (void)state;
+    memset(body, 0, sizeof(body));
+    body[2] = 0x90;
+    body[3] = 0x01;
+    body[5] = 0x04;
+    resident_block(body + 7);
+    assert_int_equal(idtext_from_response(body, 1287, 0, &c, &e), 0);
+    assert_int_equal(c.photo_bytes, 1024);
+    /* One byte short, one byte long, wrong status, wrong text length. */
+    assert_int_equal(idtext_from_response(body, 1286, 0, &c, &e), -1);
+    assert_int_equal(idtext_from_response(body, 1288, 0, &c, &e), -1);
+    body[2] = 0x41;
+    assert_int_equal(idtext_from_response(body, 1287, 0, &c, &e), -1);
+    body[2] = 0x90;
+    body[3] = 0x02;
+    assert_int_equal(idtext_from_response(body, 1287, 0, &c, &e), -1);
+    assert_int_equal(idtext_from_response(body, 2, 0, &c, &e), -1);
+}
+
+static void test_json_mask(void **state)
+{
+    uint8_t t[IDTEXT_LEN];
+    struct idcard_info c;
+    struct err e;
+    json_t *j;
+    char out[32];
+
+    (void)state;
+    resident_block(t);
+    assert_int_equal(idtext_decode(t, &c, &e), 0);
+    j = idjson_card(&c, 0);
+    assert_string_equal(json_string_value(json_object_get(j, "id_number")),
+                        "110105********002X");
+    json_decref(j);
+    j = idjson_card(&c, 1);
+    assert_string_equal(json_string_value(json_object_get(j, "id_number")),
+                        "11010519491231002X");
+    json_decref(j);
+    idjson_mask("CAN110090010105", out, sizeof(out));
+    assert_string_equal(out, "***********0105");
+    /* Found by fuzz_idtext: a damaged number of 18 bytes that are not 18
+     * characters must still mask to valid UTF-8 (jansson refuses it
+     * otherwise and the card object came out NULL). */
+    idjson_mask("CAN\xe0\xa8\xb1" "1009001\xc2\xbb" "105", out, sizeof(out));
+    assert_string_equal(out, "***********\xc2\xbb" "105");
+    idjson_mask("\xe5\xbc\xa0\xe4\xb8\x89", out, sizeof(out));
+    assert_string_equal(out, "\xe5\xbc\xa0\xe4\xb8\x89");
+    idcard_info_wipe(&c);
+    assert_string_equal(c.id_number, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_resident),
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_foreigner),
+        cmocka_unit_test(test_hkmotw),
+        cmocka_unit_test(test_refused_types),
+        cmocka_unit_test(test_bad_fields),
+        cmocka_unit_test(test_tables),
+        cmocka_unit_test(test_response_lengths),
+        cmocka_unit_test(test_json_mask),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,252 @@
+/*
+ * ctl_device.c: `examctl device listen`, the technician's test of one
+ * reader or scanner without the daemon (INTERFACES.md):
+ *
+ *   examctl device listen (--usb VID:PID | --serial PATH [--baud N])
+ *                  --type idcard|scanner [--count N] [--timeout SEC]
+ *                  [--reveal]
+ *
+ * It runs the same drivers the daemon uses (device_manager with one
+ * device, polling on) and prints one JSON line per item: {"code":"..."}
+ * for a scan, the card object (idjson_card) for a card.  Device trouble
+ * (attach, detach, errors) goes to stderr as "examctl: listen: ..." and
+ * listening goes on.  Exit 0 once --count items were printed (without
+ * --count: at the timeout or SIGINT/SIGTERM if at least one item came),
+ * 69 when it ends short, or at once when a --serial path does not exist;
+ * 64 on a usage error.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "ctl.h"
+#include "device.h"
+#include "idjson.h"
+#include "log.h"
+
+static const char ctl_device_usage[] =
+    "usage: examctl device listen (--usb VID:PID | --serial PATH [--baud N])\n"
+    "                     --type idcard|scanner [--count N] [--timeout SEC]\n"
+    "                     [--reveal]\n"
+    "  Open one reader or scanner and print one JSON line per card read or\n"
+    "  code scanned.  Exit 0 after --count items, 69 on timeout or when\n"
+    "  the device is absent.";
+
+struct listen {
+    struct event_base *base;
+    long count;             /* 0: no limit */
+    long got;
+    int reveal;
+    int interrupted;
+    int write_failed;
+};
+
+static int ctl_parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int ctl_parse_usb(const char *s, struct config_device *d)
+{
+    char *end;
+    unsigned long vid, pid;
+
+    errno = 0;
+    vid = strtoul(s, &end, 16);
+    if (errno != 0 || end == s || *end != ':' || vid > 0xFFFF)
+        return -1;
+    s = end + 1;
+    pid = strtoul(s, &end, 16);
+    if (errno != 0 || end == s || *end != '\0' || pid > 0xFFFF)
+        return -1;
+    d->vid = (uint16_t)vid;
+    d->pid = (uint16_t)pid;
+    return 0;
+}
+
+static void ctl_listen_print(struct listen *l, json_t *j)
+{
+    if (j == NULL || json_dumpf(j, stdout, JSON_COMPACT) == -1 ||
+        putchar('\n') == EOF || fflush(stdout) == EOF)
+        l->write_failed = 1;
+    json_decref(j);
+    l->got++;
+    if (l->write_failed || (l->count > 0 && l->got >= l->count))
+        event_base_loopexit(l->base, NULL);
+}
+
+static void ctl_listen_event(const struct device_event *ev, void *arg)
+{
+    struct listen *l = arg;
+
+    switch (ev->type) {
+    case DEVICE_CARD_READ:
+        ctl_listen_print(l, idjson_card(ev->card, l->reveal));
+        break;
+    case DEVICE_CODE_SCANNED:
+        ctl_listen_print(l, json_pack("{s:s%}", "code", ev->code,
+                                      ev->code_len));
+        break;
+    case DEVICE_ATTACHED:
+        fprintf(stderr, "examctl: listen: attached (%s)\n", ev->reason);
+        break;
+    case DEVICE_DETACHED:
+        fprintf(stderr, "examctl: listen: detached: %s\n", ev->reason);
+        break;
+    case DEVICE_ERROR:
+        fprintf(stderr, "examctl: listen: %s\n", ev->reason);
+        break;
+    case DEVICE_CARD_REMOVED:
+        break;
+    }
+}
+
+static void ctl_listen_stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct listen *l = arg;
+
+    (void)fd;
+    if (what & EV_SIGNAL)
+        l->interrupted = 1;
+    event_base_loopexit(l->base, NULL);
+}
+
+static int ctl_listen_parse(int argc, char **argv, struct config_device *d,
+                            struct listen *l, long *timeout)
+{
+    int i, have_type = 0;
+    long v;
+
+    for (i = 2; i < argc; i++) {
+        const char *o = argv[i], *a = i + 1 < argc ? argv[i + 1] : NULL;
+
+        if (strcmp(o, "--reveal") == 0) {
+            l->reveal = 1;
+            continue;
+        }
+        if (a == NULL)
+            return -1;
+        i++;
+        if (strcmp(o, "--usb") == 0) {
+            if (d->transport != 0 || ctl_parse_usb(a, d) == -1)
+                return -1;
+            d->transport = TRANSPORT_USB;
+        } else if (strcmp(o, "--serial") == 0) {
+            if (d->transport != 0 || strlen(a) >= sizeof(d->path))
+                return -1;
+            d->transport = TRANSPORT_SERIAL;
+            memcpy(d->path, a, strlen(a) + 1);
+        } else if (strcmp(o, "--baud") == 0) {
+            if (ctl_parse_long(a, 1, 4000000, &v) == -1)
+                return -1;
+            d->baud = (int)v;
+        } else if (strcmp(o, "--type") == 0) {
+            if (strcmp(a, "idcard") == 0)
+                d->type = DEVTYPE_IDCARD;
+            else if (strcmp(a, "scanner") == 0)
+                d->type = DEVTYPE_SCANNER;
+            else
+                return -1;
+            have_type = 1;
+        } else if (strcmp(o, "--count") == 0) {
+            if (ctl_parse_long(a, 1, 1000000, &l->count) == -1)
+                return -1;
+        } else if (strcmp(o, "--timeout") == 0) {
+            if (ctl_parse_long(a, 1, 86400 * 365, timeout) == -1)
+                return -1;
+        } else {
+            return -1;
+        }
+    }
+    return have_type && d->transport != 0 ? 0 : -1;
+}
+
+static int ctl_device_listen(int argc, char **argv)
+{
+    struct config_device dev;
+    struct listen l;
+    struct device_manager *m = NULL;
+    struct event *ev_timeout = NULL, *ev_int = NULL, *ev_term = NULL;
+    struct stat st;
+    struct err e;
+    long timeout = 0;
+    int rc;
+
+    memset(&dev, 0, sizeof(dev));
+    memset(&l, 0, sizeof(l));
+    snprintf(dev.name, sizeof(dev.name), "listen");
+    if (ctl_listen_parse(argc, argv, &dev, &l, &timeout) == -1)
+        return ctl_usage(ctl_device_usage);
+    if (dev.transport == TRANSPORT_SERIAL && stat(dev.path, &st) == -1)
+        return ctl_failf(EX_UNAVAILABLE, "%s: no such device", dev.path);
+    if ((l.base = event_base_new()) == NULL)
+        return ctl_failf(EX_OSERR, "libevent");
+    m = device_manager_new(l.base, &dev, 1, ctl_listen_event, &l, &e);
+    if (m == NULL) {
+        rc = ctl_fail(&e);
+        goto out;
+    }
+    device_manager_set_polling_all(m, 1);
+    ev_int = evsignal_new(l.base, SIGINT, ctl_listen_stop_cb, &l);
+    ev_term = evsignal_new(l.base, SIGTERM, ctl_listen_stop_cb, &l);
+    ev_timeout = evtimer_new(l.base, ctl_listen_stop_cb, &l);
+    if (ev_int == NULL || ev_term == NULL || ev_timeout == NULL) {
+        rc = ctl_failf(EX_OSERR, "libevent");
+        goto out;
+    }
+    evsignal_add(ev_int, NULL);
+    evsignal_add(ev_term, NULL);
+    if (timeout > 0) {
+        struct timeval tv = {timeout, 0};
+        evtimer_add(ev_timeout, &tv);
+    }
+    event_base_dispatch(l.base);
+    if (l.write_failed)
+        rc = ctl_failf(EX_IOERR, "cannot write the output");
+    else if (l.count > 0 && l.got < l.count)
+        rc = ctl_failf(EX_UNAVAILABLE, "%s: %ld of %ld items before %s",
+                       dev.transport == TRANSPORT_SERIAL ? dev.path : "usb",
+                       l.got, l.count,
+                       l.interrupted ? "the interrupt" : "the timeout");
+    else if (l.count == 0 && l.got == 0)
+        rc = ctl_failf(EX_UNAVAILABLE, "nothing read before %s",
+                       l.interrupted ? "the interrupt" : "the timeout");
+    else
+        rc = 0;
+out:
+    if (ev_timeout)
+        event_free(ev_timeout);
+    if (ev_term)
+        event_free(ev_term);
+    if (ev_int)
+        event_free(ev_int);
+    device_manager_free(m);
+    event_base_free(l.base);
+    return rc;
+}
+
+int ctl_device(struct ctl *c, int argc, char **argv)
+{
+    (void)c;
+    if (ctl_wants_help(argc, argv)) {
+        printf("%s\n", ctl_device_usage);
+        return 0;
+    }
+    if (argc < 2 || strcmp(argv[1], "listen") != 0)
+        return ctl_usage(ctl_device_usage);
+    return ctl_device_listen(argc, argv);
+}

@@ -1,0 +1,237 @@
+/*
+ * examsim.c: device simulators on a pseudo-terminal, for demos and tests.
+ *
+ *   examsim idcard --pty     an ID-card reader speaking the SAM protocol
+ *   examsim scanner --pty    a barcode scanner in serial mode
+ *
+ * The first stdout line is the pty slave path (the "device" to open).
+ * Then stdin takes one command per line (see sim_idcard.c, sim_scanner.c;
+ * both know `quit`), and after each command one line goes to stdout:
+ * "ok", or "error: reason", so a test can wait for it before going on.
+ * EOF on stdin is `quit`.  The simulator keeps its own slave fd open so
+ * the pty survives the host closing and reopening it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "log.h"
+#include "sim.h"
+
+#define SIM_LINE_MAX 4096
+
+struct simloop {
+    struct sim sim;
+    const struct sim_device *devtype;
+    struct event_base *base;
+    struct event *ev_master, *ev_stdin;
+    struct evbuffer *in;
+    int slave;
+};
+
+static void sim_usage(FILE *f)
+{
+    fprintf(f, "usage: examsim idcard --pty\n"
+               "       examsim scanner --pty\n"
+               "The first output line is the pty path.  Commands on stdin:\n"
+               "  idcard:  place CARD.json | remove | fault KIND | quit\n"
+               "           KIND: no-card bad-checksum truncated garbage\n"
+               "                 no-answer sam-fail removed-mid-read clear\n"
+               "  scanner: scan TEXT | quit\n"
+               "Each command answers \"ok\" or \"error: reason\".\n");
+}
+
+int sim_write(struct sim *s, const uint8_t *buf, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(s->master, buf, n);
+        if (w == -1 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        buf += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int sim_open_pty(struct simloop *l, struct err *e)
+{
+    struct termios tio;
+    const char *name;
+
+    l->sim.master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (l->sim.master == -1 || grantpt(l->sim.master) == -1 ||
+        unlockpt(l->sim.master) == -1 || (name = ptsname(l->sim.master)) == NULL)
+        return err_errno(e, EX_OSERR, "cannot create a pseudo-terminal");
+    l->slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (l->slave == -1)
+        return err_errno(e, EX_OSERR, "cannot open %s", name);
+    /* Raw both ways: protocol bytes, no echo, no CR/LF translation. */
+    if (tcgetattr(l->slave, &tio) == 0) {
+        cfmakeraw(&tio);
+        cfsetispeed(&tio, B115200);
+        cfsetospeed(&tio, B115200);
+        tcsetattr(l->slave, TCSANOW, &tio);
+    }
+    if (fcntl(l->sim.master, F_SETFL, O_NONBLOCK) == -1)
+        return err_errno(e, EX_OSERR, "pty");
+    printf("%s\n", name);
+    fflush(stdout);
+    return 0;
+}
+
+static void sim_master_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct simloop *l = arg;
+    uint8_t buf[4096];
+    ssize_t n;
+
+    (void)what;
+    n = read(fd, buf, sizeof(buf));
+    if (n > 0)
+        l->devtype->input(&l->sim, buf, (size_t)n);
+    /* EIO cannot happen while we hold the slave open; EAGAIN is fine. */
+}
+
+/* One command line; returns 1 on quit. */
+static int sim_command(struct simloop *l, char *line)
+{
+    char *word = line, *rest;
+    struct err e;
+
+    while (*word == ' ' || *word == '\t')
+        word++;
+    rest = word + strcspn(word, " \t");
+    if (*rest != '\0')
+        *rest++ = '\0';
+    while (*rest == ' ' || *rest == '\t')
+        rest++;
+    if (*word == '\0')
+        return 0;
+    if (strcmp(word, "quit") == 0) {
+        printf("ok\n");
+        fflush(stdout);
+        return 1;
+    }
+    err_clear(&e);
+    switch (l->devtype->command(&l->sim, word, rest, &e)) {
+    case 0:
+        printf("ok\n");
+        break;
+    case 1:
+        break;      /* the device printed its own "ok ..." line */
+    default:
+        printf("error: %s\n", e.msg);
+        break;
+    }
+    fflush(stdout);
+    return 0;
+}
+
+static void sim_stdin_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct simloop *l = arg;
+    char *line;
+    size_t len;
+    int n;
+
+    (void)what;
+    n = evbuffer_read(l->in, fd, SIM_LINE_MAX);
+    while ((line = evbuffer_readln(l->in, &len, EVBUFFER_EOL_CRLF)) != NULL) {
+        int quit = sim_command(l, line);
+        free(line);
+        if (quit) {
+            event_base_loopexit(l->base, NULL);
+            return;
+        }
+    }
+    if (evbuffer_get_length(l->in) > SIM_LINE_MAX) {
+        printf("error: line too long\n");
+        fflush(stdout);
+        evbuffer_drain(l->in, evbuffer_get_length(l->in));
+    }
+    if (n <= 0 && !(n == -1 && (errno == EAGAIN || errno == EINTR)))
+        event_base_loopexit(l->base, NULL);     /* EOF: quit */
+}
+
+static int sim_run(struct simloop *l, struct err *e)
+{
+    if ((l->base = event_base_new()) == NULL ||
+        (l->in = evbuffer_new()) == NULL)
+        return err_set(e, EX_OSERR, "libevent");
+    if (sim_open_pty(l, e) == -1)
+        return -1;
+    if ((l->sim.dev = l->devtype->create(e)) == NULL)
+        return -1;
+    l->ev_master = event_new(l->base, l->sim.master, EV_READ | EV_PERSIST,
+                             sim_master_cb, l);
+    l->ev_stdin =
+        event_new(l->base, STDIN_FILENO, EV_READ | EV_PERSIST, sim_stdin_cb, l);
+    if (l->ev_master == NULL || l->ev_stdin == NULL ||
+        event_add(l->ev_master, NULL) == -1 ||
+        event_add(l->ev_stdin, NULL) == -1)
+        return err_set(e, EX_OSERR, "libevent: cannot watch the pty or stdin");
+    event_base_dispatch(l->base);
+    return 0;
+}
+
+static void sim_cleanup(struct simloop *l)
+{
+    if (l->ev_stdin)
+        event_free(l->ev_stdin);
+    if (l->ev_master)
+        event_free(l->ev_master);
+    if (l->sim.dev)
+        l->devtype->destroy(l->sim.dev);
+    if (l->in)
+        evbuffer_free(l->in);
+    if (l->slave != -1)
+        close(l->slave);
+    if (l->sim.master != -1)
+        close(l->sim.master);
+    if (l->base)
+        event_base_free(l->base);
+}
+
+int main(int argc, char **argv)
+{
+    struct simloop l;
+    struct err e;
+    int rc = 0;
+
+    log_init("examsim", 1, LOG_LVL_WARN);
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+                      strcmp(argv[1], "-h") == 0)) {
+        sim_usage(stdout);
+        return 0;
+    }
+    memset(&l, 0, sizeof(l));
+    l.sim.master = -1;
+    l.slave = -1;
+    if (argc != 3 || strcmp(argv[2], "--pty") != 0) {
+        sim_usage(stderr);
+        return EX_USAGE;
+    }
+    if (strcmp(argv[1], "idcard") == 0)
+        l.devtype = &sim_idcard;
+    else if (strcmp(argv[1], "scanner") == 0)
+        l.devtype = &sim_scanner;
+    else {
+        sim_usage(stderr);
+        return EX_USAGE;
+    }
+    if (sim_run(&l, &e) == -1) {
+        fprintf(stderr, "examsim: %s\n", e.msg);
+        rc = e.code;
+    }
+    sim_cleanup(&l);
+    return rc;
+}
