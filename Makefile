@@ -144,8 +144,13 @@ check: deps
 demo: deps all
 	scripts/demo
 
-bench: deps all
+$(B)/bench/stationbench: bench/stationbench.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(call pkglibs,sqlite3 jansson)
+
+bench: deps all $(B)/bench/stationbench
 	bench/run
+	bench/station
 
 fuzz: deps
 	$(MAKE) $(FUZZ_BIN)
