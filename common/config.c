@@ -18,18 +18,41 @@ struct config_parse {
     struct config *c;
     struct config_device *dev;   /* the [device NAME] being read, or NULL */
     char msg[ERR_MSG_MAX];        /* first error's reason */
+    int msg_line;                 /* and its line */
     FILE *f;
     int lineno;                  /* line inih is looking at */
 };
 
-/* inih's reader, counting lines so a device section knows where it starts. */
+static int config_section(struct config_parse *p, const char *section);
+
+/*
+ * inih's reader, counting lines and seeing section headers itself: the
+ * libinih of Debian 12 is built without INI_CALL_HANDLER_ON_NEW_SECTION, so
+ * the handler never hears of a section until its first key (and never of an
+ * empty one, or of the second of two sections with the same name).
+ */
 static char *config_reader(char *buf, int size, void *stream)
 {
     struct config_parse *p = stream;
-    char *r = fgets(buf, size, p->f);
+    char *r = fgets(buf, size, p->f), *s, *end, name[128];
+    size_t n;
 
-    if (r != NULL)
-        p->lineno++;
+    if (r == NULL)
+        return NULL;
+    p->lineno++;
+    s = buf;
+    if (p->lineno == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+        s += 3;
+    while (isspace((unsigned char)*s))
+        s++;
+    if (*s == '[' && (end = strchr(s + 1, ']')) != NULL) {
+        n = (size_t)(end - (s + 1));
+        if (n >= sizeof(name))
+            n = sizeof(name) - 1;
+        memcpy(name, s + 1, n);
+        name[n] = '\0';
+        config_section(p, name);
+    }
     return r;
 }
 
@@ -72,8 +95,10 @@ static int parse_usbid(const char *v, uint16_t *vid, uint16_t *pid)
 static int bad(struct config_parse *p, const char *fmt, const char *a,
                const char *b)
 {
-    if (p->msg[0] == '\0')
+    if (p->msg[0] == '\0') {
         snprintf(p->msg, sizeof(p->msg), fmt, a, b);
+        p->msg_line = p->lineno;
+    }
     return 0;   /* inih: 0 = error at this line */
 }
 
@@ -239,8 +264,11 @@ static int config_section(struct config_parse *p, const char *section)
     size_t i;
 
     p->dev = NULL;
-    if (strncmp(section, "device ", 7) != 0)
+    if (strcmp(section, "site") == 0 || strcmp(section, "control") == 0 ||
+        strcmp(section, "policy") == 0 || strcmp(section, "central") == 0)
         return 1;
+    if (strncmp(section, "device ", 7) != 0)
+        return bad(p, "unknown section [%s]%s", section, "");
     devname = section + 7;
     if (!valid_name(devname) || strlen(devname) >= sizeof(c->devices[0].name))
         return bad(p, "bad device name '%s'%s", devname, "");
@@ -251,7 +279,7 @@ static int config_section(struct config_parse *p, const char *section)
         return bad(p, "too many devices (at most %s)%s", "32", "");
     p->dev = &c->devices[c->ndevices++];
     memset(p->dev, 0, sizeof(*p->dev));
-    snprintf(p->dev->name, sizeof(p->dev->name), "%s", devname);
+    memcpy(p->dev->name, devname, strlen(devname) + 1);   /* length checked */
     p->dev->baud = 115200;
     p->dev->line = p->lineno;
     return 1;
@@ -262,8 +290,8 @@ static int config_handler(void *user, const char *section, const char *name,
 {
     struct config_parse *p = user;
 
-    if (name == NULL)   /* inih reports each new section with name NULL */
-        return config_section(p, section);
+    if (name == NULL)   /* sections are seen by config_reader */
+        return 1;
     if (strcmp(section, "site") == 0)
         return site_key(p, section, name, value);
     if (strcmp(section, "control") == 0)
@@ -274,7 +302,8 @@ static int config_handler(void *user, const char *section, const char *name,
         return central_key(p, section, name, value);
     if (p->dev != NULL)
         return device_key(p, section, name, value);
-    return bad(p, "unknown section [%s]%s", section, "");
+    /* an unknown or refused section: its header line was reported */
+    return p->msg[0] ? 0 : bad(p, "unknown section [%s]%s", section, "");
 }
 
 void config_defaults(struct config *c)
@@ -342,9 +371,14 @@ int config_load(const char *path, struct config *out, struct err *e)
     p.f = f;
     rc = ini_parse_stream(config_reader, &p, config_handler, &p);
     fclose(f);
-    if (rc != 0) {
-        err_set(e, EX_CONFIG, "%s:%d: %s", path, rc,
-                p.msg[0] ? p.msg : "syntax error (expected [section] or key = value)");
+    if (rc != 0 || p.msg[0] != '\0') {
+        /* the first error in the file: a refused value or a syntax error */
+        if (p.msg[0] != '\0' && (rc == 0 || p.msg_line <= rc))
+            rc = p.msg_line;
+        else
+            snprintf(p.msg, sizeof(p.msg), "%s",
+                     "syntax error (expected [section] or key = value)");
+        err_set(e, EX_CONFIG, "%s:%d: %s", path, rc, p.msg);
         if (e != NULL)
             e->line = rc;
         free(c);

@@ -38,7 +38,7 @@ static int birth_date_valid(const char *s)
     struct tm tm;
     int today;
 
-    if (y < 1900 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+    if (y < 1800 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
         return 0;
     gmtime_r(&now, &tm);
     today = (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;

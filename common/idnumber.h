@@ -14,7 +14,8 @@
 /*
  * Check an 18-character ID number: digits, a final digit or X (either
  * case), the ISO 7064 MOD 11-2 check digit and a real birth date (not in
- * the future, not before 1900).  Returns 0 when valid; -1 with a short
+ * the future, not before 1800: the standard's own examples are born in
+ * 1880).  Returns 0 when valid; -1 with a short
  * reason (a static string) in *reason otherwise.
  */
 int idnumber_check(const char *s, const char **reason);

@@ -55,6 +55,7 @@ struct decision {
     const char *operator_name, *note;
     int late, override, name_mismatch, two_doors;
     const char *right_room, *when;
+    char when_buf[SITETIME_ISO_MAX];    /* when points here for duplicates */
     char zh[256], en[256];
 };
 
@@ -323,7 +324,9 @@ static int decide(struct checkin *c, struct decision *dc,
         }
         dc->kind = "checkin.duplicate";
         dc->result = "duplicate";
-        dc->when = a.first_time;
+        /* a is gone by the time the decision is recorded: copy */
+        snprintf(dc->when_buf, sizeof(dc->when_buf), "%s", a.first_time);
+        dc->when = dc->when_buf;
         dc->two_doors = strcmp(a.first_device, dc->device ? dc->device : "") != 0 &&
                         now - ft < TWO_DOORS_WINDOW_S;
         say(dc, "已于 %s 在 %s 检录，座位 %s",
@@ -400,13 +403,17 @@ static void pending_expired_cb(evutil_socket_t fd, short what, void *arg)
     struct decision dc;
     struct matches m;
     struct err e;
+    char room[ROSTER_ROOM_MAX + 1], device[64];
 
     (void)fd;
     (void)what;
     memset(&dc, 0, sizeof(dc));
     memset(&m, 0, sizeof(m));
-    dc.device = p->device;
-    dc.room = p->room;
+    /* copies: p is cleared before the decision is recorded */
+    snprintf(room, sizeof(room), "%s", p->room);
+    snprintf(device, sizeof(device), "%s", p->device);
+    dc.device = device;
+    dc.room = room;
     dc.via = p->factor == FACTOR_CARD ? "card" : "ticket";
     if (candidate_get(c->d->store, p->ticket, &m.c[0], &e) == 1) {
         m.n = 1;

@@ -28,6 +28,7 @@
 static int report_add(struct import_report *r, int line, const char *reason)
 {
     struct import_error *n;
+    char *p;
 
     if (r->nerrors == r->caperrors) {
         size_t cap = r->caperrors ? r->caperrors * 2 : 16;
@@ -38,6 +39,10 @@ static int report_add(struct import_report *r, int line, const char *reason)
     }
     if ((r->errors[r->nerrors].reason = strdup(reason)) == NULL)
         return -1;
+    /* a reason quotes fields, which may hold newlines: keep it one line */
+    for (p = r->errors[r->nerrors].reason; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     r->errors[r->nerrors++].line = line;
     return 0;
 }
@@ -167,7 +172,7 @@ struct import_ctx {
     int (*row)(struct import_ctx *x, int line, char **f, struct err *e);
     /* roster: rooms known, tickets of this run for duplicate messages */
     char (*rooms)[ROSTER_ROOM_MAX + 1];
-    size_t nrooms, caprooms;
+    size_t nrooms, caprooms, lastroom;     /* lastroom: the latest hit */
     struct session_row *sessions;
     size_t nsessions, capsessions;
     struct ticket_seen *seen;
@@ -278,7 +283,7 @@ static char *file_payload(const char *path, const struct import_report *r,
 }
 
 /* Read the whole file inside one transaction, then commit or roll back. */
-static int import_run(struct import_ctx *x, const char *path,
+static int import_txn(struct import_ctx *x, const char *path,
                       const char *event_kind, struct err *e)
 {
     struct import_report *r = x->r;
@@ -319,6 +324,39 @@ static int import_run(struct import_ctx *x, const char *path,
     return 0;
 rollback:
     store_rollback(x->st);
+    return rc;
+}
+
+/*
+ * A large roster touches tens of megabytes of b-tree pages in its one
+ * transaction; with SQLite's default page cache (2 MB) they spill to the
+ * WAL half-way and are read back.  The connection gets a larger cache (only
+ * filled as far as the import needs) for the import, then its old one.
+ */
+#define IMPORT_CACHE_KIB 65536
+
+static int import_run(struct import_ctx *x, const char *path,
+                      const char *event_kind, struct err *e)
+{
+    sqlite3 *db = store_db(x->st);
+    sqlite3_stmt *s;
+    char sql[64];
+    int old = 0, rc;
+
+    if (sqlite3_prepare_v2(db, "PRAGMA cache_size", -1, &s, NULL) == SQLITE_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW)
+            old = sqlite3_column_int(s, 0);
+        sqlite3_finalize(s);
+    }
+    if (old != 0) {
+        snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", IMPORT_CACHE_KIB);
+        sqlite3_exec(db, sql, NULL, NULL, NULL);
+    }
+    rc = import_txn(x, path, event_kind, e);
+    if (old != 0) {
+        snprintf(sql, sizeof(sql), "PRAGMA cache_size = %d", old);
+        sqlite3_exec(db, sql, NULL, NULL, NULL);
+    }
     return rc;
 }
 
@@ -416,9 +454,14 @@ static int room_known(struct import_ctx *x, const char *room, struct err *e)
     size_t i;
     char (*n)[ROSTER_ROOM_MAX + 1];
 
+    /* rosters come grouped by room: try the room of the row before first */
+    if (x->nrooms > 0 && strcmp(x->rooms[x->lastroom], room) == 0)
+        return 0;
     for (i = 0; i < x->nrooms; i++)
-        if (strcmp(x->rooms[i], room) == 0)
+        if (strcmp(x->rooms[i], room) == 0) {
+            x->lastroom = i;
             return 0;
+        }
     if (room_ensure(x->st, room, e) == -1)
         return -1;
     if (x->nrooms == x->caprooms) {
@@ -428,6 +471,7 @@ static int room_known(struct import_ctx *x, const char *room, struct err *e)
         x->rooms = n;
         x->caprooms = cap;
     }
+    x->lastroom = x->nrooms;
     snprintf(x->rooms[x->nrooms++], ROSTER_ROOM_MAX + 1, "%s", room);
     return 0;
 }

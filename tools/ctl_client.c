@@ -71,7 +71,7 @@ json_t *ctl_read_line(int fd, struct ctl_linebuf *lb, struct err *e)
 
     err_clear(e);
     for (;;) {
-        if ((nl = memchr(lb->buf, '\n', lb->len)) != NULL) {
+        if (lb->len > 0 && (nl = memchr(lb->buf, '\n', lb->len)) != NULL) {
             size_t linelen = (size_t)(nl - lb->buf);
             j = json_loadb(lb->buf, linelen, 0, &jerr);
             memmove(lb->buf, nl + 1, lb->len - linelen - 1);

@@ -68,6 +68,8 @@ int ctl_import_finish(struct ctl *c, const char *path, const char *what,
         printf("dry run, nothing written: %d %s would be imported, %d already "
                "present, %d rejected (%s, %s)\n",
                r->imported, what, r->unchanged, r->rejected, path, enc);
+    else if (r->rows == 0)
+        printf("nothing imported: %s has a header but no data rows\n", path);
     else if (r->imported == 0 && r->rejected == 0)
         printf("nothing changed: all %d %s in %s are already present\n",
                r->unchanged, what, path);

@@ -32,6 +32,22 @@ static const char session_help[] =
     "An import is atomic; a session already present with the same details is\n"
     "left as it is; one with other details is an error.\n";
 
+/*
+ * A running daemon plans its timers from the sessions: ask it to look again.
+ * No daemon is fine (it reads them when it starts); a refusal is said.
+ */
+static void tell_daemon(struct ctl *c)
+{
+    json_t *req = json_pack("{s:s}", "op", "reload"), *reply = NULL;
+    struct err e;
+
+    if (ctl_request(c, req, &reply, &e) == -1 && e.code != EX_UNAVAILABLE)
+        fprintf(stderr, "examctl: examsited was not told (%s): run "
+                        "'systemctl reload examsited'\n", e.msg);
+    json_decref(reply);
+    json_decref(req);
+}
+
 static int cmd_session_import(struct ctl *c, int argc, char **argv)
 {
     struct import_report r;
@@ -53,6 +69,8 @@ static int cmd_session_import(struct ctl *c, int argc, char **argv)
         return ctl_fail(&e);
     }
     rc = ctl_import_finish(c, argv[1], "sessions", &o, &r);
+    if (rc == 0 && r.committed)
+        tell_daemon(c);
     import_report_free(&r);
     store_close(st);
     return rc;
@@ -111,6 +129,8 @@ static int cmd_session_add(struct ctl *c, int argc, char **argv)
         return ctl_fail(&e);
     }
     store_close(st);
+    if (rc == 1)
+        tell_daemon(c);
     printf(rc == 1 ? "session %s added\n" : "session %s already present, unchanged\n",
            s.code);
     return 0;
