@@ -23,7 +23,12 @@ struct csvread_state {
     void *ud;
     struct err *e;
     const char *path;
-    char *fields[CSVREAD_MAX_FIELDS];
+    /* The current record's fields, NUL-terminated, one after another in a
+     * buffer allocated once (a record is at most MAX_FIELDS fields of at
+     * most MAX_FIELD bytes): no allocation per field. */
+    char *rowbuf;
+    size_t rowlen;
+    size_t off[CSVREAD_MAX_FIELDS];
     size_t nfields;
     int too_many, too_long;
     int line;          /* physical line being fed */
@@ -183,10 +188,11 @@ static void trim(char **s)
     *s = p;
 }
 
+#define CSVREAD_ROWBUF (CSVREAD_MAX_FIELDS * (CSVREAD_MAX_FIELD + 1))
+
 static void on_field(void *data, size_t len, void *ud)
 {
     struct csvread_state *st = ud;
-    char *f;
 
     if (st->stopped)
         return;
@@ -198,24 +204,17 @@ static void on_field(void *data, size_t len, void *ud)
         st->too_long = 1;
         len = 0;
     }
-    if ((f = malloc(len + 1)) == NULL) {
-        st->stopped = 1;
-        err_errno(st->e, EX_OSERR, "csv field");
-        return;
-    }
+    st->off[st->nfields++] = st->rowlen;
     if (len)
-        memcpy(f, data, len);
-    f[len] = '\0';
-    st->fields[st->nfields++] = f;
+        memcpy(st->rowbuf + st->rowlen, data, len);
+    st->rowlen += len;
+    st->rowbuf[st->rowlen++] = '\0';
 }
 
 static void free_fields(struct csvread_state *st)
 {
-    size_t i;
-
-    for (i = 0; i < st->nfields; i++)
-        free(st->fields[i]);
     st->nfields = 0;
+    st->rowlen = 0;
     st->too_many = st->too_long = 0;
 }
 
@@ -244,7 +243,7 @@ static void on_row(int c, void *ud)
         return;
     }
     for (i = 0; i < st->nfields; i++) {
-        view[i] = st->fields[i];
+        view[i] = st->rowbuf + st->off[i];
         trim(&view[i]);
     }
     if (st->fn(st->ud, line, view, st->nfields, st->e) == -1) {
@@ -366,7 +365,13 @@ int csvread_file(const char *path, enum csv_encoding enc, csvread_row_fn fn,
     st.ud = ud;
     st.e = e;
     st.path = path;
+    if ((st.rowbuf = malloc(CSVREAD_ROWBUF)) == NULL) {
+        free(conv);
+        free(raw);
+        return err_errno(e, EX_OSERR, "%s", path);
+    }
     rc = feed(path, text, len, &st, e);
+    free(st.rowbuf);
     free(conv);
     free(raw);
     return rc;

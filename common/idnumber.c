@@ -2,11 +2,13 @@
  * idnumber.c: GB 11643 check digit, birth-date check, masking, keyed hash.
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 
 #include "hex.h"
 #include "idnumber.h"
@@ -114,18 +116,76 @@ void idnumber_mask(const char *s, char out[IDNUMBER_LEN + 1])
         out[17] = 'X';
 }
 
-int idnumber_hash(const unsigned char *secret, size_t secret_len,
-                  const char *s, char out[IDNUMBER_HASH_HEX + 1])
+struct idhasher {
+    EVP_MAC *mac;
+    EVP_MAC_CTX *ctx;
+};
+
+struct idhasher *idhasher_new(const unsigned char *secret, size_t secret_len)
+{
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    struct idhasher *h = calloc(1, sizeof(*h));
+
+    if (h == NULL)
+        return NULL;
+    if ((h->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
+        (h->ctx = EVP_MAC_CTX_new(h->mac)) == NULL ||
+        !EVP_MAC_init(h->ctx, secret, secret_len, params)) {
+        idhasher_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void idhasher_free(struct idhasher *h)
+{
+    if (h == NULL)
+        return;
+    EVP_MAC_CTX_free(h->ctx);
+    EVP_MAC_free(h->mac);
+    free(h);
+}
+
+int idhasher_hash_raw(struct idhasher *h, const char *s,
+                      unsigned char out[IDNUMBER_HASH_LEN])
 {
     char canon[IDNUMBER_LEN + 1];
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
+    size_t maclen = 0;
 
     if (idnumber_canonical(s, canon) == -1)
         return -1;
-    if (HMAC(EVP_sha256(), secret, (int)secret_len, (unsigned char *)canon,
-             IDNUMBER_LEN, mac, &maclen) == NULL)
+    /* A NULL key re-initialises with the key already set. */
+    if (!EVP_MAC_init(h->ctx, NULL, 0, NULL) ||
+        !EVP_MAC_update(h->ctx, (unsigned char *)canon, IDNUMBER_LEN) ||
+        !EVP_MAC_final(h->ctx, out, &maclen, IDNUMBER_HASH_LEN) ||
+        maclen != IDNUMBER_HASH_LEN)
         return -1;
-    hex_encode(mac, maclen, out);
     return 0;
+}
+
+int idhasher_hash(struct idhasher *h, const char *s,
+                  char out[IDNUMBER_HASH_HEX + 1])
+{
+    unsigned char mac[IDNUMBER_HASH_LEN];
+
+    if (idhasher_hash_raw(h, s, mac) == -1)
+        return -1;
+    hex_encode(mac, sizeof(mac), out);
+    return 0;
+}
+
+int idnumber_hash(const unsigned char *secret, size_t secret_len,
+                  const char *s, char out[IDNUMBER_HASH_HEX + 1])
+{
+    struct idhasher *h = idhasher_new(secret, secret_len);
+    int rc;
+
+    if (h == NULL)
+        return -1;
+    rc = idhasher_hash(h, s, out);
+    idhasher_free(h);
+    return rc;
 }

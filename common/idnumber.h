@@ -8,7 +8,8 @@
 #include <stddef.h>
 
 #define IDNUMBER_LEN 18
-#define IDNUMBER_HASH_HEX 64     /* hex HMAC-SHA256 */
+#define IDNUMBER_HASH_LEN 32     /* HMAC-SHA256 */
+#define IDNUMBER_HASH_HEX 64     /* the same in hex */
 #define IDNUMBER_SECRET_LEN 32   /* bytes of site secret */
 
 /*
@@ -32,5 +33,18 @@ void idnumber_mask(const char *s, char out[IDNUMBER_LEN + 1]);
  * -1 if the number is not canonicalisable. */
 int idnumber_hash(const unsigned char *secret, size_t secret_len,
                   const char *s, char out[IDNUMBER_HASH_HEX + 1]);
+
+/*
+ * The same keyed hash for many numbers (a roster import, the daemon): the
+ * HMAC is keyed once and reused.  idhasher_new returns NULL on failure.
+ */
+struct idhasher;
+struct idhasher *idhasher_new(const unsigned char *secret, size_t secret_len);
+int idhasher_hash(struct idhasher *h, const char *s,
+                  char out[IDNUMBER_HASH_HEX + 1]);
+/* The same, the 32 raw bytes (what the roster stores). */
+int idhasher_hash_raw(struct idhasher *h, const char *s,
+                      unsigned char out[IDNUMBER_HASH_LEN]);
+void idhasher_free(struct idhasher *h);
 
 #endif

@@ -40,6 +40,7 @@ struct pending {
 
 struct checkin {
     struct daemon *d;
+    struct idhasher *hasher;    /* keyed with the site secret */
     struct pending pend[CHECKIN_MAX_PENDING];
 };
 
@@ -514,7 +515,7 @@ static int pair(struct checkin *c, struct decision *dc, enum factor f,
 void checkin_card(struct checkin *c, const char *device, const char *room,
                   const struct idcard_info *card)
 {
-    char hash[IDNUMBER_HASH_HEX + 1];
+    unsigned char hash[IDNUMBER_HASH_LEN];
     struct decision dc;
     struct matches m;
     struct err e;
@@ -531,8 +532,7 @@ void checkin_card(struct checkin *c, const char *device, const char *room,
         return;
     }
     if (card->type == IDCARD_FOREIGNER ||
-        idnumber_hash(c->d->secret.key, sizeof(c->d->secret.key),
-                      card->id_number, hash) == -1) {
+        idhasher_hash_raw(c->hasher, card->id_number, hash) == -1) {
         m.n = 0;
     } else if (candidate_find_by_hash(c->d->store, hash, collect, &m, &e) == -1) {
         log_warnx("check-in at %s: %s", device, e.msg);
@@ -668,6 +668,11 @@ struct checkin *checkin_new(struct daemon *d, struct err *e)
         return NULL;
     }
     c->d = d;
+    if ((c->hasher = idhasher_new(d->secret.key, sizeof(d->secret.key))) == NULL) {
+        free(c);
+        err_set(e, EX_SOFTWARE, "cannot set up the ID-number hash");
+        return NULL;
+    }
     return c;
 }
 
@@ -685,5 +690,6 @@ void checkin_free(struct checkin *c)
     if (c == NULL)
         return;
     checkin_reset(c);
+    idhasher_free(c->hasher);
     free(c);
 }

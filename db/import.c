@@ -2,6 +2,7 @@
  * import.c: session and roster files into the store, validated and atomic.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -161,7 +162,7 @@ struct column_spec {
 
 struct import_ctx {
     struct store *st;
-    const struct secret *sec;
+    struct idhasher *hasher;
     const struct import_opts *o;
     struct import_report *r;
     const struct column_spec *cols;
@@ -180,7 +181,7 @@ struct import_ctx {
 };
 
 struct ticket_seen {
-    char ticket[ROSTER_TICKET_MAX + 1];
+    uint64_t hash;      /* of the ticket, 0 for an empty slot */
     int line;
 };
 
@@ -352,7 +353,11 @@ static int import_run(struct import_ctx *x, const char *path,
         snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", IMPORT_CACHE_KIB);
         sqlite3_exec(db, sql, NULL, NULL, NULL);
     }
+    /* The import checks every reference itself (known session, room made
+     * first), so SQLite need not look them up again for each row. */
+    sqlite3_exec(db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL);
     rc = import_txn(x, path, event_kind, e);
+    sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
     if (old != 0) {
         snprintf(sql, sizeof(sql), "PRAGMA cache_size = %d", old);
         sqlite3_exec(db, sql, NULL, NULL, NULL);
@@ -476,39 +481,52 @@ static int room_known(struct import_ctx *x, const char *room, struct err *e)
     return 0;
 }
 
-/* Tickets imported in this run, so a duplicate says which line it repeats. */
-static size_t seen_slot(struct import_ctx *x, const char *ticket)
+/*
+ * Tickets imported in this run, so that a duplicate can say which line it
+ * repeats.  Only a 64-bit hash of each ticket is kept (16 bytes a row): it
+ * is consulted only after the database has reported a conflict on that very
+ * ticket, so a collision could at worst misname the line in a message.
+ */
+static uint64_t ticket_hash(const char *ticket)
 {
-    size_t h = 5381, mask = x->capseen - 1;
+    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
     const unsigned char *p;
 
     for (p = (const unsigned char *)ticket; *p; p++)
-        h = h * 33 + *p;
-    for (h &= mask; x->seen[h].ticket[0] && strcmp(x->seen[h].ticket, ticket);
-         h = (h + 1) & mask)
+        h = (h ^ *p) * 1099511628211ULL;
+    return h | 1;   /* 0 marks an empty slot */
+}
+
+static size_t seen_slot(const struct import_ctx *x, uint64_t h)
+{
+    size_t mask = x->capseen - 1, i;
+
+    for (i = (size_t)(h >> 7) & mask; x->seen[i].hash && x->seen[i].hash != h;
+         i = (i + 1) & mask)
         ;
-    return h;
+    return i;
 }
 
 static int seen_add(struct import_ctx *x, const char *ticket, int line)
 {
-    size_t i, old = x->capseen;
     struct ticket_seen *prev = x->seen;
+    size_t i, old = x->capseen;
+    uint64_t h = ticket_hash(ticket);
 
     if ((x->nseen + 1) * 2 > x->capseen) {
-        x->capseen = old ? old * 2 : 1024;
+        x->capseen = old ? old * 2 : 1 << 16;
         if ((x->seen = calloc(x->capseen, sizeof(*x->seen))) == NULL) {
             x->seen = prev;
             x->capseen = old;
             return -1;
         }
         for (i = 0; i < old; i++)
-            if (prev[i].ticket[0])
-                x->seen[seen_slot(x, prev[i].ticket)] = prev[i];
+            if (prev[i].hash)
+                x->seen[seen_slot(x, prev[i].hash)] = prev[i];
         free(prev);
     }
-    i = seen_slot(x, ticket);
-    snprintf(x->seen[i].ticket, sizeof(x->seen[i].ticket), "%s", ticket);
+    i = seen_slot(x, h);
+    x->seen[i].hash = h;
     x->seen[i].line = line;
     x->nseen++;
     return 0;
@@ -520,8 +538,8 @@ static int seen_line(struct import_ctx *x, const char *ticket)
 
     if (x->capseen == 0)
         return 0;
-    i = seen_slot(x, ticket);
-    return x->seen[i].ticket[0] ? x->seen[i].line : 0;
+    i = seen_slot(x, ticket_hash(ticket));
+    return x->seen[i].hash ? x->seen[i].line : 0;
 }
 
 /* Turn "... ticket T ..." conflicts with rows of this file into line refs. */
@@ -551,7 +569,7 @@ static int roster_row(struct import_ctx *x, int line, char **f, struct err *e)
                *room = f[4], *seat = f[5], *why;
     char canon[IDNUMBER_LEN + 1], masked[IDNUMBER_LEN + 1];
     struct candidate c;
-    int rc;
+    int rc, dup;
 
     if (*ticket == '\0')
         return err_set(e, EX_DATAERR, "ticket number is empty");
@@ -592,19 +610,23 @@ static int roster_row(struct import_ctx *x, int line, char **f, struct err *e)
                        "seat '%.40s' must be 1-%d letters, digits, '-', '_' or '.'",
                        seat, ROSTER_SEAT_MAX);
 
+    /* Every length was checked above: plain copies. */
     memset(&c, 0, sizeof(c));
-    snprintf(c.ticket, sizeof(c.ticket), "%s", ticket);
-    snprintf(c.name, sizeof(c.name), "%s", name);
-    if (idnumber_hash(x->sec->key, sizeof(x->sec->key), canon, c.id_hash) == -1)
+    memcpy(c.ticket, ticket, strlen(ticket));
+    memcpy(c.name, name, strlen(name));
+    if (idhasher_hash_raw(x->hasher, canon, c.id_hash) == -1)
         return err_set(e, EX_SOFTWARE, "hashing failed");
     memcpy(c.id_last4, canon + 14, 4);
-    snprintf(c.session, sizeof(c.session), "%s", session);
-    snprintf(c.room, sizeof(c.room), "%s", room);
-    snprintf(c.seat, sizeof(c.seat), "%s", seat);
+    memcpy(c.session, session, strlen(session));
+    memcpy(c.room, room, strlen(room));
+    memcpy(c.seat, seat, strlen(seat));
     if (room_known(x, room, e) == -1)
         return -1;
     if ((rc = candidate_put(x->st, &c, e)) == -1)
         return e->code == EX_DATAERR ? roster_conflict(x, &c, e) : -1;
+    if (rc == 0 && (dup = seen_line(x, c.ticket)) > 0)
+        return err_set(e, EX_DATAERR, "ticket %s appears twice (also on line %d)",
+                       c.ticket, dup);
     if (rc == 1 && seen_add(x, c.ticket, line) == -1)
         return err_set(e, EX_OSERR, "out of memory");
     return rc;
@@ -619,17 +641,20 @@ int import_roster(struct store *st, const struct secret *sec,
 
     memset(&x, 0, sizeof(x));
     x.st = st;
-    x.sec = sec;
     x.o = o;
     x.r = r;
     x.cols = roster_cols;
+    if ((x.hasher = idhasher_new(sec->key, sizeof(sec->key))) == NULL)
+        return err_set(e, EX_SOFTWARE, "cannot set up the ID-number hash");
     x.ncols = (int)(sizeof(roster_cols) / sizeof(roster_cols[0]));
     x.row = roster_row;
     if (session_foreach(st, load_session, &x, e) == -1) {
+        idhasher_free(x.hasher);
         free(x.sessions);
         return -1;
     }
     rc = import_run(&x, path, "roster", e);
+    idhasher_free(x.hasher);
     free(x.sessions);
     free(x.rooms);
     free(x.seen);

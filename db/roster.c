@@ -24,19 +24,38 @@ int room_ensure(struct store *st, const char *code, struct err *e)
 
 #define CAND_COLS "ticket, name, id_hash, id_last4, session, room, seat"
 
+static int bind_hash(sqlite3_stmt *q, int idx,
+                     const unsigned char hash[IDNUMBER_HASH_LEN])
+{
+    return sqlite3_bind_blob(q, idx, hash, IDNUMBER_HASH_LEN, SQLITE_STATIC);
+}
+
 static void candidate_from_row(sqlite3_stmt *q, struct candidate *c)
 {
     snprintf(c->ticket, sizeof(c->ticket), "%s", store_col_text(q, 0));
     snprintf(c->name, sizeof(c->name), "%s", store_col_text(q, 1));
-    snprintf(c->id_hash, sizeof(c->id_hash), "%s", store_col_text(q, 2));
+    if (sqlite3_column_bytes(q, 2) == IDNUMBER_HASH_LEN)
+        memcpy(c->id_hash, sqlite3_column_blob(q, 2), IDNUMBER_HASH_LEN);
+    else
+        memset(c->id_hash, 0, IDNUMBER_HASH_LEN);
     snprintf(c->id_last4, sizeof(c->id_last4), "%s", store_col_text(q, 3));
     snprintf(c->session, sizeof(c->session), "%s", store_col_text(q, 4));
     snprintf(c->room, sizeof(c->room), "%s", store_col_text(q, 5));
     snprintf(c->seat, sizeof(c->seat), "%s", store_col_text(q, 6));
 }
 
-/* Run a one-row query bound to up to three texts; fill out if found. */
-static int one_candidate(struct store *st, const char *sql, const char *a,
+static const char *SQL_BY_TICKET =
+    "SELECT " CAND_COLS " FROM candidate WHERE ticket = ?";
+static const char *SQL_BY_SEAT =
+    "SELECT " CAND_COLS " FROM candidate WHERE session = ? AND room = ? AND seat = ?";
+static const char *SQL_BY_ID =
+    "SELECT " CAND_COLS " FROM candidate WHERE id_hash = ? AND session = ?";
+static const char *SQL_INSERT =
+    "INSERT INTO candidate (" CAND_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)";
+
+/* Run a one-row query bound to up to three values (the first is the hash
+ * for SQL_BY_ID, text otherwise); fill out if found. */
+static int one_candidate(struct store *st, const char *sql, const void *a,
                          const char *b, const char *c, struct candidate *out,
                          struct err *e)
 {
@@ -45,7 +64,10 @@ static int one_candidate(struct store *st, const char *sql, const char *a,
 
     if ((q = store_stmt(st, sql, e)) == NULL)
         return -1;
-    store_bind_text(q, 1, a);
+    if (sql == SQL_BY_ID)
+        bind_hash(q, 1, a);
+    else
+        store_bind_text(q, 1, (const char *)a);
     if (b)
         store_bind_text(q, 2, b);
     if (c)
@@ -60,15 +82,6 @@ static int one_candidate(struct store *st, const char *sql, const char *a,
         return 0;
     return store_sqlerr(st, e, "candidate");
 }
-
-static const char *SQL_BY_TICKET =
-    "SELECT " CAND_COLS " FROM candidate WHERE ticket = ?";
-static const char *SQL_BY_SEAT =
-    "SELECT " CAND_COLS " FROM candidate WHERE session = ? AND room = ? AND seat = ?";
-static const char *SQL_BY_ID =
-    "SELECT " CAND_COLS " FROM candidate WHERE id_hash = ? AND session = ?";
-static const char *SQL_INSERT =
-    "INSERT INTO candidate (" CAND_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)";
 
 int candidate_get(struct store *st, const char *ticket, struct candidate *out,
                   struct err *e)
@@ -87,7 +100,7 @@ static int candidate_conflict(struct store *st, const struct candidate *c,
         if (rc == -1)
             return -1;
         if (strcmp(old.name, c->name) == 0 &&
-            strcmp(old.id_hash, c->id_hash) == 0 &&
+            memcmp(old.id_hash, c->id_hash, IDNUMBER_HASH_LEN) == 0 &&
             strcmp(old.session, c->session) == 0 &&
             strcmp(old.room, c->room) == 0 && strcmp(old.seat, c->seat) == 0)
             return 0;
@@ -121,7 +134,7 @@ int candidate_put(struct store *st, const struct candidate *c, struct err *e)
         return -1;
     store_bind_text(q, 1, c->ticket);
     store_bind_text(q, 2, c->name);
-    store_bind_text(q, 3, c->id_hash);
+    bind_hash(q, 3, c->id_hash);
     store_bind_text(q, 4, c->id_last4);
     store_bind_text(q, 5, c->session);
     store_bind_text(q, 6, c->room);
@@ -170,7 +183,8 @@ int candidate_foreach(struct store *st, const char *session, const char *room,
     return candidate_query(st, q, fn, ud, e);
 }
 
-int candidate_find_by_hash(struct store *st, const char *id_hash,
+int candidate_find_by_hash(struct store *st,
+                           const unsigned char id_hash[IDNUMBER_HASH_LEN],
                            candidate_fn fn, void *ud, struct err *e)
 {
     static const char *sql =
@@ -179,6 +193,6 @@ int candidate_find_by_hash(struct store *st, const char *id_hash,
 
     if (sqlite3_prepare_v2(store_db(st), sql, -1, &q, NULL) != SQLITE_OK)
         return store_sqlerr(st, e, "candidates");
-    store_bind_text(q, 1, id_hash);
+    bind_hash(q, 1, id_hash);
     return candidate_query(st, q, fn, ud, e);
 }

@@ -19,7 +19,7 @@ struct store;
 struct candidate {
     char ticket[ROSTER_TICKET_MAX + 1];
     char name[ROSTER_NAME_MAX + 1];
-    char id_hash[IDNUMBER_HASH_HEX + 1];
+    unsigned char id_hash[IDNUMBER_HASH_LEN];   /* keyed hash, raw */
     char id_last4[5];
     char session[33];
     char room[ROSTER_ROOM_MAX + 1];
@@ -48,7 +48,8 @@ int candidate_foreach(struct store *st, const char *session, const char *room,
                       candidate_fn fn, void *ud, struct err *e);
 
 /* Every candidate whose ID hash is id_hash (one per session). */
-int candidate_find_by_hash(struct store *st, const char *id_hash,
+int candidate_find_by_hash(struct store *st,
+                           const unsigned char id_hash[IDNUMBER_HASH_LEN],
                            candidate_fn fn, void *ud, struct err *e);
 
 #endif

@@ -93,6 +93,10 @@ int store_open(struct store **out, const char *path, int flags, struct err *e)
     st->autocheckpoint = 1000;
     sqlite3_wal_hook(st->db, wal_hook, st);
     sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
+    if ((flags & STORE_CREATE) && store_exec(st, "PRAGMA page_size=4096", e) == -1) {
+        store_close(st);
+        return -1;
+    }
     if (!(flags & STORE_READONLY) &&
         (store_exec(st, "PRAGMA journal_mode=WAL", e) == -1 ||
          store_exec(st, "PRAGMA synchronous=FULL", e) == -1 ||

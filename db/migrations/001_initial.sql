@@ -28,11 +28,12 @@ CREATE TABLE room (
     code  TEXT PRIMARY KEY
 );
 
--- The ID number itself is never stored: only its keyed hash and last 4.
+-- The ID number itself is never stored: only its keyed hash (32 bytes of
+-- HMAC-SHA256) and last 4.
 CREATE TABLE candidate (
     ticket    TEXT PRIMARY KEY,
     name      TEXT NOT NULL,
-    id_hash   TEXT NOT NULL,
+    id_hash   BLOB NOT NULL CHECK (length(id_hash) = 32),
     id_last4  TEXT NOT NULL,
     session   TEXT NOT NULL REFERENCES session (code),
     room      TEXT NOT NULL REFERENCES room (code),
