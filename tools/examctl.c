@@ -206,6 +206,14 @@ int main(int argc, char **argv)
         fputs(usage_text, stderr);
         return EX_USAGE;
     }
+    /* --json is global, but `examctl events --json` is what people type. */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0) {
+            c.json = 1;
+            memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
+            argc--;
+            i--;
+        }
     if ((rc = load_config(&c)) != 0)
         return rc;
     if (c.db_path == NULL)
