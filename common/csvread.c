@@ -305,20 +305,20 @@ static int feed(const char *path, const char *text, size_t len,
     return st->stopped ? -1 : 0;
 }
 
-int csvread_file(const char *path, enum csv_encoding enc, csvread_row_fn fn,
-                 void *ud, struct csvread_info *info, struct err *e)
+int csvread_buffer(const char *path, const char *raw, size_t rawlen,
+                   enum csv_encoding enc, csvread_row_fn fn, void *ud,
+                   struct csvread_info *info, struct err *e)
 {
     struct csvread_state st;
-    char *raw = NULL, *conv = NULL, *text;
-    size_t rawlen = 0, len;
+    char *conv = NULL;
+    const char *text;
+    size_t len;
     int bad_line = 0, rc, i;
     struct csvread_info dummy;
 
     if (info == NULL)
         info = &dummy;
     memset(info, 0, sizeof(*info));
-    if (read_whole(path, &raw, &rawlen, e) == -1)
-        return -1;
     info->bytes = rawlen;
     {
         unsigned char md[EVP_MAX_MD_SIZE];
@@ -327,7 +327,6 @@ int csvread_file(const char *path, enum csv_encoding enc, csvread_row_fn fn,
             hex_encode(md, mdlen, info->sha256);
     }
     if (memchr(raw, '\0', rawlen) != NULL) {
-        free(raw);
         return err_set(e, EX_DATAERR, "%s: contains NUL bytes; not a CSV text file", path);
     }
     text = raw;
@@ -344,7 +343,6 @@ int csvread_file(const char *path, enum csv_encoding enc, csvread_row_fn fn,
     info->encoding = enc;
     if (enc == CSV_ENC_UTF8) {
         if (!csvread_utf8_valid(text, len, &bad_line)) {
-            free(raw);
             err_set(e, EX_DATAERR, "%s:%d: not valid UTF-8 (try --encoding gb18030)",
                     path, bad_line);
             e->line = bad_line;
@@ -352,7 +350,6 @@ int csvread_file(const char *path, enum csv_encoding enc, csvread_row_fn fn,
         }
     } else {
         if (from_gb18030(path, text, len, &conv, &len, e) == -1) {
-            free(raw);
             return -1;
         }
         text = conv;
@@ -367,12 +364,26 @@ int csvread_file(const char *path, enum csv_encoding enc, csvread_row_fn fn,
     st.path = path;
     if ((st.rowbuf = malloc(CSVREAD_ROWBUF)) == NULL) {
         free(conv);
-        free(raw);
         return err_errno(e, EX_OSERR, "%s", path);
     }
     rc = feed(path, text, len, &st, e);
     free(st.rowbuf);
     free(conv);
+    return rc;
+}
+
+int csvread_file(const char *path, enum csv_encoding enc, csvread_row_fn fn,
+                 void *ud, struct csvread_info *info, struct err *e)
+{
+    char *raw = NULL;
+    size_t rawlen = 0;
+    int rc;
+
+    if (info != NULL)
+        memset(info, 0, sizeof(*info));
+    if (read_whole(path, &raw, &rawlen, e) == -1)
+        return -1;
+    rc = csvread_buffer(path, raw, rawlen, enc, fn, ud, info, e);
     free(raw);
     return rc;
 }

@@ -50,6 +50,11 @@ int csvread_encoding(const char *name, enum csv_encoding *out);
 int csvread_file(const char *path, enum csv_encoding enc, csvread_row_fn fn,
                  void *ud, struct csvread_info *info, struct err *e);
 
+/* The same over bytes already in memory; path only names them in messages. */
+int csvread_buffer(const char *path, const char *buf, size_t len,
+                   enum csv_encoding enc, csvread_row_fn fn, void *ud,
+                   struct csvread_info *info, struct err *e);
+
 /*
  * Column lookup: names[] are the accepted header spellings of one column
  * (English and Chinese), compared case-insensitively after trimming.
