@@ -134,6 +134,14 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(DRIVERS_SRC)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(DRIVERS_SRC) \
 	    $(DRIVERS_LIBS) $(COMMON_LIBS) $(call pkglibs,jansson)
 
+# The control requests are fuzzed against the daemon's own code and a real
+# database: everything but examsited's main().
+$(B)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c $(COMMON_SRC) $(DRIVERS_SRC) $(STORE_SRC) $(DAEMON_SRC) $(B)/gen/migrations.h
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -I$(B)/gen -Idaemon -o $@ $< $(COMMON_SRC) $(DRIVERS_SRC) \
+	    $(STORE_SRC) $(filter-out daemon/examsited.c,$(DAEMON_SRC)) tests/fuzz/daemon_stub.c \
+	    $(DRIVERS_LIBS) $(STORE_LIBS) $(COMMON_LIBS)
+
 tests: $(UNIT_BIN) $(USB_BIN) $(FUZZ_BIN)
 
 check: deps
@@ -158,6 +166,9 @@ fuzz: deps
 
 install: all
 	scripts/install-files "$(DESTDIR)" "$(PREFIX)" "$(B)"
+
+check-systemd: deps all
+	scripts/check-systemd
 
 clean:
 	rm -rf build

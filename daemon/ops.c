@@ -153,10 +153,11 @@ static int status_row(void *ud, const struct report_status *r)
 static int op_status(struct ops_request *rq, json_t **reply, struct err *e)
 {
     const char *session, *room;
-    json_t *arr = json_array();
+    json_t *arr;
 
     OPTIONAL(session, "session", 32);
     OPTIONAL(room, "room", ROSTER_ROOM_MAX);
+    arr = json_array();
     if (report_status(rq->d->store, session, room, status_row, arr, e) == -1) {
         json_decref(arr);
         return -1;
@@ -186,26 +187,45 @@ struct now_pick {
     struct daemon *d;
     const char *room;
     struct session_row best;
-    int found;
-    time_t best_start;
+    int rank;                   /* of best; 0 none */
+    time_t key;                 /* its tie-breaker */
 };
 
+/*
+ * The session an incident at a seat is about: the one under way in the room
+ * (the latest started, if two overlap), else one whose check-in is open but
+ * which has not started (the earliest), else today's last one that ended.
+ */
 static int pick_now(void *ud, const struct session_row *s)
 {
     struct now_pick *p = ud;
     struct session_times t;
+    time_t now = time(NULL), key;
     char today[11];
     struct err e;
+    int rank;
 
     sitetime_today(today);
     if (strcmp(s->date, today) != 0 ||
         attendance_room_has(p->d->store, s->code, p->room, &e) != 1)
         return 0;
     session_times(s, &t);
-    if (t.opens <= time(NULL) && (!p->found || t.start > p->best_start)) {
+    if (t.start <= now && now <= t.end) {
+        rank = 3;
+        key = t.start;          /* later start wins */
+    } else if (t.opens <= now && now < t.start) {
+        rank = 2;
+        key = -t.start;         /* earlier start wins */
+    } else if (t.end < now) {
+        rank = 1;
+        key = t.end;            /* later end wins */
+    } else {
+        return 0;
+    }
+    if (rank > p->rank || (rank == p->rank && key > p->key)) {
         p->best = *s;
-        p->best_start = t.start;
-        p->found = 1;
+        p->rank = rank;
+        p->key = key;
     }
     return 0;
 }
@@ -220,7 +240,7 @@ static int session_in_room_now(struct daemon *d, const char *room,
     p.room = room;
     if (session_foreach(d->store, pick_now, &p, e) == -1)
         return -1;
-    if (!p.found)
+    if (p.rank == 0)
         return err_set(e, EX_DATAERR, "no session of today has opened in room %s", room);
     *out = p.best;
     return 0;
@@ -262,7 +282,7 @@ static int commit_event(struct daemon *d, struct event *ev, json_t *payload,
 static int op_incident_add(struct ops_request *rq, json_t **reply,
                            struct err *e)
 {
-    const char *ticket, *seatarg, *kind, *op, *note, *confirm;
+    const char *ticket, *seatarg, *kind, *op, *note, *confirm, *sessarg;
     struct candidate cand;
     struct session_row s;
     char room[ROSTER_ROOM_MAX + 1] = "", seat[ROSTER_SEAT_MAX + 1] = "";
@@ -276,6 +296,7 @@ static int op_incident_add(struct ops_request *rq, json_t **reply,
     NEED(op, "operator", OPERATOR_MAX);
     OPTIONAL(note, "note", NOTE_MAX);
     OPTIONAL(confirm, "confirmed_by", OPERATOR_MAX);
+    OPTIONAL(sessarg, "session", 32);
     if ((ticket == NULL) == (seatarg == NULL))
         return err_set(e, EX_USAGE, "give either 'ticket' or 'seat' (ROOM:SEAT)");
     if (!ops_incident_kind_valid(kind))
@@ -300,8 +321,16 @@ static int op_incident_add(struct ops_request *rq, json_t **reply,
             return err_set(e, EX_DATAERR, "seat must be ROOM:SEAT, e.g. 101:14");
         snprintf(room, sizeof(room), "%.*s", (int)(colon - seatarg), seatarg);
         snprintf(seat, sizeof(seat), "%s", colon + 1);
-        if (session_in_room_now(rq->d, room, &s, e) == -1)
+        if (sessarg != NULL) {
+            if ((rc = session_get(rq->d->store, sessarg, &s, e)) != 1)
+                return rc == -1 ? -1 : err_set(e, EX_DATAERR, "no session %s", sessarg);
+            if ((rc = attendance_room_has(rq->d->store, s.code, room, e)) != 1)
+                return rc == -1 ? -1
+                                : err_set(e, EX_DATAERR, "session %s has no candidates in room %s",
+                                          s.code, room);
+        } else if (session_in_room_now(rq->d, room, &s, e) == -1) {
             return -1;
+        }
         memset(&cand, 0, sizeof(cand));
         snprintf(cand.seat, sizeof(cand.seat), "%s", seat);
         if (candidate_foreach(rq->d->store, s.code, room, seat_candidate, &cand, e) == -1)

@@ -79,6 +79,10 @@ int ctl_send(int fd, json_t *req, struct err *e);
 /* Read one reply or stream line; NULL at EOF (e->code 0) or error. */
 json_t *ctl_read_line(int fd, struct ctl_linebuf *lb, struct err *e);
 
+/* Send one request on fd and read its reply; a refusal (also one made at
+ * connect) becomes -1 with the daemon's code and text. */
+int ctl_exchange(int fd, json_t *req, json_t **reply, struct err *e);
+
 /* One request, one reply; a refusal becomes -1 with its code and text. */
 int ctl_request(struct ctl *c, json_t *req, json_t **reply, struct err *e);
 

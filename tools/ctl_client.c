@@ -45,7 +45,9 @@ int ctl_send(int fd, json_t *req, struct err *e)
         return err_set(e, EX_SOFTWARE, "out of memory");
     n = strlen(s);
     while (off < n) {
-        w = write(fd, s + off, n - off);
+        /* MSG_NOSIGNAL: a daemon that refused us at connect has closed
+         * its end; we get EPIPE (and then read its refusal), not SIGPIPE */
+        w = send(fd, s + off, n - off, MSG_NOSIGNAL);
         if (w == -1 && errno == EINTR)
             continue;
         if (w <= 0) {
@@ -55,7 +57,7 @@ int ctl_send(int fd, json_t *req, struct err *e)
         off += (size_t)w;
     }
     free(s);
-    if (write(fd, "\n", 1) != 1)
+    if (send(fd, "\n", 1, MSG_NOSIGNAL) != 1)
         return err_errno(e, EX_UNAVAILABLE, "control socket write");
     return 0;
 }
@@ -106,22 +108,23 @@ json_t *ctl_read_line(int fd, struct ctl_linebuf *lb, struct err *e)
     }
 }
 
-int ctl_request(struct ctl *c, json_t *req, json_t **reply, struct err *e)
+int ctl_exchange(int fd, json_t *req, json_t **reply, struct err *e)
 {
     struct ctl_linebuf lb = {NULL, 0, 0};
+    struct err e2;
     json_t *r;
-    int fd;
 
     *reply = NULL;
-    if ((fd = ctl_connect(c, e)) == -1)
-        return -1;
     if (ctl_send(fd, req, e) == -1) {
-        close(fd);
-        return -1;
+        /* refused at connect: the daemon's reply says why */
+        if ((r = ctl_read_line(fd, &lb, &e2)) == NULL) {
+            free(lb.buf);
+            return -1;
+        }
+    } else {
+        r = ctl_read_line(fd, &lb, e);
     }
-    r = ctl_read_line(fd, &lb, e);
     free(lb.buf);
-    close(fd);
     if (r == NULL)
         return e->code ? -1 : err_set(e, EX_UNAVAILABLE, "examsited closed the connection");
     if (!json_is_true(json_object_get(r, "ok"))) {
@@ -134,4 +137,16 @@ int ctl_request(struct ctl *c, json_t *req, json_t **reply, struct err *e)
     }
     *reply = r;
     return 0;
+}
+
+int ctl_request(struct ctl *c, json_t *req, json_t **reply, struct err *e)
+{
+    int fd, rc;
+
+    *reply = NULL;
+    if ((fd = ctl_connect(c, e)) == -1)
+        return -1;
+    rc = ctl_exchange(fd, req, reply, e);
+    close(fd);
+    return rc;
 }

@@ -78,8 +78,8 @@ int ctl_checkin(struct ctl *c, int argc, char **argv)
 }
 
 static const char incident_usage[] =
-    "incident add (--ticket TICKET | --seat ROOM:SEAT) --kind KIND --operator NAME\n"
-    "                      [--note TEXT] [--confirmed-by NAME]\n"
+    "incident add (--ticket TICKET | --seat ROOM:SEAT [--session CODE]) --kind KIND\n"
+    "                      --operator NAME [--note TEXT] [--confirmed-by NAME]\n"
     "       examctl incident list [--session CODE]\n"
     "       examctl incident amend ID --operator NAME --note TEXT";
 
@@ -92,6 +92,7 @@ static int incident_add(struct ctl *c, int argc, char **argv)
         {"operator", required_argument, NULL, 'o'},
         {"note", required_argument, NULL, 'n'},
         {"confirmed-by", required_argument, NULL, 'c'},
+        {"session", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     json_t *req = json_pack("{s:s}", "op", "incident.add"), *reply;
@@ -102,7 +103,8 @@ static int incident_add(struct ctl *c, int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         const char *key = ch == 't' ? "ticket" : ch == 's' ? "seat"
                         : ch == 'k' ? "kind" : ch == 'o' ? "operator"
-                        : ch == 'n' ? "note" : ch == 'c' ? "confirmed_by" : NULL;
+                        : ch == 'n' ? "note" : ch == 'c' ? "confirmed_by"
+                        : ch == 'S' ? "session" : NULL;
         if (key == NULL) {
             json_decref(req);
             return ctl_usage(incident_usage);

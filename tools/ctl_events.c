@@ -40,31 +40,20 @@ static int print_event(void *ud, const struct event *ev)
 
 static int follow_start(struct ctl *c, struct err *e)
 {
-    struct ctl_linebuf lb = {NULL, 0, 0};
-    json_t *req = json_pack("{s:s}", "op", "subscribe"), *r;
-    int fd;
+    json_t *req = json_pack("{s:s}", "op", "subscribe"), *reply = NULL;
+    int fd, rc;
 
     if ((fd = ctl_connect(c, e)) == -1) {
         json_decref(req);
         return -1;
     }
-    if (ctl_send(fd, req, e) == -1) {
-        json_decref(req);
-        close(fd);
-        return -1;
-    }
+    rc = ctl_exchange(fd, req, &reply, e);
     json_decref(req);
-    r = ctl_read_line(fd, &lb, e);
-    free(lb.buf);
-    if (r == NULL || !json_is_true(json_object_get(r, "ok"))) {
-        const char *msg = r ? json_string_value(json_object_get(r, "error")) : NULL;
-        if (msg != NULL || e->code == 0)
-            err_set(e, EX_UNAVAILABLE, "subscribe refused: %s", msg ? msg : "connection closed");
-        json_decref(r);
+    json_decref(reply);
+    if (rc == -1) {
         close(fd);
         return -1;
     }
-    json_decref(r);
     return fd;
 }
 
