@@ -133,6 +133,13 @@ t_eq "operator: the incident is stored" "1|王老师" \
     "$(q "select count(*), operator from event where kind = 'incident.logged' and ticket = '260700000001'")"
 t_eq "operator: status" true "$(raw operator '{"op":"status"}' | jq '.ok and (.sessions | length == 1)')"
 t_rc "operator: incident list" 0 xctl operator incident list
+# As installed, the database is the daemon's alone (mode 0600 here): an
+# operator's examctl status asks the daemon instead.
+chmod 600 "$DB"
+t_eq "operator: examctl status through the daemon" "1 1" \
+    "$(xctl operator --db "$DB" --json status | jq -r '"\(.sessions | length) \(.sessions[0].incidents)"')"
+t_rc "kiosk: examctl status is 77" 77 xctl kiosk --db "$DB" status
+chmod 644 "$DB"
 before=$(count)
 t_eq "operator: reload refused" "false 77" "$(raw operator '{"op":"reload"}' | jq -r '"\(.ok) \(.code)"')"
 stored_nothing "operator reload" "$before"
