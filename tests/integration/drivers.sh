@@ -16,7 +16,7 @@ sim_start() {
     mkfifo "$T/sim.in"
     "$BIN/examsim" "$1" --pty <"$T/sim.in" >"$T/sim.out" 2>"$T/sim.err" &
     SIM_PID=$!
-    t_on_exit "kill $SIM_PID"
+    t_on_exit "t_kill_child $SIM_PID"
     exec 3>"$T/sim.in"
     PTY=
     for _ in $(seq 50); do
@@ -153,7 +153,7 @@ sim fault removed-mid-read >/dev/null
 listen --serial "$PTY" --type idcard --count 1 --timeout 15 \
     >"$T/out" 2>"$T/err" &
 LPID=$!
-t_on_exit "kill $LPID"
+t_on_exit "t_kill_child $LPID"
 for _ in $(seq 100); do
     grep -q "read failed" "$T/err" && break
     sleep 0.1
@@ -190,7 +190,7 @@ t_rc "listen timeout" 69 listen --serial "$PTY" --type idcard --count 1 --timeou
 listen --serial "$PTY" --type idcard --count 1 --timeout 4 \
     >"$T/out" 2>"$T/err" &
 LPID=$!
-t_on_exit "kill $LPID"
+t_on_exit "t_kill_child $LPID"
 sleep 1
 sim_stop
 wait $LPID
@@ -202,7 +202,7 @@ if sim_start scanner; then t_ok "scanner start"; else t_fail "scanner start" "no
 listen --serial "$PTY" --type scanner --count 2 --timeout 10 \
     >"$T/out" 2>"$T/err" &
 LPID=$!
-t_on_exit "kill $LPID"
+t_on_exit "t_kill_child $LPID"
 for _ in $(seq 50); do
     grep -q attached "$T/err" && break
     sleep 0.1

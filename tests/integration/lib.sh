@@ -2,6 +2,7 @@
 #   BIN      directory of the binaries under test (default build)
 #   t_ok NAME / t_fail NAME MSG / t_eq NAME EXPECTED ACTUAL / t_rc NAME WANT CMD...
 #   t_tmpdir           a temp dir, removed at exit (sets T)
+#   t_kill_child PID   for t_on_exit: kill a background child, never a stranger
 #   t_done             prints "N passed, N failed", exits 1 on failure
 # Each test script is standalone: bash tests/integration/x.sh
 
@@ -47,6 +48,15 @@ t_rc() {
     "$@" >/dev/null 2>&1
     got=$?
     t_eq "$name" "$want" "$got"
+}
+
+# t_kill_child PID: kill PID only if it is still a child of this shell, so
+# a cleanup never hits an unrelated process that got a recycled pid.
+t_kill_child() {
+    local ppid
+    ppid=$(awk '{ print $4 }' "/proc/$1/stat" 2>/dev/null) || return 0
+    [ "$ppid" = "$$" ] && kill "$1" 2>/dev/null
+    return 0
 }
 
 t_on_exit() {
