@@ -64,10 +64,10 @@ static int open_pty(char *slave, size_t len)
 
 struct station {
     pid_t pid;
-    int notify;                 /* our NOTIFY_SOCKET */
+    int notify; /* our NOTIFY_SOCKET */
     int ptys[MAX_READERS];
     int nreaders;
-    int sub;                    /* subscriber connection */
+    int sub; /* subscriber connection */
     char buf[1 << 16];
     size_t len;
     double started_ms, ready_ms;
@@ -82,13 +82,16 @@ static void write_config(const char *dir, struct station *s, int readers)
     snprintf(path, sizeof(path), "%s/bench.conf", dir);
     if ((f = fopen(path, "w")) == NULL)
         die(path);
-    fprintf(f, "[site]\nid = BENCH\nstation = bench\ndatabase = %s/site.db\n"
-               "[control]\nsocket = %s/ctl.sock\n[policy]\nmode = ticket\n",
+    fprintf(f,
+            "[site]\nid = BENCH\nstation = bench\ndatabase = %s/site.db\n"
+            "[control]\nsocket = %s/ctl.sock\n[policy]\nmode = ticket\n",
             dir, dir);
     for (i = 0; i < readers; i++) {
         s->ptys[i] = open_pty(slave, sizeof(slave));
-        fprintf(f, "[device door%d]\ntype = scanner\ntransport = serial\n"
-                   "path = %s\nroom = 101\n", i, slave);
+        fprintf(f,
+                "[device door%d]\ntype = scanner\ntransport = serial\n"
+                "path = %s\nroom = 101\n",
+                i, slave);
     }
     s->nreaders = readers;
     fclose(f);
@@ -145,7 +148,7 @@ static void subscribe(const char *dir, struct station *s)
         die("control socket");
     if (write(s->sub, req, strlen(req)) < 0)
         die("subscribe");
-    n = read(s->sub, line, sizeof(line) - 1);   /* the ok reply */
+    n = read(s->sub, line, sizeof(line) - 1); /* the ok reply */
     if (n <= 0)
         die("subscribe reply");
 }
@@ -217,18 +220,26 @@ static void baseline(const char *dir, int n, double *out)
     unlink(path);
     if (sqlite3_open(path, &db) != SQLITE_OK)
         die("baseline db");
-    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                     "CREATE TABLE t (id INTEGER PRIMARY KEY, time TEXT, kind TEXT,"
-                     " ticket TEXT, payload TEXT, hash TEXT)", NULL, NULL, NULL);
-    sqlite3_prepare_v2(db, "INSERT INTO t (time, kind, ticket, payload, hash) "
-                           "VALUES (?, 'checkin.accepted', ?, ?, ?)", -1, &st, NULL);
+    sqlite3_exec(db,
+                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                 "CREATE TABLE t (id INTEGER PRIMARY KEY, time TEXT, kind TEXT,"
+                 " ticket TEXT, payload TEXT, hash TEXT)",
+                 NULL, NULL, NULL);
+    sqlite3_prepare_v2(db,
+                       "INSERT INTO t (time, kind, ticket, payload, hash) "
+                       "VALUES (?, 'checkin.accepted', ?, ?, ?)",
+                       -1, &st, NULL);
     for (i = 0; i < n; i++) {
         double t0 = now_ms();
         sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
         sqlite3_bind_text(st, 1, "2026-12-05T01:00:00.000Z", -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, "260000000001", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, "{\"result\":\"accepted\",\"seat\":\"01\"}", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, "0000000000000000000000000000000000000000000000000000000000000000", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, "{\"result\":\"accepted\",\"seat\":\"01\"}",
+                          -1, SQLITE_STATIC);
+        sqlite3_bind_text(
+            st, 4,
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            -1, SQLITE_STATIC);
         sqlite3_step(st);
         sqlite3_reset(st);
         sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
@@ -249,7 +260,8 @@ static void scan(int fd, long ticket)
 
 static int bench_latency(const char *dir, const char *exe, int n)
 {
-    double *lat = calloc((size_t)n, sizeof(double)), *base = calloc((size_t)n, sizeof(double));
+    double *lat = calloc((size_t)n, sizeof(double)),
+           *base = calloc((size_t)n, sizeof(double));
     struct station s;
     char t[64];
     int i;
@@ -258,7 +270,7 @@ static int bench_latency(const char *dir, const char *exe, int n)
     write_config(dir, &s, 1);
     start_station(dir, exe, &s);
     subscribe(dir, &s);
-    usleep(300000);   /* the device attaches from the loop */
+    usleep(300000); /* the device attaches from the loop */
     for (i = 0; i < n; i++) {
         double t0 = now_ms();
         scan(s.ptys[0], i + 1);
@@ -272,11 +284,18 @@ static int bench_latency(const char *dir, const char *exe, int n)
     baseline(dir, n, base);
     qsort(lat, (size_t)n, sizeof(double), cmp_double);
     qsort(base, (size_t)n, sizeof(double), cmp_double);
-    printf("check-in latency, %d check-ins (device byte -> committed -> subscriber)\n", n);
-    printf("  %-34s median %7.3f ms   p99 %7.3f ms\n", "examsited", pct(lat, n, .5), pct(lat, n, .99));
-    printf("  %-34s median %7.3f ms   p99 %7.3f ms\n", "baseline INSERT+COMMIT (FULL)", pct(base, n, .5), pct(base, n, .99));
-    printf("  ratio                              median %7.2fx   p99 %7.2fx   (targets 1.5x, 3x)\n",
-           pct(lat, n, .5) / pct(base, n, .5), pct(lat, n, .99) / pct(base, n, .99));
+    printf("check-in latency, %d check-ins (device byte -> committed -> "
+           "subscriber)\n",
+           n);
+    printf("  %-34s median %7.3f ms   p99 %7.3f ms\n", "examsited",
+           pct(lat, n, .5), pct(lat, n, .99));
+    printf("  %-34s median %7.3f ms   p99 %7.3f ms\n",
+           "baseline INSERT+COMMIT (FULL)", pct(base, n, .5),
+           pct(base, n, .99));
+    printf("  ratio                              median %7.2fx   p99 %7.2fx   "
+           "(targets 1.5x, 3x)\n",
+           pct(lat, n, .5) / pct(base, n, .5),
+           pct(lat, n, .99) / pct(base, n, .99));
     free(lat);
     free(base);
     return 0;
@@ -322,7 +341,8 @@ static int bench_burst(const char *dir, const char *exe, int readers, int rate,
                        int seconds)
 {
     int total = rate * seconds, sent = 0, got = 0, i;
-    double *sent_at = calloc((size_t)total + 1, sizeof(double)), worst = 0, sum = 0;
+    double *sent_at = calloc((size_t)total + 1, sizeof(double)), worst = 0,
+           sum = 0;
     double t_start, cpu0, cpu1, interval = 1000.0 / rate;
     struct station s;
     char t[64];
@@ -341,18 +361,20 @@ static int bench_burst(const char *dir, const char *exe, int readers, int rate,
             scan(s.ptys[sent % readers], sent + 1);
             sent++;
         }
-        double wait = sent < total ? t_start + sent * interval - now_ms() : 5000;
+        double wait =
+            sent < total ? t_start + sent * interval - now_ms() : 5000;
         if (wait < 0)
             wait = 0;
         int rc = next_decision(&s, (int)wait, t, sizeof(t));
         if (rc == -1) {
             if (sent == total) {
-                fprintf(stderr, "stationbench: only %d of %d decisions\n", got, total);
+                fprintf(stderr, "stationbench: only %d of %d decisions\n", got,
+                        total);
                 break;
             }
             continue;
         }
-        long id = strtol(t, NULL, 10);   /* 26 + 10 digits */
+        long id = strtol(t, NULL, 10); /* 26 + 10 digits */
         i = (int)(id % 10000000000L) - 1;
         if (i >= 0 && i < total) {
             double l = now_ms() - sent_at[i];
@@ -366,10 +388,13 @@ static int bench_burst(const char *dir, const char *exe, int readers, int rate,
     double wall = (now_ms() - t_start) / 1000.0;
     long hwm = proc_status(s.pid, "VmHWM:");
     stop_station(&s);
-    printf("burst: %d readers, %d check-ins/s for %d s\n", readers, rate, seconds);
-    printf("  decisions %d of %d, mean %.2f ms, slowest %.2f ms (target <= 50 ms)\n",
+    printf("burst: %d readers, %d check-ins/s for %d s\n", readers, rate,
+           seconds);
+    printf("  decisions %d of %d, mean %.2f ms, slowest %.2f ms (target <= 50 "
+           "ms)\n",
            got, total, got ? sum / got : 0, worst);
-    printf("  daemon CPU %.2f s in %.1f s = %.2f of one core (target < 1), peak RSS %ld KiB\n",
+    printf("  daemon CPU %.2f s in %.1f s = %.2f of one core (target < 1), "
+           "peak RSS %ld KiB\n",
            cpu1 - cpu0, wall, (cpu1 - cpu0) / wall, hwm);
     free(sent_at);
     return got == total ? 0 : 1;
@@ -383,15 +408,17 @@ static int bench_idle(const char *dir, const char *exe, int seconds)
     memset(&s, 0, sizeof(s));
     write_config(dir, &s, 2);
     start_station(dir, exe, &s);
-    sleep(4);   /* past the start-up commits and their idle checkpoint */
+    sleep(4); /* past the start-up commits and their idle checkpoint */
     v0 = proc_status(s.pid, "voluntary_ctxt_switches:");
     n0 = proc_status(s.pid, "nonvoluntary_ctxt_switches:");
     sleep((unsigned)seconds);
     v1 = proc_status(s.pid, "voluntary_ctxt_switches:");
     n1 = proc_status(s.pid, "nonvoluntary_ctxt_switches:");
     stop_station(&s);
-    printf("idle: no session near, 2 devices, %d s: %ld wakeups (voluntary %ld, "
-           "involuntary %ld; target 0)\n", seconds, (v1 - v0) + (n1 - n0), v1 - v0, n1 - n0);
+    printf(
+        "idle: no session near, 2 devices, %d s: %ld wakeups (voluntary %ld, "
+        "involuntary %ld; target 0)\n",
+        seconds, (v1 - v0) + (n1 - n0), v1 - v0, n1 - n0);
     return 0;
 }
 
@@ -412,7 +439,8 @@ static int bench_start(const char *dir, const char *exe)
         stop_station(&s);
     }
     printf("start to READY=1 (best of 5): %.1f ms (target <= 100 ms); "
-           "peak RSS at ready %ld KiB (target <= 16384)\n", best, hwm);
+           "peak RSS at ready %ld KiB (target <= 16384)\n",
+           best, hwm);
     return 0;
 }
 
@@ -422,11 +450,13 @@ int main(int argc, char **argv)
     if (argc >= 5 && strcmp(argv[1], "latency") == 0)
         return bench_latency(argv[2], argv[3], atoi(argv[4]));
     if (argc >= 7 && strcmp(argv[1], "burst") == 0)
-        return bench_burst(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), atoi(argv[6]));
+        return bench_burst(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]),
+                           atoi(argv[6]));
     if (argc >= 5 && strcmp(argv[1], "idle") == 0)
         return bench_idle(argv[2], argv[3], atoi(argv[4]));
     if (argc >= 4 && strcmp(argv[1], "start") == 0)
         return bench_start(argv[2], argv[3]);
-    fprintf(stderr, "usage: stationbench latency|burst|idle|start DIR EXAMSITED ...\n");
+    fprintf(stderr,
+            "usage: stationbench latency|burst|idle|start DIR EXAMSITED ...\n");
     return 64;
 }

@@ -16,11 +16,11 @@
 
 struct config_parse {
     struct config *c;
-    struct config_device *dev;   /* the [device NAME] being read, or NULL */
-    char msg[ERR_MSG_MAX];        /* first error's reason */
-    int msg_line;                 /* and its line */
+    struct config_device *dev; /* the [device NAME] being read, or NULL */
+    char msg[ERR_MSG_MAX];     /* first error's reason */
+    int msg_line;              /* and its line */
     FILE *f;
-    int lineno;                  /* line inih is looking at */
+    int lineno; /* line inih is looking at */
 };
 
 static int config_section(struct config_parse *p, const char *section);
@@ -99,11 +99,13 @@ static int bad(struct config_parse *p, const char *fmt, const char *a,
         snprintf(p->msg, sizeof(p->msg), fmt, a, b);
         p->msg_line = p->lineno;
     }
-    return 0;   /* inih: 0 = error at this line */
+    return 0; /* inih: 0 = error at this line */
 }
 
-#define STR(field) \
-    (copy_str(field, sizeof(field), value) ? bad(p, "%s.%s: value too long", section, name) : 1)
+#define STR(field)                                                             \
+    (copy_str(field, sizeof(field), value)                                     \
+         ? bad(p, "%s.%s: value too long", section, name)                      \
+         : 1)
 
 static int site_key(struct config_parse *p, const char *section,
                     const char *name, const char *value)
@@ -161,11 +163,13 @@ static int policy_key(struct config_parse *p, const char *section,
     }
     if (strcmp(name, "pair_window_seconds") == 0)
         return parse_int(value, 1, 600, &c->policy.pair_window_seconds)
-                   ? bad(p, "pair_window_seconds must be 1..600, not '%s'%s", value, "")
+                   ? bad(p, "pair_window_seconds must be 1..600, not '%s'%s",
+                         value, "")
                    : 1;
     if (strcmp(name, "poll_before") == 0)
         return parse_int(value, 0, 720, &c->policy.poll_before)
-                   ? bad(p, "poll_before must be 0..720 minutes, not '%s'%s", value, "")
+                   ? bad(p, "poll_before must be 0..720 minutes, not '%s'%s",
+                         value, "")
                    : 1;
     return bad(p, "unknown key '%s' in [%s]", name, section);
 }
@@ -179,7 +183,10 @@ static int central_key(struct config_parse *p, const char *section,
     if (strcmp(name, "url") == 0) {
         if (strncmp(value, "https://", 8) != 0 &&
             strncmp(value, "http://", 7) != 0)
-            return bad(p, "url must start with https:// (or http:// for tests), not '%s'%s", value, "");
+            return bad(p,
+                       "url must start with https:// (or http:// for tests), "
+                       "not '%s'%s",
+                       value, "");
         return STR(c->central.url);
     }
     if (strcmp(name, "key_file") == 0)
@@ -194,7 +201,8 @@ static int central_key(struct config_parse *p, const char *section,
     }
     if (strcmp(name, "batch_max_events") == 0)
         return parse_int(value, 1, 1000000, &c->central.batch_max_events)
-                   ? bad(p, "batch_max_events must be 1..1000000, not '%s'%s", value, "")
+                   ? bad(p, "batch_max_events must be 1..1000000, not '%s'%s",
+                         value, "")
                    : 1;
     return bad(p, "unknown key '%s' in [%s]", name, section);
 }
@@ -210,7 +218,8 @@ static int device_key(struct config_parse *p, const char *section,
         else if (strcmp(value, "scanner") == 0)
             d->type = DEVTYPE_SCANNER;
         else
-            return bad(p, "type must be idcard or scanner, not '%s'%s", value, "");
+            return bad(p, "type must be idcard or scanner, not '%s'%s", value,
+                       "");
         return 1;
     }
     if (strcmp(name, "transport") == 0) {
@@ -219,12 +228,16 @@ static int device_key(struct config_parse *p, const char *section,
         else if (strcmp(value, "serial") == 0)
             d->transport = TRANSPORT_SERIAL;
         else
-            return bad(p, "transport must be usb or serial, not '%s'%s", value, "");
+            return bad(p, "transport must be usb or serial, not '%s'%s", value,
+                       "");
         return 1;
     }
     if (strcmp(name, "usb") == 0)
         return parse_usbid(value, &d->vid, &d->pid)
-                   ? bad(p, "usb must be VID:PID in hex (e.g. 0400:c35a), not '%s'%s", value, "")
+                   ? bad(p,
+                         "usb must be VID:PID in hex (e.g. 0400:c35a), not "
+                         "'%s'%s",
+                         value, "")
                    : 1;
     if (strcmp(name, "serial") == 0)
         return STR(d->serial);
@@ -240,7 +253,9 @@ static int device_key(struct config_parse *p, const char *section,
                     d->baud = b;
                     return 1;
                 }
-        return bad(p, "baud must be 9600, 19200, 38400, 57600 or 115200, not '%s'%s", value, "");
+        return bad(
+            p, "baud must be 9600, 19200, 38400, 57600 or 115200, not '%s'%s",
+            value, "");
     }
     if (strcmp(name, "room") == 0)
         return STR(d->room);
@@ -279,7 +294,7 @@ static int config_section(struct config_parse *p, const char *section)
         return bad(p, "too many devices (at most %s)%s", "32", "");
     p->dev = &c->devices[c->ndevices++];
     memset(p->dev, 0, sizeof(*p->dev));
-    memcpy(p->dev->name, devname, strlen(devname) + 1);   /* length checked */
+    memcpy(p->dev->name, devname, strlen(devname) + 1); /* length checked */
     p->dev->baud = 115200;
     p->dev->line = p->lineno;
     return 1;
@@ -290,7 +305,7 @@ static int config_handler(void *user, const char *section, const char *name,
 {
     struct config_parse *p = user;
 
-    if (name == NULL)   /* sections are seen by config_reader */
+    if (name == NULL) /* sections are seen by config_reader */
         return 1;
     if (strcmp(section, "site") == 0)
         return site_key(p, section, name, value);
@@ -309,14 +324,20 @@ static int config_handler(void *user, const char *section, const char *name,
 void config_defaults(struct config *c)
 {
     memset(c, 0, sizeof(*c));
-    snprintf(c->site.database, sizeof(c->site.database), "%s", CONFIG_DEFAULT_DB);
-    snprintf(c->site.timezone, sizeof(c->site.timezone), "%s", SITETIME_DEFAULT_ZONE);
+    snprintf(c->site.database, sizeof(c->site.database), "%s",
+             CONFIG_DEFAULT_DB);
+    snprintf(c->site.timezone, sizeof(c->site.timezone), "%s",
+             SITETIME_DEFAULT_ZONE);
     if (gethostname(c->site.station, sizeof(c->site.station) - 1) == -1)
         snprintf(c->site.station, sizeof(c->site.station), "station");
-    snprintf(c->control.socket, sizeof(c->control.socket), "%s", CONFIG_DEFAULT_SOCKET);
-    snprintf(c->control.kiosk_group, sizeof(c->control.kiosk_group), "examsite-kiosk");
-    snprintf(c->control.operator_group, sizeof(c->control.operator_group), "examsite-operator");
-    snprintf(c->control.admin_group, sizeof(c->control.admin_group), "examsite-admin");
+    snprintf(c->control.socket, sizeof(c->control.socket), "%s",
+             CONFIG_DEFAULT_SOCKET);
+    snprintf(c->control.kiosk_group, sizeof(c->control.kiosk_group),
+             "examsite-kiosk");
+    snprintf(c->control.operator_group, sizeof(c->control.operator_group),
+             "examsite-operator");
+    snprintf(c->control.admin_group, sizeof(c->control.admin_group),
+             "examsite-admin");
     c->policy.mode = POLICY_ID;
     c->policy.pair_window_seconds = 60;
     c->policy.poll_before = 60;

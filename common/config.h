@@ -12,11 +12,11 @@
 
 #include "err.h"
 
-#define CONFIG_DEFAULT_PATH "/etc/examsite/examsite.conf"
-#define CONFIG_DEFAULT_DB "/var/lib/examsite/site.db"
+#define CONFIG_DEFAULT_PATH   "/etc/examsite/examsite.conf"
+#define CONFIG_DEFAULT_DB     "/var/lib/examsite/site.db"
 #define CONFIG_DEFAULT_SOCKET "/run/examsite/examsited.sock"
-#define CONFIG_MAX_DEVICES 32
-#define CONFIG_STR 256
+#define CONFIG_MAX_DEVICES    32
+#define CONFIG_STR            256
 
 enum config_devtype { DEVTYPE_IDCARD = 1, DEVTYPE_SCANNER };
 enum config_transport { TRANSPORT_USB = 1, TRANSPORT_SERIAL };
@@ -26,19 +26,19 @@ struct config_device {
     char name[64];
     enum config_devtype type;
     enum config_transport transport;
-    uint16_t vid, pid;          /* transport usb */
-    char serial[64];            /* optional USB serial number */
-    char path[CONFIG_STR];      /* transport serial: /dev/tty... */
+    uint16_t vid, pid;     /* transport usb */
+    char serial[64];       /* optional USB serial number */
+    char path[CONFIG_STR]; /* transport serial: /dev/tty... */
     int baud;
     char room[32];
-    int line;                   /* where its section starts */
+    int line; /* where its section starts */
 };
 
 struct config {
     char file[CONFIG_STR];
     struct {
-        char id[64], station[64], database[CONFIG_STR],
-            secret_file[CONFIG_STR], timezone[64];
+        char id[64], station[64], database[CONFIG_STR], secret_file[CONFIG_STR],
+            timezone[64];
     } site;
     struct {
         char socket[CONFIG_STR], kiosk_group[64], operator_group[64],
@@ -47,13 +47,13 @@ struct config {
     struct {
         enum config_policy mode;
         int pair_window_seconds;
-        int poll_before;        /* minutes */
+        int poll_before; /* minutes */
     } policy;
     struct config_device devices[CONFIG_MAX_DEVICES];
     size_t ndevices;
     struct {
         char url[CONFIG_STR], key_file[CONFIG_STR], ca_file[CONFIG_STR];
-        int schedule;           /* minutes after local midnight */
+        int schedule; /* minutes after local midnight */
         int batch_max_events;
     } central;
 };

@@ -31,8 +31,8 @@ struct csvread_state {
     size_t off[CSVREAD_MAX_FIELDS];
     size_t nfields;
     int too_many, too_long;
-    int line;          /* physical line being fed */
-    int row_start;     /* line the current record started on, 0 between */
+    int line;      /* physical line being fed */
+    int row_start; /* line the current record started on, 0 between */
     int stopped;
 };
 
@@ -115,8 +115,9 @@ static int read_whole(const char *path, char **out, size_t *outlen,
     }
     if ((size_t)st.st_size > CSVREAD_MAX_BYTES) {
         close(fd);
-        return err_set(e, EX_DATAERR, "%s: file too large (%lld bytes, at most %u)",
-                       path, (long long)st.st_size, CSVREAD_MAX_BYTES);
+        return err_set(e, EX_DATAERR,
+                       "%s: file too large (%lld bytes, at most %u)", path,
+                       (long long)st.st_size, CSVREAD_MAX_BYTES);
     }
     if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
         close(fd);
@@ -232,9 +233,9 @@ static void on_row(int c, void *ud)
         return;
     }
     if (st->too_many || st->too_long) {
-        err_set(st->e, EX_DATAERR, st->too_many
-                    ? "%s:%d: too many columns (at most %d)"
-                    : "%s:%d: a field is longer than %d bytes",
+        err_set(st->e, EX_DATAERR,
+                st->too_many ? "%s:%d: too many columns (at most %d)"
+                             : "%s:%d: a field is longer than %d bytes",
                 st->path, line,
                 st->too_many ? CSVREAD_MAX_FIELDS : CSVREAD_MAX_FIELD);
         st->e->line = line;
@@ -293,8 +294,9 @@ static int feed(const char *path, const char *text, size_t len,
         line += n;
     }
     if (!st->stopped && csv_fini(&p, on_field, on_row, st) != 0) {
-        err_set(e, EX_DATAERR, "%s:%d: malformed CSV (unterminated quoted field)",
-                path, st->row_start ? st->row_start : st->line);
+        err_set(e, EX_DATAERR,
+                "%s:%d: malformed CSV (unterminated quoted field)", path,
+                st->row_start ? st->row_start : st->line);
         e->line = st->row_start ? st->row_start : st->line;
         free_fields(st);
         csv_free(&p);
@@ -327,7 +329,8 @@ int csvread_buffer(const char *path, const char *raw, size_t rawlen,
             hex_encode(md, mdlen, info->sha256);
     }
     if (memchr(raw, '\0', rawlen) != NULL) {
-        return err_set(e, EX_DATAERR, "%s: contains NUL bytes; not a CSV text file", path);
+        return err_set(e, EX_DATAERR,
+                       "%s: contains NUL bytes; not a CSV text file", path);
     }
     text = raw;
     len = rawlen;
@@ -339,12 +342,14 @@ int csvread_buffer(const char *path, const char *raw, size_t rawlen,
             enc = CSV_ENC_UTF8;
     }
     if (enc == CSV_ENC_AUTO)
-        enc = csvread_utf8_valid(text, len, NULL) ? CSV_ENC_UTF8 : CSV_ENC_GB18030;
+        enc = csvread_utf8_valid(text, len, NULL) ? CSV_ENC_UTF8
+                                                  : CSV_ENC_GB18030;
     info->encoding = enc;
     if (enc == CSV_ENC_UTF8) {
         if (!csvread_utf8_valid(text, len, &bad_line)) {
-            err_set(e, EX_DATAERR, "%s:%d: not valid UTF-8 (try --encoding gb18030)",
-                    path, bad_line);
+            err_set(e, EX_DATAERR,
+                    "%s:%d: not valid UTF-8 (try --encoding gb18030)", path,
+                    bad_line);
             e->line = bad_line;
             return -1;
         }

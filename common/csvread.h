@@ -15,9 +15,9 @@
 
 #include "err.h"
 
-#define CSVREAD_MAX_BYTES (256u * 1024 * 1024)
+#define CSVREAD_MAX_BYTES  (256u * 1024 * 1024)
 #define CSVREAD_MAX_FIELDS 64
-#define CSVREAD_MAX_FIELD 1024
+#define CSVREAD_MAX_FIELD  1024
 
 enum csv_encoding { CSV_ENC_AUTO = 0, CSV_ENC_UTF8, CSV_ENC_GB18030 };
 
@@ -28,15 +28,15 @@ enum csv_encoding { CSV_ENC_AUTO = 0, CSV_ENC_UTF8, CSV_ENC_GB18030 };
  * -1 to stop (csvread_file then returns -1 with the callback's reason
  * prefixed by "FILE:LINE: ").
  */
-typedef int (*csvread_row_fn)(void *ud, int line, char **fields,
-                              size_t nfields, struct err *e);
+typedef int (*csvread_row_fn)(void *ud, int line, char **fields, size_t nfields,
+                              struct err *e);
 
 struct csvread_info {
-    enum csv_encoding encoding;   /* what was used */
+    enum csv_encoding encoding; /* what was used */
     int had_bom;
-    size_t bytes;                 /* size of the file */
-    int lines;                    /* physical lines */
-    char sha256[65];              /* of the file as read, hex */
+    size_t bytes;    /* size of the file */
+    int lines;       /* physical lines */
+    char sha256[65]; /* of the file as read, hex */
 };
 
 /* Parse "auto", "utf-8"/"utf8", "gb18030".  0 or -1. */

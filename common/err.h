@@ -25,9 +25,9 @@
 #define ERR_MSG_MAX 512
 
 struct err {
-    int code;               /* sysexits value: EX_DATAERR, EX_IOERR, ... */
-    int line;               /* input line the error is about, or 0 */
-    char msg[ERR_MSG_MAX];  /* one line, no trailing newline */
+    int code;              /* sysexits value: EX_DATAERR, EX_IOERR, ... */
+    int line;              /* input line the error is about, or 0 */
+    char msg[ERR_MSG_MAX]; /* one line, no trailing newline */
 };
 
 /* Clear e (code 0, empty message).  Accepts NULL. */

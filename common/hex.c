@@ -38,7 +38,7 @@ long hex_decode(const char *text, size_t textlen, unsigned char *out,
         unsigned char c = (unsigned char)text[i];
         if (isspace(c) || c == ',' || c == ':') {
             if (hi != -1)
-                return -1;   /* a lone digit before a separator */
+                return -1; /* a lone digit before a separator */
             i++;
             continue;
         }

@@ -49,7 +49,8 @@ static int birth_date_valid(const char *s)
 
 int idnumber_check(const char *s, const char **reason)
 {
-    static const int w[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+    static const int w[17] = {7, 9, 10, 5,  8, 4, 2, 1, 6,
+                              3, 7, 9,  10, 5, 8, 4, 2};
     static const char code[] = "10X98765432";
     int i, sum = 0;
     char last;
@@ -177,8 +178,8 @@ int idhasher_hash(struct idhasher *h, const char *s,
     return 0;
 }
 
-int idnumber_hash(const unsigned char *secret, size_t secret_len,
-                  const char *s, char out[IDNUMBER_HASH_HEX + 1])
+int idnumber_hash(const unsigned char *secret, size_t secret_len, const char *s,
+                  char out[IDNUMBER_HASH_HEX + 1])
 {
     struct idhasher *h = idhasher_new(secret, secret_len);
     int rc;

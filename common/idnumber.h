@@ -7,10 +7,10 @@
 
 #include <stddef.h>
 
-#define IDNUMBER_LEN 18
-#define IDNUMBER_HASH_LEN 32     /* HMAC-SHA256 */
-#define IDNUMBER_HASH_HEX 64     /* the same in hex */
-#define IDNUMBER_SECRET_LEN 32   /* bytes of site secret */
+#define IDNUMBER_LEN        18
+#define IDNUMBER_HASH_LEN   32 /* HMAC-SHA256 */
+#define IDNUMBER_HASH_HEX   64 /* the same in hex */
+#define IDNUMBER_SECRET_LEN 32 /* bytes of site secret */
 
 /*
  * Check an 18-character ID number: digits, a final digit or X (either
@@ -31,8 +31,8 @@ void idnumber_mask(const char *s, char out[IDNUMBER_LEN + 1]);
 
 /* Keyed hash: hex(HMAC-SHA256(secret, canonical number)).  Returns 0, or
  * -1 if the number is not canonicalisable. */
-int idnumber_hash(const unsigned char *secret, size_t secret_len,
-                  const char *s, char out[IDNUMBER_HASH_HEX + 1]);
+int idnumber_hash(const unsigned char *secret, size_t secret_len, const char *s,
+                  char out[IDNUMBER_HASH_HEX + 1]);
 
 /*
  * The same keyed hash for many numbers (a roster import, the daemon): the

@@ -52,8 +52,7 @@ void sitetime_format_utc(int64_t ms, char out[SITETIME_ISO_MAX])
 
     gmtime_r(&t, &tm);
     strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, SITETIME_ISO_MAX, "%.19s.%03uZ", base,
-             (unsigned)(ms % 1000));
+    snprintf(out, SITETIME_ISO_MAX, "%.19s.%03uZ", base, (unsigned)(ms % 1000));
 }
 
 long sitetime_offset(int64_t ms)
@@ -90,7 +89,8 @@ int sitetime_parse_date(const char *s, int *y, int *m, int *d)
     if (*y < 2000 || *y > 2200 || *m < 1 || *m > 12 || *d < 1 ||
         *d > mdays[*m - 1])
         return -1;
-    if (*m == 2 && *d == 29 && !((*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0))
+    if (*m == 2 && *d == 29 &&
+        !((*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0))
         return -1;
     return 0;
 }

@@ -13,7 +13,7 @@
 #include "err.h"
 
 #define SITETIME_DEFAULT_ZONE "Asia/Shanghai"
-#define SITETIME_ISO_MAX 32   /* "2026-11-22T00:30:01.123Z" and NUL */
+#define SITETIME_ISO_MAX      32 /* "2026-11-22T00:30:01.123Z" and NUL */
 
 /* Check that zone names a zone in the tz database. */
 int sitetime_zone_valid(const char *zone, struct err *e);

@@ -21,7 +21,7 @@
 
 #define CHECKIN_MAX_PENDING 32
 #define CHECKIN_MAX_MATCHES 16
-#define TWO_DOORS_WINDOW_S (10 * 60)
+#define TWO_DOORS_WINDOW_S  (10 * 60)
 
 enum factor { FACTOR_CARD = 1, FACTOR_TICKET = 2 };
 
@@ -40,23 +40,23 @@ struct pending {
 
 struct checkin {
     struct daemon *d;
-    struct idhasher *hasher;    /* keyed with the site secret */
+    struct idhasher *hasher; /* keyed with the site secret */
     struct pending pend[CHECKIN_MAX_PENDING];
 };
 
 /* What one decision says; turned into an event payload. */
 struct decision {
     const char *kind;
-    const char *result;         /* accepted denied duplicate exit reentry */
-    const char *reason;         /* machine-readable, for denials */
-    const char *via;            /* card ticket card+ticket manual */
+    const char *result; /* accepted denied duplicate exit reentry */
+    const char *reason; /* machine-readable, for denials */
+    const char *via;    /* card ticket card+ticket manual */
     const struct candidate *cand;
-    const char *ticket;         /* scanned code when no candidate */
+    const char *ticket; /* scanned code when no candidate */
     const char *device, *room;
     const char *operator_name, *note;
     int late, override, name_mismatch, two_doors;
     const char *right_room, *when;
-    char when_buf[SITETIME_ISO_MAX];    /* when points here for duplicates */
+    char when_buf[SITETIME_ISO_MAX]; /* when points here for duplicates */
     char zh[256], en[256];
 };
 
@@ -232,7 +232,8 @@ static int choose(struct daemon *d, struct matches *m, time_t now,
     return best;
 }
 
-/* --- the rules ---------------------------------------------------------------- */
+/* --- the rules
+ * ---------------------------------------------------------------- */
 
 static void hhmm(time_t t, char out[6])
 {
@@ -292,14 +293,16 @@ static int decide(struct checkin *c, struct decision *dc,
     if (strcmp(cand->room, dc->room) != 0) {
         deny(dc, "wrong_room");
         dc->right_room = cand->room;
-        say(dc, "考场错误，请到 %s 考场", "Wrong room: go to room %s", cand->room);
+        say(dc, "考场错误，请到 %s 考场", "Wrong room: go to room %s",
+            cand->room);
         return 0;
     }
     if ((sealed = attendance_sealed(d->store, s->code, cand->room, e)) != 0) {
         if (sealed == -1)
             return -1;
         deny(dc, "sealed");
-        say(dc, "本考场本场次已封场", "This room's session is closed and sealed");
+        say(dc, "本考场本场次已封场",
+            "This room's session is closed and sealed");
         return 0;
     }
     if (attendance_get(d->store, cand->ticket, s->code, &a, e) == -1)
@@ -328,8 +331,9 @@ static int decide(struct checkin *c, struct decision *dc,
         /* a is gone by the time the decision is recorded: copy */
         snprintf(dc->when_buf, sizeof(dc->when_buf), "%s", a.first_time);
         dc->when = dc->when_buf;
-        dc->two_doors = strcmp(a.first_device, dc->device ? dc->device : "") != 0 &&
-                        now - ft < TWO_DOORS_WINDOW_S;
+        dc->two_doors =
+            strcmp(a.first_device, dc->device ? dc->device : "") != 0 &&
+            now - ft < TWO_DOORS_WINDOW_S;
         say(dc, "已于 %s 在 %s 检录，座位 %s",
             "Already checked in at %s at %s: seat %s", first,
             a.first_device[0] ? a.first_device : "manual", cand->seat);
@@ -362,8 +366,8 @@ static int decide(struct checkin *c, struct decision *dc,
 }
 
 /* Look up, decide, record.  matches holds the candidate(s) or none. */
-static void conclude(struct checkin *c, struct decision *dc,
-                     struct matches *m, int expired)
+static void conclude(struct checkin *c, struct decision *dc, struct matches *m,
+                     int expired)
 {
     struct session_row s;
     struct err e;
@@ -374,7 +378,8 @@ static void conclude(struct checkin *c, struct decision *dc,
         if (e.code != 0)
             goto fail;
         deny(dc, "not_on_roster");
-        say(dc, "未在考生名单中，请到监考员处", "Not on the roster: please see the invigilator%s", "");
+        say(dc, "未在考生名单中，请到监考员处",
+            "Not on the roster: please see the invigilator%s", "");
     } else {
         dc->cand = &m->c[0];
         if (decide(c, dc, &s, now, expired, &e) == -1)
@@ -384,8 +389,8 @@ static void conclude(struct checkin *c, struct decision *dc,
         return;
 fail:
     log_warnx("check-in at %s failed: %s", dc->device, e.msg);
-    daemon_notice(c->d, dc->room, "error",
-                  "系统故障，请到监考员处", "System fault: please see the invigilator");
+    daemon_notice(c->d, dc->room, "error", "系统故障，请到监考员处",
+                  "System fault: please see the invigilator");
 }
 
 /* --- id+ticket pairing ---------------------------------------------------- */
@@ -501,7 +506,8 @@ static int pair(struct checkin *c, struct decision *dc, enum factor f,
     if ((p = pending_find(c, dc->room, other, NULL)) != NULL) {
         pending_clear(p);
         deny(dc, "pair_mismatch");
-        say(dc, "身份证与准考证不是同一考生", "ID card and admission ticket do not match%s", "");
+        say(dc, "身份证与准考证不是同一考生",
+            "ID card and admission ticket do not match%s", "");
         return 0;
     }
     if (m->n == 0)
@@ -510,7 +516,8 @@ static int pair(struct checkin *c, struct decision *dc, enum factor f,
     return 1;
 }
 
-/* --- entry points ------------------------------------------------------------ */
+/* --- entry points ------------------------------------------------------------
+ */
 
 void checkin_card(struct checkin *c, const char *device, const char *room,
                   const struct idcard_info *card)
@@ -534,7 +541,8 @@ void checkin_card(struct checkin *c, const char *device, const char *room,
     if (card->type == IDCARD_FOREIGNER ||
         idhasher_hash_raw(c->hasher, card->id_number, hash) == -1) {
         m.n = 0;
-    } else if (candidate_find_by_hash(c->d->store, hash, collect, &m, &e) == -1) {
+    } else if (candidate_find_by_hash(c->d->store, hash, collect, &m, &e) ==
+               -1) {
         log_warnx("check-in at %s: %s", device, e.msg);
         daemon_notice(c->d, room, "error", "系统故障，请到监考员处",
                       "System fault: please see the invigilator");
@@ -547,12 +555,13 @@ void checkin_card(struct checkin *c, const char *device, const char *room,
     }
     if (m.n == 1 && strcmp(m.c[0].name, card->name) != 0)
         dc.name_mismatch = 1;
-    if (c->d->cfg.policy.mode == POLICY_ID_TICKET && pair(c, &dc, FACTOR_CARD, &m, &expired) != 0) {
+    if (c->d->cfg.policy.mode == POLICY_ID_TICKET &&
+        pair(c, &dc, FACTOR_CARD, &m, &expired) != 0) {
         if (m.n == 0)
             conclude(c, &dc, &m, expired);
         return;
     }
-    if (dc.reason != NULL) {   /* a pair mismatch, already decided */
+    if (dc.reason != NULL) { /* a pair mismatch, already decided */
         record(c, &dc, NULL, &e);
         return;
     }
@@ -577,7 +586,8 @@ void checkin_code(struct checkin *c, const char *device, const char *room,
         !site_ident_valid(code, ROSTER_TICKET_MAX)) {
         daemon_notice(c->d, room, "error", "无法识别的条码",
                       "Unreadable code: not an admission ticket");
-        log_info("%s: code ignored: not a ticket number (%zu bytes)", device, len);
+        log_info("%s: code ignored: not a ticket number (%zu bytes)", device,
+                 len);
         return;
     }
     snprintf(ticket, sizeof(ticket), "%s", code);
@@ -594,7 +604,8 @@ void checkin_code(struct checkin *c, const char *device, const char *room,
         return;
     }
     m.n = rc;
-    if (c->d->cfg.policy.mode == POLICY_ID_TICKET && pair(c, &dc, FACTOR_TICKET, &m, &expired) != 0) {
+    if (c->d->cfg.policy.mode == POLICY_ID_TICKET &&
+        pair(c, &dc, FACTOR_TICKET, &m, &expired) != 0) {
         if (m.n == 0)
             conclude(c, &dc, &m, expired);
         return;
@@ -621,27 +632,37 @@ int checkin_manual(struct checkin *c, const char *ticket,
 
     if (reason == NULL || *reason == '\0' || operator_name == NULL ||
         *operator_name == '\0')
-        return err_set(e, EX_USAGE, "a manual check-in needs an operator and a reason");
+        return err_set(e, EX_USAGE,
+                       "a manual check-in needs an operator and a reason");
     if ((rc = candidate_get(c->d->store, ticket, &cand, e)) != 1)
-        return rc == -1 ? -1 : err_set(e, EX_DATAERR, "ticket %s is not on the roster", ticket);
+        return rc == -1 ? -1
+                        : err_set(e, EX_DATAERR,
+                                  "ticket %s is not on the roster", ticket);
     if (session_get(c->d->store, cand.session, &s, e) != 1)
-        return err_set(e, EX_SOFTWARE, "session %s of ticket %s is missing", cand.session, ticket);
+        return err_set(e, EX_SOFTWARE, "session %s of ticket %s is missing",
+                       cand.session, ticket);
     session_times(&s, &t);
     sitetime_today(today);
     if (strcmp(s.date, today) != 0)
-        return err_set(e, EX_DATAERR, "session %s is on %s, not today", s.code, s.date);
+        return err_set(e, EX_DATAERR, "session %s is on %s, not today", s.code,
+                       s.date);
     if (now < t.opens) {
         hhmm(t.opens, at);
-        return err_set(e, EX_DATAERR, "check-in for %s opens at %s", s.code, at);
+        return err_set(e, EX_DATAERR, "check-in for %s opens at %s", s.code,
+                       at);
     }
     if (now > t.end)
         return err_set(e, EX_DATAERR, "session %s has ended", s.code);
     if ((rc = attendance_sealed(c->d->store, s.code, cand.room, e)) != 0)
-        return rc == -1 ? -1 : err_set(e, EX_DATAERR, "session %s in room %s is sealed", s.code, cand.room);
+        return rc == -1
+                   ? -1
+                   : err_set(e, EX_DATAERR, "session %s in room %s is sealed",
+                             s.code, cand.room);
     if (attendance_get(c->d->store, ticket, s.code, &a, e) == -1)
         return -1;
     if (a.state == ATT_PRESENT || a.state == ATT_OUT)
-        return err_set(e, EX_DATAERR, "ticket %s is already checked in (%s)", ticket, a.first_time);
+        return err_set(e, EX_DATAERR, "ticket %s is already checked in (%s)",
+                       ticket, a.first_time);
     memset(&dc, 0, sizeof(dc));
     dc.kind = "checkin.manual";
     dc.result = "accepted";
@@ -653,7 +674,8 @@ int checkin_manual(struct checkin *c, const char *ticket,
     dc.late = now >= t.start;
     dc.override = now > t.cutoff;
     if (dc.override)
-        say(&dc, "人工检录（迟到特许），座位 %s", "Manual check-in (late cut-off overridden): seat %s", cand.seat);
+        say(&dc, "人工检录（迟到特许），座位 %s",
+            "Manual check-in (late cut-off overridden): seat %s", cand.seat);
     else
         say(&dc, "人工检录，座位 %s", "Manual check-in: seat %s", cand.seat);
     return record(c, &dc, result, e);
@@ -668,7 +690,8 @@ struct checkin *checkin_new(struct daemon *d, struct err *e)
         return NULL;
     }
     c->d = d;
-    if ((c->hasher = idhasher_new(d->secret.key, sizeof(d->secret.key))) == NULL) {
+    if ((c->hasher = idhasher_new(d->secret.key, sizeof(d->secret.key))) ==
+        NULL) {
         free(c);
         err_set(e, EX_SOFTWARE, "cannot set up the ID-number hash");
         return NULL;

@@ -29,7 +29,7 @@ struct client {
     uid_t uid;
     pid_t pid;
     int subscribed;
-    char room[17];              /* subscription filter, "" for all */
+    char room[17]; /* subscription filter, "" for all */
     struct client *next;
 };
 
@@ -87,8 +87,7 @@ static int user_in_group(uid_t uid, gid_t primary, gid_t want)
 }
 
 /* The groups of the peer process as the kernel has them. */
-static int peer_in_group(pid_t pid, uid_t uid, gid_t primary,
-                         const char *group)
+static int peer_in_group(pid_t pid, uid_t uid, gid_t primary, const char *group)
 {
     struct group *gr;
     char path[64], line[4096];
@@ -153,7 +152,8 @@ static void send_json(struct client *cl, json_t *j)
 
 static void send_error(struct client *cl, int code, const char *msg)
 {
-    json_t *j = json_pack("{s:b, s:s, s:i}", "ok", 0, "error", msg, "code", code);
+    json_t *j =
+        json_pack("{s:b, s:s, s:i}", "ok", 0, "error", msg, "code", code);
 
     send_json(cl, j);
     json_decref(j);
@@ -221,7 +221,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
             client_close_soon(cl);
             return;
         }
-        if (cl->subscribed) {   /* a subscriber only listens */
+        if (cl->subscribed) { /* a subscriber only listens */
             free(line);
             continue;
         }
@@ -255,7 +255,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     (void)l;
     (void)sa;
     (void)socklen;
-    if (c->nclients >= CONTROL_CLIENTS_MAX || (cl = calloc(1, sizeof(*cl))) == NULL) {
+    if (c->nclients >= CONTROL_CLIENTS_MAX ||
+        (cl = calloc(1, sizeof(*cl))) == NULL) {
         log_warnx("control: too many clients, refusing one");
         close(fd);
         return;
@@ -274,7 +275,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     if (cl->role == ROLE_NONE) {
         log_info("control: uid %u is in none of the examsite groups; refused",
                  (unsigned)cl->uid);
-        send_error(cl, 77, "not authorised: not in a kiosk, operator or admin group");
+        send_error(cl, 77,
+                   "not authorised: not in a kiosk, operator or admin group");
         client_close_soon(cl);
         return;
     }
@@ -290,7 +292,8 @@ struct control *control_new(struct daemon *d, struct err *e)
     mode_t old;
 
     if (strlen(d->cfg.control.socket) >= sizeof(sun.sun_path)) {
-        err_set(e, EX_CONFIG, "control socket path too long: %s", d->cfg.control.socket);
+        err_set(e, EX_CONFIG, "control socket path too long: %s",
+                d->cfg.control.socket);
         return NULL;
     }
     if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -301,14 +304,15 @@ struct control *control_new(struct daemon *d, struct err *e)
     memset(&sun, 0, sizeof(sun));
     sun.sun_family = AF_UNIX;
     /* the length was checked above */
-    memcpy(sun.sun_path, d->cfg.control.socket, strlen(d->cfg.control.socket) + 1);
+    memcpy(sun.sun_path, d->cfg.control.socket,
+           strlen(d->cfg.control.socket) + 1);
     memcpy(c->path, sun.sun_path, sizeof(c->path));
-    unlink(c->path);   /* a stale socket from a killed daemon */
+    unlink(c->path); /* a stale socket from a killed daemon */
     /* Anyone may connect; SO_PEERCRED decides what they may do. */
     old = umask(0111);
     c->listener = evconnlistener_new_bind(
-        d->base, accept_cb, c, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
-        (struct sockaddr *)&sun, sizeof(sun));
+        d->base, accept_cb, c, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+        16, (struct sockaddr *)&sun, sizeof(sun));
     umask(old);
     if (c->listener == NULL) {
         err_errno(e, EX_CANTCREAT, "control socket %s", c->path);

@@ -12,9 +12,10 @@
 
 #include "err.h"
 
-#define CONTROL_REQUEST_MAX (64 * 1024)     /* bytes in one request line */
-#define CONTROL_SUBSCRIBER_MAX (1024 * 1024) /* queued bytes before a slow
-                                              * subscriber is dropped */
+#define CONTROL_REQUEST_MAX (64 * 1024) /* bytes in one request line */
+#define CONTROL_SUBSCRIBER_MAX                                                 \
+    (1024 * 1024) /* queued bytes before a slow                                \
+                   * subscriber is dropped */
 #define CONTROL_CLIENTS_MAX 64
 
 struct daemon;

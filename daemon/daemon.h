@@ -34,9 +34,9 @@ struct daemon {
     struct schedule *schedule;
     struct checkin *checkin;
     struct event *ev_sigterm, *ev_sigint, *ev_sighup, *ev_watchdog;
-    struct event *ev_checkpoint;  /* one-shot, after the last commit */
+    struct event *ev_checkpoint; /* one-shot, after the last commit */
     uint64_t watchdog_usec;
-    uint64_t decisions;         /* since start, for STATUS= */
+    uint64_t decisions; /* since start, for STATUS= */
 };
 
 /*

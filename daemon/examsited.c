@@ -26,8 +26,8 @@
 #include "sitetime.h"
 #include "store.h"
 
-static const char usage_text[] =
-    "usage: examsited --config FILE [--foreground] [--check-config] [--debug]\n";
+static const char usage_text[] = "usage: examsited --config FILE "
+                                 "[--foreground] [--check-config] [--debug]\n";
 
 void daemon_status(struct daemon *d, const char *fmt, ...)
 {
@@ -58,7 +58,7 @@ int daemon_serves_room(const struct daemon *d, const char *room)
  * costs every commit a metadata write).
  */
 #define CHECKPOINT_IDLE_S 2
-#define CHECKPOINT_PAGES 1000
+#define CHECKPOINT_PAGES  1000
 
 static void checkpoint_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -77,7 +77,7 @@ void daemon_published(struct daemon *d, const struct event *ev)
     json_t *j = event_to_json(ev), *msg;
 
     if (d->ev_checkpoint != NULL)
-        evtimer_add(d->ev_checkpoint, &tv);   /* re-armed by every commit */
+        evtimer_add(d->ev_checkpoint, &tv); /* re-armed by every commit */
 
     if (j == NULL)
         return;
@@ -120,7 +120,8 @@ static void record_device(struct daemon *d, const struct device_event *dev,
     ev.room = dev->config->room;
     ev.device = dev->device;
     ev.payload = payload;
-    if (store_begin(d->store, &e) == -1 || event_append(d->store, &ev, &e) == -1 ||
+    if (store_begin(d->store, &e) == -1 ||
+        event_append(d->store, &ev, &e) == -1 ||
         store_commit(d->store, &e) == -1) {
         store_rollback(d->store);
         log_warnx("%s: %s not recorded: %s", dev->device, kind, e.msg);
@@ -151,7 +152,8 @@ static void device_cb(const struct device_event *ev, void *arg)
     case DEVICE_DETACHED:
         log_warnx("%s detached: %s", ev->device, ev->reason ? ev->reason : "");
         record_device(d, ev, "device.detached");
-        daemon_notice(d, ev->config->room, "error", "设备已断开，请联系技术人员",
+        daemon_notice(d, ev->config->room, "error",
+                      "设备已断开，请联系技术人员",
                       "A device was unplugged: call the technician");
         break;
     case DEVICE_ERROR:
@@ -194,8 +196,10 @@ static void sighup_cb(evutil_socket_t sig, short what, void *arg)
     if (strcmp(fresh->site.database, d->cfg.site.database) != 0 ||
         strcmp(fresh->control.socket, d->cfg.control.socket) != 0)
         log_warnx("reload: database and socket changes take effect at restart");
-    snprintf(fresh->site.database, sizeof(fresh->site.database), "%s", d->cfg.site.database);
-    snprintf(fresh->control.socket, sizeof(fresh->control.socket), "%s", d->cfg.control.socket);
+    snprintf(fresh->site.database, sizeof(fresh->site.database), "%s",
+             d->cfg.site.database);
+    snprintf(fresh->control.socket, sizeof(fresh->control.socket), "%s",
+             d->cfg.control.socket);
     device_manager_free(d->devices);
     d->devices = NULL;
     d->cfg = *fresh;
@@ -230,11 +234,14 @@ static int daemon_open(struct daemon *d, struct err *e)
         return -1;
     if ((rc = site_get(d->store, &d->site, e)) != 1)
         return rc == -1 ? -1
-                        : err_set(e, EX_NOINPUT, "%s has no site: run 'examctl init'",
+                        : err_set(e, EX_NOINPUT,
+                                  "%s has no site: run 'examctl init'",
                                   d->cfg.site.database);
     if (strcmp(d->site.id, d->cfg.site.id) != 0)
-        return err_set(e, EX_CONFIG, "the database belongs to site %s, the configuration says %s",
-                       d->site.id, d->cfg.site.id);
+        return err_set(
+            e, EX_CONFIG,
+            "the database belongs to site %s, the configuration says %s",
+            d->site.id, d->cfg.site.id);
     if (sitetime_set_zone(d->site.timezone, e) == -1)
         return -1;
     config_secret_path(d->cfg.site.database, d->cfg.site.secret_file,
@@ -265,11 +272,13 @@ static int daemon_start(struct daemon *d, struct err *e)
         evsignal_add(d->ev_sighup, NULL))
         return err_set(e, EX_OSERR, "signals");
     signal(SIGPIPE, SIG_IGN);
-    if ((d->devices = device_manager_new(d->base, d->cfg.devices, d->cfg.ndevices,
-                                         device_cb, d, e)) == NULL)
+    if ((d->devices = device_manager_new(d->base, d->cfg.devices,
+                                         d->cfg.ndevices, device_cb, d, e)) ==
+        NULL)
         return -1;
     if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
-        struct timeval tv = {(time_t)(usec / 2000000), (suseconds_t)(usec / 2 % 1000000)};
+        struct timeval tv = {(time_t)(usec / 2000000),
+                             (suseconds_t)(usec / 2 % 1000000)};
         d->ev_watchdog = event_new(d->base, -1, EV_PERSIST, watchdog_cb, d);
         if (d->ev_watchdog == NULL || event_add(d->ev_watchdog, &tv) == -1)
             return err_set(e, EX_OSERR, "watchdog timer");
@@ -319,12 +328,24 @@ int main(int argc, char **argv)
 
     while ((ch = getopt_long(argc, argv, "c:fndh", opts, NULL)) != -1) {
         switch (ch) {
-        case 'c': d.config_path = optarg; break;
-        case 'f': d.foreground = 1; break;
-        case 'n': check = 1; break;
-        case 'd': debug = 1; break;
-        case 'h': fputs(usage_text, stdout); return 0;
-        default: fputs(usage_text, stderr); return EX_USAGE;
+        case 'c':
+            d.config_path = optarg;
+            break;
+        case 'f':
+            d.foreground = 1;
+            break;
+        case 'n':
+            check = 1;
+            break;
+        case 'd':
+            debug = 1;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return 0;
+        default:
+            fputs(usage_text, stderr);
+            return EX_USAGE;
         }
     }
     if (d.config_path == NULL || optind != argc) {
@@ -338,7 +359,8 @@ int main(int argc, char **argv)
         return e.code;
     }
     if (check) {
-        printf("%s: configuration OK: site %s, station %s, %zu devices, policy %s\n",
+        printf("%s: configuration OK: site %s, station %s, %zu devices, policy "
+               "%s\n",
                d.config_path, d.cfg.site.id, d.cfg.site.station, d.cfg.ndevices,
                config_policy_name(d.cfg.policy.mode));
         return 0;

@@ -22,13 +22,13 @@
 #include "site.h"
 #include "store.h"
 
-#define NOTE_MAX 1000
+#define NOTE_MAX     1000
 #define OPERATOR_MAX 64
 
 int ops_incident_kind_valid(const char *kind)
 {
-    static const char *const ops[] = {"late", "absent", "exit", "reentry",
-                                      "device", "other", NULL};
+    static const char *const ops[] = {"late",   "absent", "exit", "reentry",
+                                      "device", "other",  NULL};
     const char *const *k;
 
     if ((kind[0] == 'V' || kind[0] == 'C') && kind[1] >= '1' &&
@@ -76,10 +76,10 @@ static const char *arg(struct ops_request *rq, const char *key, size_t max,
 
 #define NEED(var, key, max)                                                    \
     if ((var = arg(rq, key, max, 1, e)) == NULL)                               \
-        return -1
+    return -1
 #define OPTIONAL(var, key, max)                                                \
     if ((var = arg(rq, key, max, 0, e)) == NULL && e->code != 0)               \
-        return -1
+    return -1
 
 static int reply_ok(json_t **reply, json_t *extra)
 {
@@ -92,15 +92,16 @@ static int reply_ok(json_t **reply, json_t *extra)
     return 0;
 }
 
-/* --- kiosk level ------------------------------------------------------------ */
+/* --- kiosk level ------------------------------------------------------------
+ */
 
 static int op_ping(struct ops_request *rq, json_t **reply, struct err *e)
 {
     (void)e;
-    return reply_ok(reply, json_pack("{s:s, s:s, s:s}", "role",
-                                     control_role_name(rq->role), "site",
-                                     rq->d->site.id, "station",
-                                     rq->d->site.station));
+    return reply_ok(reply,
+                    json_pack("{s:s, s:s, s:s}", "role",
+                              control_role_name(rq->role), "site",
+                              rq->d->site.id, "station", rq->d->site.station));
 }
 
 static int op_subscribe(struct ops_request *rq, json_t **reply, struct err *e)
@@ -143,11 +144,11 @@ static int op_devices(struct ops_request *rq, json_t **reply, struct err *e)
 static int status_row(void *ud, const struct report_status *r)
 {
     return json_array_append_new(
-        ud, json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i}", "code",
-                      r->session, "room", r->room, "expected", r->expected,
-                      "present", r->present, "late", r->late, "absent",
-                      r->absent, "denied", r->denied, "incidents",
-                      r->incidents));
+        ud,
+        json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i}", "code",
+                  r->session, "room", r->room, "expected", r->expected,
+                  "present", r->present, "late", r->late, "absent", r->absent,
+                  "denied", r->denied, "incidents", r->incidents));
 }
 
 static int op_status(struct ops_request *rq, json_t **reply, struct err *e)
@@ -187,8 +188,8 @@ struct now_pick {
     struct daemon *d;
     const char *room;
     struct session_row best;
-    int rank;                   /* of best; 0 none */
-    time_t key;                 /* its tie-breaker */
+    int rank;   /* of best; 0 none */
+    time_t key; /* its tie-breaker */
 };
 
 /*
@@ -212,13 +213,13 @@ static int pick_now(void *ud, const struct session_row *s)
     session_times(s, &t);
     if (t.start <= now && now <= t.end) {
         rank = 3;
-        key = t.start;          /* later start wins */
+        key = t.start; /* later start wins */
     } else if (t.opens <= now && now < t.start) {
         rank = 2;
-        key = -t.start;         /* earlier start wins */
+        key = -t.start; /* earlier start wins */
     } else if (t.end < now) {
         rank = 1;
-        key = t.end;            /* later end wins */
+        key = t.end; /* later end wins */
     } else {
         return 0;
     }
@@ -241,7 +242,8 @@ static int session_in_room_now(struct daemon *d, const char *room,
     if (session_foreach(d->store, pick_now, &p, e) == -1)
         return -1;
     if (p.rank == 0)
-        return err_set(e, EX_DATAERR, "no session of today has opened in room %s", room);
+        return err_set(e, EX_DATAERR,
+                       "no session of today has opened in room %s", room);
     *out = p.best;
     return 0;
 }
@@ -266,7 +268,8 @@ static int commit_event(struct daemon *d, struct event *ev, json_t *payload,
         return err_set(e, EX_OSERR, "out of memory");
     ev->payload = p;
     if (store_begin(d->store, e) == 0) {
-        if (event_append(d->store, ev, e) == 0 && store_commit(d->store, e) == 0)
+        if (event_append(d->store, ev, e) == 0 &&
+            store_commit(d->store, e) == 0)
             rc = 0;
         else
             store_rollback(d->store);
@@ -298,16 +301,22 @@ static int op_incident_add(struct ops_request *rq, json_t **reply,
     OPTIONAL(confirm, "confirmed_by", OPERATOR_MAX);
     OPTIONAL(sessarg, "session", 32);
     if ((ticket == NULL) == (seatarg == NULL))
-        return err_set(e, EX_USAGE, "give either 'ticket' or 'seat' (ROOM:SEAT)");
+        return err_set(e, EX_USAGE,
+                       "give either 'ticket' or 'seat' (ROOM:SEAT)");
     if (!ops_incident_kind_valid(kind))
-        return err_set(e, EX_DATAERR,
-                       "unknown incident kind '%s' (V1-V9, C1-C9, late, absent, "
-                       "exit, reentry, device, other)", kind);
+        return err_set(
+            e, EX_DATAERR,
+            "unknown incident kind '%s' (V1-V9, C1-C9, late, absent, "
+            "exit, reentry, device, other)",
+            kind);
     if (confirm != NULL && strcmp(confirm, op) == 0)
-        return err_set(e, EX_DATAERR, "the confirming invigilator must be someone else");
+        return err_set(e, EX_DATAERR,
+                       "the confirming invigilator must be someone else");
     if (ticket != NULL) {
         if ((rc = candidate_get(rq->d->store, ticket, &cand, e)) != 1)
-            return rc == -1 ? -1 : err_set(e, EX_DATAERR, "ticket %s is not on the roster", ticket);
+            return rc == -1 ? -1
+                            : err_set(e, EX_DATAERR,
+                                      "ticket %s is not on the roster", ticket);
         if (session_get(rq->d->store, cand.session, &s, e) != 1)
             return -1;
         snprintf(room, sizeof(room), "%s", cand.room);
@@ -318,22 +327,28 @@ static int op_incident_add(struct ops_request *rq, json_t **reply,
         if (colon == NULL || colon == seatarg || colon[1] == '\0' ||
             (size_t)(colon - seatarg) > ROSTER_ROOM_MAX ||
             strlen(colon + 1) > ROSTER_SEAT_MAX)
-            return err_set(e, EX_DATAERR, "seat must be ROOM:SEAT, e.g. 101:14");
+            return err_set(e, EX_DATAERR,
+                           "seat must be ROOM:SEAT, e.g. 101:14");
         snprintf(room, sizeof(room), "%.*s", (int)(colon - seatarg), seatarg);
         snprintf(seat, sizeof(seat), "%s", colon + 1);
         if (sessarg != NULL) {
             if ((rc = session_get(rq->d->store, sessarg, &s, e)) != 1)
-                return rc == -1 ? -1 : err_set(e, EX_DATAERR, "no session %s", sessarg);
+                return rc == -1
+                           ? -1
+                           : err_set(e, EX_DATAERR, "no session %s", sessarg);
             if ((rc = attendance_room_has(rq->d->store, s.code, room, e)) != 1)
-                return rc == -1 ? -1
-                                : err_set(e, EX_DATAERR, "session %s has no candidates in room %s",
-                                          s.code, room);
+                return rc == -1
+                           ? -1
+                           : err_set(e, EX_DATAERR,
+                                     "session %s has no candidates in room %s",
+                                     s.code, room);
         } else if (session_in_room_now(rq->d, room, &s, e) == -1) {
             return -1;
         }
         memset(&cand, 0, sizeof(cand));
         snprintf(cand.seat, sizeof(cand.seat), "%s", seat);
-        if (candidate_foreach(rq->d->store, s.code, room, seat_candidate, &cand, e) == -1)
+        if (candidate_foreach(rq->d->store, s.code, room, seat_candidate, &cand,
+                              e) == -1)
             return -1;
         have_cand = cand.ticket[0] != '\0';
     }
@@ -341,7 +356,8 @@ static int op_incident_add(struct ops_request *rq, json_t **reply,
         return rc == -1 ? -1
                         : err_set(e, EX_DATAERR,
                                   "session %s in room %s is sealed: record "
-                                  "later facts with 'incident amend'", s.code, room);
+                                  "later facts with 'incident amend'",
+                                  s.code, room);
     memset(&ev, 0, sizeof(ev));
     ev.kind = "incident.logged";
     ev.session = s.code;
@@ -378,10 +394,11 @@ static int op_incident_amend(struct ops_request *rq, json_t **reply,
     NEED(note, "note", NOTE_MAX);
     memset(&f, 0, sizeof(f));
     f.id = json_integer_value(idv);
-    if (sqlite3_prepare_v2(store_db(rq->d->store),
-                           "SELECT session, room, ticket FROM event WHERE id = ? "
-                           "AND kind IN ('incident.logged', 'incident.amended')",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            store_db(rq->d->store),
+            "SELECT session, room, ticket FROM event WHERE id = ? "
+            "AND kind IN ('incident.logged', 'incident.amended')",
+            -1, &q, NULL) != SQLITE_OK)
         return store_sqlerr(rq->d->store, e, "amend");
     sqlite3_bind_int64(q, 1, f.id);
     if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -392,29 +409,32 @@ static int op_incident_amend(struct ops_request *rq, json_t **reply,
     }
     sqlite3_finalize(q);
     if (!f.found)
-        return err_set(e, EX_DATAERR, "event %" PRId64 " is not an incident", f.id);
+        return err_set(e, EX_DATAERR, "event %" PRId64 " is not an incident",
+                       f.id);
     memset(&ev, 0, sizeof(ev));
     ev.kind = "incident.amended";
     ev.session = f.session[0] ? f.session : NULL;
     ev.room = f.room[0] ? f.room : NULL;
     ev.ticket = f.ticket[0] ? f.ticket : NULL;
     ev.operator_name = op;
-    if (commit_event(rq->d, &ev,
-                     json_pack("{s:I, s:s}", "amends", (json_int_t)f.id, "note", note),
-                     &out, e) == -1)
+    if (commit_event(
+            rq->d, &ev,
+            json_pack("{s:I, s:s}", "amends", (json_int_t)f.id, "note", note),
+            &out, e) == -1)
         return -1;
     return reply_ok(reply, json_pack("{s:o}", "event", out));
 }
 
 static int list_incident(void *ud, const struct event *ev)
 {
-    json_t **ctx = ud;   /* [0] array, [1] session filter as string */
+    json_t **ctx = ud; /* [0] array, [1] session filter as string */
     const char *session = json_string_value(ctx[1]);
 
     if (strcmp(ev->kind, "incident.logged") != 0 &&
         strcmp(ev->kind, "incident.amended") != 0)
         return 0;
-    if (session != NULL && (ev->session == NULL || strcmp(ev->session, session) != 0))
+    if (session != NULL &&
+        (ev->session == NULL || strcmp(ev->session, session) != 0))
         return 0;
     json_array_append_new(ctx[0], event_to_json(ev));
     return 0;
@@ -453,23 +473,30 @@ static int op_session_close(struct ops_request *rq, json_t **reply,
     if ((rc = session_get(rq->d->store, code, &s, e)) != 1)
         return rc == -1 ? -1 : err_set(e, EX_DATAERR, "no session %s", code);
     if ((rc = attendance_room_has(rq->d->store, code, room, e)) != 1)
-        return rc == -1 ? -1 : err_set(e, EX_DATAERR, "session %s has no candidates in room %s", code, room);
+        return rc == -1 ? -1
+                        : err_set(e, EX_DATAERR,
+                                  "session %s has no candidates in room %s",
+                                  code, room);
     if ((rc = attendance_sealed(rq->d->store, code, room, e)) != 0)
-        return rc == -1 ? -1 : err_set(e, EX_DATAERR, "session %s in room %s is already closed", code, room);
+        return rc == -1 ? -1
+                        : err_set(e, EX_DATAERR,
+                                  "session %s in room %s is already closed",
+                                  code, room);
     memset(&ev, 0, sizeof(ev));
     ev.kind = "session.closed";
     ev.session = code;
     ev.room = room;
     ev.operator_name = op;
     if (commit_event(rq->d, &ev,
-                     json_pack("{s:s, s:s}", "message_zh", "已封场", "message_en",
-                               "Closed and signed off"),
+                     json_pack("{s:s, s:s}", "message_zh", "已封场",
+                               "message_en", "Closed and signed off"),
                      &out, e) == -1)
         return -1;
     return reply_ok(reply, json_pack("{s:o}", "event", out));
 }
 
-/* --- admin level --------------------------------------------------------------- */
+/* --- admin level
+ * --------------------------------------------------------------- */
 
 static int op_reload(struct ops_request *rq, json_t **reply, struct err *e)
 {
@@ -512,9 +539,9 @@ int ops_dispatch(struct ops_request *rq, json_t **reply, struct err *e)
         if (strcmp(o->name, name) != 0)
             continue;
         if (rq->role < o->min)
-            return err_set(e, EX_NOPERM, "not allowed: '%s' needs the %s role, you are %s",
-                           name, control_role_name(o->min),
-                           control_role_name(rq->role));
+            return err_set(
+                e, EX_NOPERM, "not allowed: '%s' needs the %s role, you are %s",
+                name, control_role_name(o->min), control_role_name(rq->role));
         return o->fn(rq, reply, e);
     }
     return err_set(e, EX_USAGE, "unknown op '%.40s'", name);

@@ -23,9 +23,9 @@ struct ops_request {
     struct daemon *d;
     enum control_role role;
     uid_t uid;
-    json_t *req;            /* the request object (borrowed) */
-    int subscribe;          /* out: the client subscribed */
-    char room[17];          /* out: its room filter */
+    json_t *req;   /* the request object (borrowed) */
+    int subscribe; /* out: the client subscribed */
+    char room[17]; /* out: its room filter */
 };
 
 /*

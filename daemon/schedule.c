@@ -94,7 +94,7 @@ static int absent_one(void *ud, const char *ticket, const char *seat)
     struct err e;
     json_t *j;
 
-    if (a->n == 512)   /* the rest on the next pass, a moment later */
+    if (a->n == 512) /* the rest on the next pass, a moment later */
         return 0;
     ev = &a->evs[a->n];
     memset(ev, 0, sizeof(*ev));
@@ -133,11 +133,13 @@ static void mark_absent(struct schedule *sc, const struct session_row *s,
     a->s = s;
     a->room = room;
     ok = store_begin(sc->d->store, &e) == 0 &&
-         attendance_absentees(sc->d->store, s->code, room, absent_one, a, &e) == 0 &&
+         attendance_absentees(sc->d->store, s->code, room, absent_one, a, &e) ==
+             0 &&
          store_commit(sc->d->store, &e) == 0;
     if (!ok) {
         store_rollback(sc->d->store);
-        log_warnx("absent marking for %s room %s failed: %s", s->code, room, e.msg);
+        log_warnx("absent marking for %s room %s failed: %s", s->code, room,
+                  e.msg);
     } else {
         for (i = 0; i < a->n; i++)
             daemon_published(sc->d, &a->evs[i]);
@@ -168,7 +170,8 @@ static void mark_opened(struct schedule *sc, const struct session_row *s,
     ev.kind = "session.opened";
     ev.session = s->code;
     ev.room = room;
-    ev.payload = "{\"message_zh\":\"开始检录\",\"message_en\":\"Check-in open\"}";
+    ev.payload =
+        "{\"message_zh\":\"开始检录\",\"message_en\":\"Check-in open\"}";
     if (store_begin(sc->d->store, &e) == -1 ||
         event_append(sc->d->store, &ev, &e) == -1 ||
         store_commit(sc->d->store, &e) == -1) {
@@ -223,7 +226,8 @@ void schedule_replan(struct schedule *sc)
         poll = 0;
         for (i = 0; i < sc->ntoday; i++) {
             const struct session_row *s = &sc->today[i];
-            if ((has = attendance_room_has(d->store, s->code, rooms[r], &e)) != 1)
+            if ((has = attendance_room_has(d->store, s->code, rooms[r], &e)) !=
+                1)
                 continue;
             session_times(s, &t);
             poll_from = t.opens - (time_t)d->cfg.policy.poll_before * 60;

@@ -8,7 +8,8 @@
 #include "store.h"
 
 static const char *SQL_TICKET =
-    "SELECT id, time, kind, coalesce(device, ''), coalesce(room, '') FROM event "
+    "SELECT id, time, kind, coalesce(device, ''), coalesce(room, '') FROM "
+    "event "
     "WHERE ticket = ? AND session = ? AND kind IN ('checkin.accepted', "
     "'checkin.manual', 'checkin.exit', 'checkin.reentry', 'absent.marked') "
     "ORDER BY id";
@@ -35,14 +36,19 @@ int attendance_get(struct store *st, const char *ticket, const char *session,
         if (a->first_id == 0 && (strcmp(kind, "checkin.accepted") == 0 ||
                                  strcmp(kind, "checkin.manual") == 0)) {
             a->first_id = sqlite3_column_int64(q, 0);
-            snprintf(a->first_time, sizeof(a->first_time), "%s", store_col_text(q, 1));
-            snprintf(a->first_device, sizeof(a->first_device), "%s", store_col_text(q, 3));
-            snprintf(a->first_room, sizeof(a->first_room), "%s", store_col_text(q, 4));
+            snprintf(a->first_time, sizeof(a->first_time), "%s",
+                     store_col_text(q, 1));
+            snprintf(a->first_device, sizeof(a->first_device), "%s",
+                     store_col_text(q, 3));
+            snprintf(a->first_room, sizeof(a->first_room), "%s",
+                     store_col_text(q, 4));
         }
         a->state = strcmp(kind, "checkin.exit") == 0 ? ATT_OUT : ATT_PRESENT;
         a->last_id = sqlite3_column_int64(q, 0);
-        snprintf(a->last_time, sizeof(a->last_time), "%s", store_col_text(q, 1));
-        snprintf(a->last_device, sizeof(a->last_device), "%s", store_col_text(q, 3));
+        snprintf(a->last_time, sizeof(a->last_time), "%s",
+                 store_col_text(q, 1));
+        snprintf(a->last_device, sizeof(a->last_device), "%s",
+                 store_col_text(q, 3));
     }
     sqlite3_reset(q);
     return rc == SQLITE_DONE ? 0 : store_sqlerr(st, e, "attendance");
@@ -96,21 +102,22 @@ int attendance_opened(struct store *st, const char *session, const char *room,
     return exists(st, SQL_OPENED, session, room, e);
 }
 
-int attendance_room_has(struct store *st, const char *session,
-                        const char *room, struct err *e)
+int attendance_room_has(struct store *st, const char *session, const char *room,
+                        struct err *e)
 {
     return exists(st, SQL_HAS, session, room, e);
 }
 
 int attendance_absentees(struct store *st, const char *session,
-                         const char *room, attendance_candidate_fn fn,
-                         void *ud, struct err *e)
+                         const char *room, attendance_candidate_fn fn, void *ud,
+                         struct err *e)
 {
     static const char *sql =
         "SELECT c.ticket, c.seat FROM candidate c "
         "WHERE c.session = ?1 AND c.room = ?2 AND NOT EXISTS ("
         " SELECT 1 FROM event e WHERE e.ticket = c.ticket AND e.session = ?1"
-        " AND e.kind IN ('checkin.accepted', 'checkin.manual', 'absent.marked'))"
+        " AND e.kind IN ('checkin.accepted', 'checkin.manual', "
+        "'absent.marked'))"
         " ORDER BY CAST(c.seat AS INTEGER), c.seat";
     sqlite3_stmt *q;
     int rc;

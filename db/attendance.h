@@ -13,19 +13,19 @@
 struct store;
 
 enum attendance_state {
-    ATT_NONE = 0,        /* not checked in */
-    ATT_PRESENT,         /* checked in (or back in) */
-    ATT_OUT,             /* left with permission, not yet back */
-    ATT_ABSENT,          /* marked absent at the cut-off, never came */
+    ATT_NONE = 0, /* not checked in */
+    ATT_PRESENT,  /* checked in (or back in) */
+    ATT_OUT,      /* left with permission, not yet back */
+    ATT_ABSENT,   /* marked absent at the cut-off, never came */
 };
 
 struct attendance {
     enum attendance_state state;
-    int64_t first_id;                   /* the check-in event, 0 if none */
-    char first_time[SITETIME_ISO_MAX];  /* its time (UTC text) */
+    int64_t first_id;                  /* the check-in event, 0 if none */
+    char first_time[SITETIME_ISO_MAX]; /* its time (UTC text) */
     char first_device[64];
     char first_room[17];
-    int64_t last_id;                    /* the latest event that moved it */
+    int64_t last_id; /* the latest event that moved it */
     char last_time[SITETIME_ISO_MAX];
     char last_device[64];
 };
@@ -48,12 +48,12 @@ struct candidate;
 typedef int (*attendance_candidate_fn)(void *ud, const char *ticket,
                                        const char *seat);
 int attendance_absentees(struct store *st, const char *session,
-                         const char *room, attendance_candidate_fn fn,
-                         void *ud, struct err *e);
+                         const char *room, attendance_candidate_fn fn, void *ud,
+                         struct err *e);
 
 /* 1 when session has candidates in room, 0 not, -1 error. */
-int attendance_room_has(struct store *st, const char *session,
-                        const char *room, struct err *e);
+int attendance_room_has(struct store *st, const char *session, const char *room,
+                        struct err *e);
 
 /* 1 when session.opened was recorded for session in room. */
 int attendance_opened(struct store *st, const char *session, const char *room,

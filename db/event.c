@@ -13,12 +13,25 @@
 #include "store.h"
 
 static const char *const event_kinds[] = {
-    "checkin.accepted", "checkin.denied", "checkin.manual", "checkin.duplicate",
+    "checkin.accepted",
+    "checkin.denied",
+    "checkin.manual",
+    "checkin.duplicate",
     "checkin.exit",
-    "checkin.reentry", "incident.logged", "incident.amended",
-    "session.added", "session.opened", "session.closed", "absent.marked",
-    "device.attached", "device.detached", "device.error", "roster.imported",
-    "site.created", "sync.acknowledged", NULL,
+    "checkin.reentry",
+    "incident.logged",
+    "incident.amended",
+    "session.added",
+    "session.opened",
+    "session.closed",
+    "absent.marked",
+    "device.attached",
+    "device.detached",
+    "device.error",
+    "roster.imported",
+    "site.created",
+    "sync.acknowledged",
+    NULL,
 };
 
 static const char zero_hash[EVENT_HASH_HEX + 1] =
@@ -68,11 +81,11 @@ int event_compute_hash(const struct event *ev, const char *prev_hash,
     if ((md = EVP_MD_CTX_new()) == NULL)
         return -1;
     if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
-        EVP_DigestUpdate(md, prev, sizeof(prev)) &&
-        hash_field(md, id) == 0 && hash_field(md, ev->time) == 0 &&
-        hash_field(md, off) == 0 && hash_field(md, ev->kind) == 0 &&
-        hash_field(md, ev->session) == 0 && hash_field(md, ev->room) == 0 &&
-        hash_field(md, ev->ticket) == 0 && hash_field(md, ev->device) == 0 &&
+        EVP_DigestUpdate(md, prev, sizeof(prev)) && hash_field(md, id) == 0 &&
+        hash_field(md, ev->time) == 0 && hash_field(md, off) == 0 &&
+        hash_field(md, ev->kind) == 0 && hash_field(md, ev->session) == 0 &&
+        hash_field(md, ev->room) == 0 && hash_field(md, ev->ticket) == 0 &&
+        hash_field(md, ev->device) == 0 &&
         hash_field(md, ev->operator_name) == 0 &&
         hash_field(md, ev->payload) == 0 &&
         EVP_DigestFinal_ex(md, digest, &dlen) && dlen == 32) {
@@ -193,8 +206,8 @@ static const char *SQL_SINCE =
     "operator, payload, prev_hash, hash FROM event WHERE id > ? "
     "ORDER BY id LIMIT ?";
 
-int event_foreach(struct store *st, int64_t since, int64_t limit,
-                  event_fn fn, void *ud, struct err *e)
+int event_foreach(struct store *st, int64_t since, int64_t limit, event_fn fn,
+                  void *ud, struct err *e)
 {
     struct event ev;
     sqlite3_stmt *s;
@@ -232,7 +245,7 @@ json_t *event_to_json(const struct event *ev)
     json_object_set_new(j, "time", json_string(ev->time));
     json_object_set_new(j, "tz_offset", json_integer(ev->tz_offset));
     json_object_set_new(j, "kind", json_string(ev->kind));
-#define OPT(name, v) \
+#define OPT(name, v)                                                           \
     json_object_set_new(j, name, (v) ? json_string(v) : json_null())
     OPT("session", ev->session);
     OPT("room", ev->room);
@@ -287,10 +300,11 @@ static int verify_row(void *ud, const struct event *ev)
     }
     if (strcmp(ev->prev_hash, w->prev) != 0) {
         w->r->bad_id = ev->id;
-        snprintf(w->r->reason, sizeof(w->r->reason),
-                 "event %" PRId64 ": prev_hash does not match the hash of "
-                 "the event before it (a row was inserted, removed or replaced)",
-                 ev->id);
+        snprintf(
+            w->r->reason, sizeof(w->r->reason),
+            "event %" PRId64 ": prev_hash does not match the hash of "
+            "the event before it (a row was inserted, removed or replaced)",
+            ev->id);
         return 1;
     }
     if (event_compute_hash(ev, ev->prev_hash, h) == -1 ||
@@ -307,16 +321,16 @@ static int verify_row(void *ud, const struct event *ev)
     return 0;
 }
 
-static int verify_tail(struct store *st, struct event_verify *r,
-                       struct err *e)
+static int verify_tail(struct store *st, struct event_verify *r, struct err *e)
 {
     sqlite3_stmt *s;
     int64_t seq = 0;
     int rc;
 
-    if (sqlite3_prepare_v2(store_db(st),
-                           "SELECT seq FROM sqlite_sequence WHERE name = 'event'",
-                           -1, &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            store_db(st),
+            "SELECT seq FROM sqlite_sequence WHERE name = 'event'", -1, &s,
+            NULL) != SQLITE_OK)
         return store_sqlerr(st, e, "verify");
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
@@ -327,8 +341,10 @@ static int verify_tail(struct store *st, struct event_verify *r,
     if (seq != r->last_id) {
         r->bad_id = r->last_id + 1;
         snprintf(r->reason, sizeof(r->reason),
-                 "events up to %" PRId64 " were written but the log ends at %"
-                 PRId64 ": rows at the end were deleted", seq, r->last_id);
+                 "events up to %" PRId64
+                 " were written but the log ends at %" PRId64
+                 ": rows at the end were deleted",
+                 seq, r->last_id);
         return 1;
     }
     return 0;

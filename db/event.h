@@ -21,17 +21,17 @@
 
 struct store;
 
-#define EVENT_HASH_HEX 64
+#define EVENT_HASH_HEX    64
 #define EVENT_PAYLOAD_MAX 8192
 
 struct event {
-    int64_t id;                     /* filled by event_append */
-    int64_t time_ms;                /* 0: now (event_append fills it) */
-    char time[SITETIME_ISO_MAX];    /* UTC text, filled from time_ms */
-    long tz_offset;                 /* filled by event_append */
-    const char *kind;               /* one of event_kinds[] */
+    int64_t id;                  /* filled by event_append */
+    int64_t time_ms;             /* 0: now (event_append fills it) */
+    char time[SITETIME_ISO_MAX]; /* UTC text, filled from time_ms */
+    long tz_offset;              /* filled by event_append */
+    const char *kind;            /* one of event_kinds[] */
     const char *session, *room, *ticket, *device, *operator_name;
-    const char *payload;            /* JSON object text; NULL means "{}" */
+    const char *payload; /* JSON object text; NULL means "{}" */
     char prev_hash[EVENT_HASH_HEX + 1];
     char hash[EVENT_HASH_HEX + 1];
 };
@@ -58,8 +58,8 @@ int event_compute_hash(const struct event *ev, const char *prev_hash,
  * fn returns 0 to go on, 1 to stop early, -1 to fail.
  */
 typedef int (*event_fn)(void *ud, const struct event *ev);
-int event_foreach(struct store *st, int64_t since, int64_t limit,
-                  event_fn fn, void *ud, struct err *e);
+int event_foreach(struct store *st, int64_t since, int64_t limit, event_fn fn,
+                  void *ud, struct err *e);
 
 /* The JSON object of an event, as `examctl events` and batches print it.
  * The payload is embedded as an object.  NULL on allocation failure. */
@@ -69,9 +69,9 @@ json_t *event_to_json(const struct event *ev);
 int64_t event_last_id(struct store *st, struct err *e);
 
 struct event_verify {
-    int64_t checked;            /* rows walked */
+    int64_t checked; /* rows walked */
     int64_t last_id;
-    int64_t bad_id;             /* first row found wrong, 0 if none */
+    int64_t bad_id; /* first row found wrong, 0 if none */
     char reason[256];
 };
 

@@ -105,14 +105,15 @@ int import_session_fields(const char *code, const char *certificate,
     if (*code == '\0')
         return err_set(e, EX_DATAERR, "session code is empty");
     if (!site_ident_valid(code, SESSION_CODE_MAX))
-        return err_set(e, EX_DATAERR,
-                       "session code '%s' must be 1-%d letters, digits, '-', '_' or '.'",
-                       code, SESSION_CODE_MAX);
+        return err_set(
+            e, EX_DATAERR,
+            "session code '%s' must be 1-%d letters, digits, '-', '_' or '.'",
+            code, SESSION_CODE_MAX);
     if (!text_valid(certificate, sizeof(s->certificate) - 1))
         return err_set(e, EX_DATAERR, "certificate name is empty or too long");
     if (!session_level_valid(level))
-        return err_set(e, EX_DATAERR, "level must be 初级, 中级 or 高级, not '%s'",
-                       level);
+        return err_set(e, EX_DATAERR,
+                       "level must be 初级, 中级 or 高级, not '%s'", level);
     if (sitetime_parse_date(date, &y, &m, &d) == -1)
         return err_set(e, EX_DATAERR, "date '%s' is not a real YYYY-MM-DD date",
                        date);
@@ -124,20 +125,22 @@ int import_session_fields(const char *code, const char *certificate,
         return err_set(e, EX_DATAERR, "end time %s is not after start time %s",
                        end, start);
     if (int_field(opens_before, 0, 240, 30, &s->opens_before) == -1)
-        return err_set(e, EX_DATAERR,
-                       "opens_before '%s' must be 0-240 minutes", opens_before);
+        return err_set(e, EX_DATAERR, "opens_before '%s' must be 0-240 minutes",
+                       opens_before);
     if (int_field(late_after, 0, 240, 15, &s->late_after) == -1)
-        return err_set(e, EX_DATAERR,
-                       "late_after '%s' must be 0-240 minutes", late_after);
+        return err_set(e, EX_DATAERR, "late_after '%s' must be 0-240 minutes",
+                       late_after);
     if (s->start_min + s->late_after > s->end_min)
-        return err_set(e, EX_DATAERR,
-                       "late cut-off (%d minutes after start) falls after the end",
-                       s->late_after);
+        return err_set(
+            e, EX_DATAERR,
+            "late cut-off (%d minutes after start) falls after the end",
+            s->late_after);
     if (s->start_min - s->opens_before < 0)
         return err_set(e, EX_DATAERR, "check-in would open before midnight");
     if (int_field(published, 0, 1000000, -1, &s->published) == -1)
         return err_set(e, EX_DATAERR,
-                       "published count '%s' must be a whole number", published);
+                       "published count '%s' must be a whole number",
+                       published);
     if (organisation && *organisation &&
         !text_valid(organisation, sizeof(s->organisation) - 1))
         return err_set(e, EX_DATAERR, "organisation is too long");
@@ -150,13 +153,14 @@ int import_session_fields(const char *code, const char *certificate,
     return 0;
 }
 
-/* --- the shared row loop --------------------------------------------------- */
+/* --- the shared row loop ---------------------------------------------------
+ */
 
 enum { COL_MAX = 12 };
 
 struct column_spec {
-    const char *key;                /* our name, for messages */
-    const char *const *names;       /* accepted header spellings */
+    const char *key;          /* our name, for messages */
+    const char *const *names; /* accepted header spellings */
     int required;
 };
 
@@ -167,13 +171,13 @@ struct import_ctx {
     struct import_report *r;
     const struct column_spec *cols;
     int ncols;
-    int idx[COL_MAX];               /* header position of each column */
+    int idx[COL_MAX]; /* header position of each column */
     size_t header_fields;
     int seen_header;
     int (*row)(struct import_ctx *x, int line, char **f, struct err *e);
     /* roster: rooms known, tickets of this run for duplicate messages */
     char (*rooms)[ROSTER_ROOM_MAX + 1];
-    size_t nrooms, caprooms, lastroom;     /* lastroom: the latest hit */
+    size_t nrooms, caprooms, lastroom; /* lastroom: the latest hit */
     struct session_row *sessions;
     size_t nsessions, capsessions;
     struct ticket_seen *seen;
@@ -181,7 +185,7 @@ struct import_ctx {
 };
 
 struct ticket_seen {
-    uint64_t hash;      /* of the ticket, 0 for an empty slot */
+    uint64_t hash; /* of the ticket, 0 for an empty slot */
     int line;
 };
 
@@ -192,11 +196,11 @@ static int header_row(struct import_ctx *x, char **f, size_t n, struct err *e)
     for (i = 0; i < x->ncols; i++) {
         x->idx[i] = csvread_column(f, n, x->cols[i].names);
         if (x->idx[i] == -1 && x->cols[i].required)
-            return err_set(e, EX_DATAERR,
-                           "the header has no '%s' column (%s); found: %s%s%s%s",
-                           x->cols[i].key, x->cols[i].names[1],
-                           n > 0 ? f[0] : "", n > 1 ? "," : "",
-                           n > 1 ? f[1] : "", n > 2 ? ",..." : "");
+            return err_set(
+                e, EX_DATAERR,
+                "the header has no '%s' column (%s); found: %s%s%s%s",
+                x->cols[i].key, x->cols[i].names[1], n > 0 ? f[0] : "",
+                n > 1 ? "," : "", n > 1 ? f[1] : "", n > 2 ? ",..." : "");
         for (j = 0; j < i; j++)
             if (x->idx[i] != -1 && x->idx[j] == x->idx[i])
                 return err_set(e, EX_DATAERR, "column '%s' appears twice",
@@ -235,7 +239,8 @@ static int on_record(void *ud, int line, char **f, size_t n, struct err *e)
     err_clear(&rowerr);
     if (n != x->header_fields) {
         char msg[128];
-        snprintf(msg, sizeof(msg), "expected %zu fields as in the header, found %zu",
+        snprintf(msg, sizeof(msg),
+                 "expected %zu fields as in the header, found %zu",
                  x->header_fields, n);
         x->r->rejected++;
         return report_add(x->r, line, msg) == -1
@@ -252,7 +257,7 @@ static int on_record(void *ud, int line, char **f, size_t n, struct err *e)
         x->r->unchanged++;
         return 0;
     default:
-        if (rowerr.code != EX_DATAERR) {   /* the store failed, not the row */
+        if (rowerr.code != EX_DATAERR) { /* the store failed, not the row */
             *e = rowerr;
             return -1;
         }
@@ -344,7 +349,8 @@ static int import_run(struct import_ctx *x, const char *path,
     char sql[64];
     int old = 0, rc;
 
-    if (sqlite3_prepare_v2(db, "PRAGMA cache_size", -1, &s, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "PRAGMA cache_size", -1, &s, NULL) ==
+        SQLITE_OK) {
         if (sqlite3_step(s) == SQLITE_ROW)
             old = sqlite3_column_int(s, 0);
         sqlite3_finalize(s);
@@ -367,7 +373,8 @@ static int import_run(struct import_ctx *x, const char *path,
 
 /* --- sessions ------------------------------------------------------------- */
 
-static const char *const S_CODE[] = {"code", "场次", "场次代码", "session", NULL};
+static const char *const S_CODE[] = {"code", "场次", "场次代码", "session",
+                                     NULL};
 static const char *const S_CERT[] = {"certificate", "证书名称", "证书", NULL};
 static const char *const S_LEVEL[] = {"level", "等级", NULL};
 static const char *const S_DATE[] = {"date", "日期", "考试日期", NULL};
@@ -376,7 +383,8 @@ static const char *const S_END[] = {"end", "结束时间", NULL};
 static const char *const S_OPENS[] = {"opens_before", "提前入场分钟", NULL};
 static const char *const S_LATE[] = {"late_after", "迟到截止分钟", NULL};
 static const char *const S_PUB[] = {"published", "公布人数", NULL};
-static const char *const S_ORG[] = {"organisation", "评价组织", "organization", NULL};
+static const char *const S_ORG[] = {"organisation", "评价组织", "organization",
+                                    NULL};
 
 static const struct column_spec session_cols[] = {
     {"code", S_CODE, 1},          {"certificate", S_CERT, 1},
@@ -386,8 +394,7 @@ static const struct column_spec session_cols[] = {
     {"published", S_PUB, 0},      {"organisation", S_ORG, 0},
 };
 
-static int session_row(struct import_ctx *x, int line, char **f,
-                       struct err *e)
+static int session_row(struct import_ctx *x, int line, char **f, struct err *e)
 {
     struct session_row s;
 
@@ -414,7 +421,8 @@ int import_sessions(struct store *st, const char *path,
     return import_run(&x, path, NULL, e);
 }
 
-/* --- roster ---------------------------------------------------------------- */
+/* --- roster ----------------------------------------------------------------
+ */
 
 static const char *const R_TICKET[] = {"ticket", "准考证号", "准考证", NULL};
 static const char *const R_NAME[] = {"name", "姓名", NULL};
@@ -424,7 +432,7 @@ static const char *const R_ROOM[] = {"room", "考场", "考场号", NULL};
 static const char *const R_SEAT[] = {"seat", "座位号", "座号", NULL};
 
 static const struct column_spec roster_cols[] = {
-    {"ticket", R_TICKET, 1}, {"name", R_NAME, 1}, {"id_number", R_ID, 1},
+    {"ticket", R_TICKET, 1},   {"name", R_NAME, 1}, {"id_number", R_ID, 1},
     {"session", R_SESSION, 1}, {"room", R_ROOM, 1}, {"seat", R_SEAT, 1},
 };
 
@@ -457,7 +465,7 @@ static int session_known(struct import_ctx *x, const char *code)
 static int room_known(struct import_ctx *x, const char *room, struct err *e)
 {
     size_t i;
-    char (*n)[ROSTER_ROOM_MAX + 1];
+    char(*n)[ROSTER_ROOM_MAX + 1];
 
     /* rosters come grouped by room: try the room of the row before first */
     if (x->nrooms > 0 && strcmp(x->rooms[x->lastroom], room) == 0)
@@ -489,12 +497,12 @@ static int room_known(struct import_ctx *x, const char *room, struct err *e)
  */
 static uint64_t ticket_hash(const char *ticket)
 {
-    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
     const unsigned char *p;
 
     for (p = (const unsigned char *)ticket; *p; p++)
         h = (h ^ *p) * 1099511628211ULL;
-    return h | 1;   /* 0 marks an empty slot */
+    return h | 1; /* 0 marks an empty slot */
 }
 
 static size_t seen_slot(const struct import_ctx *x, uint64_t h)
@@ -550,14 +558,17 @@ static int roster_conflict(struct import_ctx *x, const struct candidate *c,
     char *p;
 
     if (l > 0 && strstr(e->msg, "already on the roster with different") != NULL)
-        return err_set(e, EX_DATAERR, "ticket %s appears twice (also on line %d)",
-                       c->ticket, l);
-    if ((p = strstr(e->msg, "(ticket ")) != NULL || (p = strstr(e->msg, "by ticket ")) != NULL) {
+        return err_set(e, EX_DATAERR,
+                       "ticket %s appears twice (also on line %d)", c->ticket,
+                       l);
+    if ((p = strstr(e->msg, "(ticket ")) != NULL ||
+        (p = strstr(e->msg, "by ticket ")) != NULL) {
         char other[ROSTER_TICKET_MAX + 1] = "";
         sscanf(strstr(p, "ticket ") + 7, "%32[^)]", other);
         if ((l = seen_line(x, other)) > 0) {
             size_t n = strlen(e->msg);
-            snprintf(e->msg + n, sizeof(e->msg) - n, " on line %d of this file", l);
+            snprintf(e->msg + n, sizeof(e->msg) - n, " on line %d of this file",
+                     l);
         }
     }
     return -1;
@@ -575,40 +586,47 @@ static int roster_row(struct import_ctx *x, int line, char **f, struct err *e)
         return err_set(e, EX_DATAERR, "ticket number is empty");
     if (!site_ident_valid(ticket, ROSTER_TICKET_MAX))
         return err_set(e, EX_DATAERR,
-                       "ticket number '%.40s' must be 1-%d letters, digits, '-', '_' or '.'",
+                       "ticket number '%.40s' must be 1-%d letters, digits, "
+                       "'-', '_' or '.'",
                        ticket, ROSTER_TICKET_MAX);
     if (*name == '\0')
         return err_set(e, EX_DATAERR, "name is empty");
     if (!text_valid(name, ROSTER_NAME_MAX))
-        return err_set(e, EX_DATAERR, "name is longer than %d bytes or has control characters",
+        return err_set(e, EX_DATAERR,
+                       "name is longer than %d bytes or has control characters",
                        ROSTER_NAME_MAX);
     if (*id == '\0')
         return err_set(e, EX_DATAERR, "ID number is empty");
-    if (idnumber_canonical(id, canon) == -1 || idnumber_check(canon, &why) == -1) {
+    if (idnumber_canonical(id, canon) == -1 ||
+        idnumber_check(canon, &why) == -1) {
         idnumber_mask(id, masked);
         if (strlen(id) != IDNUMBER_LEN)
-            return err_set(e, EX_DATAERR, "ID number must be 18 characters, not %zu",
+            return err_set(e, EX_DATAERR,
+                           "ID number must be 18 characters, not %zu",
                            strlen(id));
         return err_set(e, EX_DATAERR, "ID number %s: %s", masked, why);
     }
     if (*session == '\0')
         return err_set(e, EX_DATAERR, "session is empty");
     if (!session_known(x, session))
-        return err_set(e, EX_DATAERR,
-                       "session '%.40s' is not known (import the sessions first)",
-                       session);
+        return err_set(
+            e, EX_DATAERR,
+            "session '%.40s' is not known (import the sessions first)",
+            session);
     if (*room == '\0')
         return err_set(e, EX_DATAERR, "room is empty");
     if (!site_ident_valid(room, ROSTER_ROOM_MAX))
-        return err_set(e, EX_DATAERR,
-                       "room '%.40s' must be 1-%d letters, digits, '-', '_' or '.'",
-                       room, ROSTER_ROOM_MAX);
+        return err_set(
+            e, EX_DATAERR,
+            "room '%.40s' must be 1-%d letters, digits, '-', '_' or '.'", room,
+            ROSTER_ROOM_MAX);
     if (*seat == '\0')
         return err_set(e, EX_DATAERR, "seat is empty");
     if (!site_ident_valid(seat, ROSTER_SEAT_MAX))
-        return err_set(e, EX_DATAERR,
-                       "seat '%.40s' must be 1-%d letters, digits, '-', '_' or '.'",
-                       seat, ROSTER_SEAT_MAX);
+        return err_set(
+            e, EX_DATAERR,
+            "seat '%.40s' must be 1-%d letters, digits, '-', '_' or '.'", seat,
+            ROSTER_SEAT_MAX);
 
     /* Every length was checked above: plain copies. */
     memset(&c, 0, sizeof(c));
@@ -625,16 +643,17 @@ static int roster_row(struct import_ctx *x, int line, char **f, struct err *e)
     if ((rc = candidate_put(x->st, &c, e)) == -1)
         return e->code == EX_DATAERR ? roster_conflict(x, &c, e) : -1;
     if (rc == 0 && (dup = seen_line(x, c.ticket)) > 0)
-        return err_set(e, EX_DATAERR, "ticket %s appears twice (also on line %d)",
-                       c.ticket, dup);
+        return err_set(e, EX_DATAERR,
+                       "ticket %s appears twice (also on line %d)", c.ticket,
+                       dup);
     if (rc == 1 && seen_add(x, c.ticket, line) == -1)
         return err_set(e, EX_OSERR, "out of memory");
     return rc;
 }
 
-int import_roster(struct store *st, const struct secret *sec,
-                  const char *path, const struct import_opts *o,
-                  struct import_report *r, struct err *e)
+int import_roster(struct store *st, const struct secret *sec, const char *path,
+                  const struct import_opts *o, struct import_report *r,
+                  struct err *e)
 {
     struct import_ctx x;
     int rc;

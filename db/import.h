@@ -26,8 +26,8 @@ struct import_opts {
     enum csv_encoding encoding;
     int skip_invalid;
     int dry_run;
-    const char *operator_name;               /* who ran it, for the event */
-    void (*progress)(void *ud, int rows);    /* every 5,000 rows, or NULL */
+    const char *operator_name;            /* who ran it, for the event */
+    void (*progress)(void *ud, int rows); /* every 5,000 rows, or NULL */
     void *progress_ud;
 };
 
@@ -37,11 +37,11 @@ struct import_error {
 };
 
 struct import_report {
-    int rows;                  /* data rows read */
-    int imported;              /* new rows written (or that would be) */
-    int unchanged;             /* already present, identical */
-    int rejected;              /* bad rows */
-    int committed;             /* 1 when the changes were committed */
+    int rows;      /* data rows read */
+    int imported;  /* new rows written (or that would be) */
+    int unchanged; /* already present, identical */
+    int rejected;  /* bad rows */
+    int committed; /* 1 when the changes were committed */
     struct import_error *errors;
     size_t nerrors, caperrors;
     struct csvread_info file;
@@ -53,9 +53,9 @@ struct import_report {
  * nothing was committed), -1 when it could not be read at all (missing
  * file, broken CSV structure, missing columns) with e set.
  */
-int import_roster(struct store *st, const struct secret *sec,
-                  const char *path, const struct import_opts *o,
-                  struct import_report *r, struct err *e);
+int import_roster(struct store *st, const struct secret *sec, const char *path,
+                  const struct import_opts *o, struct import_report *r,
+                  struct err *e);
 
 /* Import a sessions file; same contract. */
 int import_sessions(struct store *st, const char *path,

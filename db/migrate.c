@@ -27,7 +27,8 @@ static int user_version(sqlite3 *db)
     sqlite3_stmt *s;
     int v = -1;
 
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) !=
+        SQLITE_OK)
         return -1;
     if (sqlite3_step(s) == SQLITE_ROW)
         v = sqlite3_column_int(s, 0);
@@ -65,7 +66,8 @@ int migrate_apply(sqlite3 *db, struct err *e)
         exec(db, "ROLLBACK", NULL, "");
         return err_set(e, EX_SOFTWARE,
                        "database schema %d is newer than this program (%d): "
-                       "upgrade examsite", v, migrate_latest());
+                       "upgrade examsite",
+                       v, migrate_latest());
     }
     for (i = 0; i < NMIGRATIONS; i++) {
         if (migrations[i].version <= v)

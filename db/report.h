@@ -12,13 +12,13 @@ struct store;
 
 struct report_status {
     char session[33];
-    char room[17];          /* "" for a session with no candidates yet */
-    int expected;           /* on the roster */
-    int present;            /* checked in (accepted or manual) */
-    int late;               /* of those, late */
-    int absent;             /* marked absent at the cut-off */
-    int denied;             /* denied check-in attempts */
-    int incidents;          /* incidents logged */
+    char room[17]; /* "" for a session with no candidates yet */
+    int expected;  /* on the roster */
+    int present;   /* checked in (accepted or manual) */
+    int late;      /* of those, late */
+    int absent;    /* marked absent at the cut-off */
+    int denied;    /* denied check-in attempts */
+    int incidents; /* incidents logged */
 };
 
 /* One row per (session, room), filters NULL for all.  fn returns 0 / -1. */

@@ -47,7 +47,8 @@ static void candidate_from_row(sqlite3_stmt *q, struct candidate *c)
 static const char *SQL_BY_TICKET =
     "SELECT " CAND_COLS " FROM candidate WHERE ticket = ?";
 static const char *SQL_BY_SEAT =
-    "SELECT " CAND_COLS " FROM candidate WHERE session = ? AND room = ? AND seat = ?";
+    "SELECT " CAND_COLS
+    " FROM candidate WHERE session = ? AND room = ? AND seat = ?";
 static const char *SQL_BY_ID =
     "SELECT " CAND_COLS " FROM candidate WHERE id_hash = ? AND session = ?";
 static const char *SQL_INSERT =
@@ -96,7 +97,8 @@ static int candidate_conflict(struct store *st, const struct candidate *c,
     struct candidate old;
     int rc;
 
-    if ((rc = one_candidate(st, SQL_BY_TICKET, c->ticket, NULL, NULL, &old, e)) != 0) {
+    if ((rc = one_candidate(st, SQL_BY_TICKET, c->ticket, NULL, NULL, &old,
+                            e)) != 0) {
         if (rc == -1)
             return -1;
         if (strcmp(old.name, c->name) == 0 &&
@@ -109,13 +111,15 @@ static int candidate_conflict(struct store *st, const struct candidate *c,
                        "details (%s, session %s, room %s, seat %s)",
                        c->ticket, old.name, old.session, old.room, old.seat);
     }
-    if ((rc = one_candidate(st, SQL_BY_SEAT, c->session, c->room, c->seat, &old, e)) != 0)
+    if ((rc = one_candidate(st, SQL_BY_SEAT, c->session, c->room, c->seat, &old,
+                            e)) != 0)
         return rc == -1 ? -1
                         : err_set(e, EX_DATAERR,
                                   "seat %s in room %s of session %s is already "
                                   "taken by ticket %s",
                                   c->seat, c->room, c->session, old.ticket);
-    if ((rc = one_candidate(st, SQL_BY_ID, c->id_hash, c->session, NULL, &old, e)) != 0)
+    if ((rc = one_candidate(st, SQL_BY_ID, c->id_hash, c->session, NULL, &old,
+                            e)) != 0)
         return rc == -1 ? -1
                         : err_set(e, EX_DATAERR,
                                   "this ID number is already on the roster of "

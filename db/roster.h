@@ -12,14 +12,14 @@
 struct store;
 
 #define ROSTER_TICKET_MAX 32
-#define ROSTER_NAME_MAX 64      /* bytes of UTF-8 */
-#define ROSTER_ROOM_MAX 16
-#define ROSTER_SEAT_MAX 8
+#define ROSTER_NAME_MAX   64 /* bytes of UTF-8 */
+#define ROSTER_ROOM_MAX   16
+#define ROSTER_SEAT_MAX   8
 
 struct candidate {
     char ticket[ROSTER_TICKET_MAX + 1];
     char name[ROSTER_NAME_MAX + 1];
-    unsigned char id_hash[IDNUMBER_HASH_LEN];   /* keyed hash, raw */
+    unsigned char id_hash[IDNUMBER_HASH_LEN]; /* keyed hash, raw */
     char id_last4[5];
     char session[33];
     char room[ROSTER_ROOM_MAX + 1];
@@ -35,8 +35,7 @@ int room_ensure(struct store *st, const char *code, struct err *e);
  * already there; -1 with EX_DATAERR and a reason an administrator can act
  * on when the ticket, the seat or the ID number is taken.
  */
-int candidate_put(struct store *st, const struct candidate *c,
-                  struct err *e);
+int candidate_put(struct store *st, const struct candidate *c, struct err *e);
 
 /* 1 found, 0 not found, -1 error. */
 int candidate_get(struct store *st, const char *ticket, struct candidate *out,

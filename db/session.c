@@ -26,15 +26,17 @@ void session_hhmm(int minutes, char out[6])
 }
 
 #define SESSION_COLS                                                           \
-    "code, certificate, level, organisation, date, start_min, end_min, "      \
+    "code, certificate, level, organisation, date, start_min, end_min, "       \
     "opens_before, late_after, published"
 
 static void session_from_row(sqlite3_stmt *q, struct session_row *s)
 {
     snprintf(s->code, sizeof(s->code), "%s", store_col_text(q, 0));
-    snprintf(s->certificate, sizeof(s->certificate), "%s", store_col_text(q, 1));
+    snprintf(s->certificate, sizeof(s->certificate), "%s",
+             store_col_text(q, 1));
     snprintf(s->level, sizeof(s->level), "%s", store_col_text(q, 2));
-    snprintf(s->organisation, sizeof(s->organisation), "%s", store_col_text(q, 3));
+    snprintf(s->organisation, sizeof(s->organisation), "%s",
+             store_col_text(q, 3));
     snprintf(s->date, sizeof(s->date), "%s", store_col_text(q, 4));
     s->start_min = sqlite3_column_int(q, 5);
     s->end_min = sqlite3_column_int(q, 6);
@@ -79,8 +81,8 @@ static int session_same(const struct session_row *a,
            a->late_after == b->late_after && a->published == b->published;
 }
 
-static const char *SQL_INSERT =
-    "INSERT INTO session (" SESSION_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char *SQL_INSERT = "INSERT INTO session (" SESSION_COLS
+                                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 int session_put(struct store *st, const struct session_row *s, struct err *e)
 {

@@ -16,13 +16,13 @@ struct store;
 struct session_row {
     char code[SESSION_CODE_MAX + 1];
     char certificate[256];
-    char level[16];              /* 初级 | 中级 | 高级 */
+    char level[16]; /* 初级 | 中级 | 高级 */
     char organisation[256];
-    char date[11];               /* YYYY-MM-DD */
-    int start_min, end_min;      /* minutes after local midnight */
-    int opens_before;            /* check-in opens this long before start */
-    int late_after;              /* late cut-off, minutes after start */
-    int published;               /* published candidate count, -1 unknown */
+    char date[11];          /* YYYY-MM-DD */
+    int start_min, end_min; /* minutes after local midnight */
+    int opens_before;       /* check-in opens this long before start */
+    int late_after;         /* late cut-off, minutes after start */
+    int published;          /* published candidate count, -1 unknown */
 };
 
 /* Is level one of 初级, 中级, 高级? */
@@ -33,8 +33,7 @@ int session_level_valid(const char *level);
  * session with the same details is already there (nothing changes); -1
  * with EX_DATAERR when the code exists with different details.
  */
-int session_put(struct store *st, const struct session_row *s,
-                struct err *e);
+int session_put(struct store *st, const struct session_row *s, struct err *e);
 
 /* session_put, and when the session is new a session.added event, inside
  * the caller's transaction.  Same returns as session_put. */
@@ -47,14 +46,13 @@ int session_get(struct store *st, const char *code, struct session_row *out,
 
 /* All sessions by date, start, code.  fn returns 0 to go on, -1 to stop. */
 typedef int (*session_fn)(void *ud, const struct session_row *s);
-int session_foreach(struct store *st, session_fn fn, void *ud,
-                    struct err *e);
+int session_foreach(struct store *st, session_fn fn, void *ud, struct err *e);
 
 /* The instants that matter for check-in, in the site's zone. */
 struct session_times {
-    time_t opens;       /* start - opens_before */
+    time_t opens; /* start - opens_before */
     time_t start;
-    time_t cutoff;      /* start + late_after */
+    time_t cutoff; /* start + late_after */
     time_t end;
 };
 

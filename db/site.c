@@ -17,8 +17,7 @@ int site_ident_valid(const char *s, size_t max)
     size_t n = 0;
 
     for (; *s; s++, n++)
-        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' &&
-            *s != '.')
+        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
             return 0;
     return n >= 1 && n <= max;
 }
@@ -63,10 +62,10 @@ int site_create(struct store *st, const struct site *s, struct err *e)
     int rc;
 
     if ((rc = site_get(st, &old, e)) != 0)
-        return rc == 1 ? err_set(e, EX_CANTCREAT,
-                                 "the database already belongs to site %s",
-                                 old.id)
-                       : -1;
+        return rc == 1
+                   ? err_set(e, EX_CANTCREAT,
+                             "the database already belongs to site %s", old.id)
+                   : -1;
     if ((q = store_stmt(st, SQL_INSERT, e)) == NULL)
         return -1;
     store_bind_text(q, 1, s->id);

@@ -20,8 +20,8 @@ struct store {
     sqlite3 *db;
     char *path;
     int in_txn;
-    int wal_pages;              /* frames in the WAL after the last commit */
-    int autocheckpoint;         /* pages, 0 = the owner checkpoints */
+    int wal_pages;      /* frames in the WAL after the last commit */
+    int autocheckpoint; /* pages, 0 = the owner checkpoints */
     int nstmt;
     struct store_cached stmts[STORE_STMT_CACHE];
 };
@@ -58,8 +58,8 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
     st->wal_pages = pages;
     /* What sqlite3_wal_autocheckpoint would do, unless it was turned off. */
     if (st->autocheckpoint > 0 && pages >= st->autocheckpoint)
-        sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-                                  NULL, NULL);
+        sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+                                  NULL);
     return SQLITE_OK;
 }
 
@@ -78,8 +78,8 @@ int store_open(struct store **out, const char *path, int flags, struct err *e)
         free(st);
         return err_errno(e, EX_OSERR, "store");
     }
-    oflags = (flags & STORE_READONLY) ? SQLITE_OPEN_READONLY
-                                      : SQLITE_OPEN_READWRITE;
+    oflags =
+        (flags & STORE_READONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
     if (flags & STORE_CREATE)
         oflags |= SQLITE_OPEN_CREATE;
     oflags |= SQLITE_OPEN_NOMUTEX;
@@ -93,7 +93,8 @@ int store_open(struct store **out, const char *path, int flags, struct err *e)
     st->autocheckpoint = 1000;
     sqlite3_wal_hook(st->db, wal_hook, st);
     sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
-    if ((flags & STORE_CREATE) && store_exec(st, "PRAGMA page_size=4096", e) == -1) {
+    if ((flags & STORE_CREATE) &&
+        store_exec(st, "PRAGMA page_size=4096", e) == -1) {
         store_close(st);
         return -1;
     }
@@ -207,7 +208,8 @@ int store_schema_version(struct store *st)
     sqlite3_stmt *s;
     int v = -1;
 
-    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) !=
+        SQLITE_OK)
         return -1;
     if (sqlite3_step(s) == SQLITE_ROW)
         v = sqlite3_column_int(s, 0);

@@ -27,8 +27,7 @@ struct store;
 
 /* Open (and with STORE_CREATE create) path, apply pending migrations.
  * A missing file without STORE_CREATE is EX_NOINPUT. */
-int store_open(struct store **out, const char *path, int flags,
-               struct err *e);
+int store_open(struct store **out, const char *path, int flags, struct err *e);
 
 /* Finalise cached statements and close.  Accepts NULL. */
 void store_close(struct store *st);

@@ -22,12 +22,12 @@ struct device {
     enum usb_link link;
     struct serial_port *serial;
     struct usb_dev *usb;
-    struct event *ev_open;      /* serial: open now / retry later */
-    struct event *ev_idle;      /* keyboard scanner: end code after a gap */
+    struct event *ev_open; /* serial: open now / retry later */
+    struct event *ev_idle; /* keyboard scanner: end code after a gap */
     struct idreader *reader;
     struct hidkbd kbd;
     struct linecode line;
-    int open_error_said;        /* serial: "cannot open" reported */
+    int open_error_said; /* serial: "cannot open" reported */
     char where[64];
     char last_error[256];
 };
@@ -234,8 +234,8 @@ static void device_serial_open_cb(evutil_socket_t fd, short what, void *arg)
 
 /* --- USB --------------------------------------------------------------- */
 
-static void device_usb_attached(void *arg, enum usb_link link,
-                                size_t in_packet, const char *where)
+static void device_usb_attached(void *arg, enum usb_link link, size_t in_packet,
+                                const char *where)
 {
     struct device *d = arg;
 
@@ -288,8 +288,7 @@ static int device_setup(struct device_manager *m, struct device *d,
         return 0;
     }
     if (cfg->transport != TRANSPORT_USB)
-        return err_set(e, EX_CONFIG, "device %s: unknown transport",
-                       cfg->name);
+        return err_set(e, EX_CONFIG, "device %s: unknown transport", cfg->name);
     if (cfg->type == DEVTYPE_SCANNER &&
         (d->ev_idle = evtimer_new(m->base, device_idle_cb, d)) == NULL)
         return err_set(e, EX_OSERR, "device %s: no timer", cfg->name);
@@ -308,8 +307,8 @@ struct device_manager *device_manager_new(struct event_base *base,
     struct device_manager *m = calloc(1, sizeof(*m));
     size_t i;
 
-    if (m == NULL || (n > 0 && (m->devs = calloc(n, sizeof(*m->devs))) ==
-                                   NULL)) {
+    if (m == NULL ||
+        (n > 0 && (m->devs = calloc(n, sizeof(*m->devs))) == NULL)) {
         err_errno(e, EX_OSERR, "device manager");
         free(m);
         return NULL;
@@ -318,7 +317,7 @@ struct device_manager *device_manager_new(struct event_base *base,
     m->cb = cb;
     m->arg = arg;
     for (i = 0; i < n; i++) {
-        m->n = i + 1;   /* so a failure frees what was set up */
+        m->n = i + 1; /* so a failure frees what was set up */
         if (device_setup(m, &m->devs[i], &devs[i], e) == -1) {
             device_manager_free(m);
             return NULL;

@@ -32,28 +32,29 @@
 #include "idtext.h"
 
 #define DEVICE_SERIAL_RETRY_MS 2000
-#define DEVICE_SCAN_IDLE_MS 200     /* a keyboard-mode code ends after this
-                                     * gap without Enter */
-#define DEVICE_HID_REPORT 64        /* ID-card frames over HID reports */
+#define DEVICE_SCAN_IDLE_MS                                                    \
+    200                      /* a keyboard-mode code ends after this           \
+                              * gap without Enter */
+#define DEVICE_HID_REPORT 64 /* ID-card frames over HID reports */
 
 enum device_event_type {
-    DEVICE_ATTACHED = 1,    /* reason: where ("usb 001/004", the tty path) */
-    DEVICE_DETACHED,        /* reason: why */
-    DEVICE_ERROR,           /* reason: what failed; the device stays */
-    DEVICE_CARD_READ,       /* card */
-    DEVICE_CARD_REMOVED,    /* the card last read left the reader */
-    DEVICE_CODE_SCANNED,    /* code, code_len */
+    DEVICE_ATTACHED = 1, /* reason: where ("usb 001/004", the tty path) */
+    DEVICE_DETACHED,     /* reason: why */
+    DEVICE_ERROR,        /* reason: what failed; the device stays */
+    DEVICE_CARD_READ,    /* card */
+    DEVICE_CARD_REMOVED, /* the card last read left the reader */
+    DEVICE_CODE_SCANNED, /* code, code_len */
 };
 
 /* Valid only during the callback: copy what you keep. */
 struct device_event {
     enum device_event_type type;
-    const char *device;                 /* the config name */
+    const char *device; /* the config name */
     const struct config_device *config;
-    const struct idcard_info *card;     /* CARD_READ; ID number in clear */
-    const char *code;                   /* CODE_SCANNED: UTF-8, NUL-ended */
+    const struct idcard_info *card; /* CARD_READ; ID number in clear */
+    const char *code;               /* CODE_SCANNED: UTF-8, NUL-ended */
     size_t code_len;
-    const char *reason;                 /* ATTACHED, DETACHED, ERROR */
+    const char *reason; /* ATTACHED, DETACHED, ERROR */
 };
 
 /* The callback may call device_manager_set_polling(), not _free(). */
@@ -66,11 +67,11 @@ struct device_status {
     const char *name;
     enum config_devtype type;
     int attached;
-    int polling;                /* readers: polling is on */
-    int sam_ok;                 /* readers: the SAM answered OK */
+    int polling; /* readers: polling is on */
+    int sam_ok;  /* readers: the SAM answered OK */
     char sam_id[48];
-    char where[64];             /* as in the last ATTACHED */
-    char last_error[256];       /* "" if none since attach */
+    char where[64];       /* as in the last ATTACHED */
+    char last_error[256]; /* "" if none since attach */
 };
 
 /*

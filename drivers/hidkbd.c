@@ -5,10 +5,10 @@
 
 #include "hidkbd.h"
 
-#define HID_MOD_LSHIFT 0x02
-#define HID_MOD_RSHIFT 0x20
-#define HID_MOD_NONTEXT 0xDD    /* Ctrl, Alt, GUI on either side */
-#define HID_KEY_ERR_ROLLOVER 0x01
+#define HID_MOD_LSHIFT        0x02
+#define HID_MOD_RSHIFT        0x20
+#define HID_MOD_NONTEXT       0xDD /* Ctrl, Alt, GUI on either side */
+#define HID_KEY_ERR_ROLLOVER  0x01
 #define HID_KEY_ERR_UNDEFINED 0x03
 
 /* Usage 0x1E..0x38: digits and punctuation, unshifted and shifted. */
@@ -107,7 +107,7 @@ int hidkbd_feed(struct hidkbd *k, const uint8_t *r, size_t n)
     memcpy(keys, r + 2, sizeof(keys));
     for (i = 0; i < 6; i++)
         if (keys[i] >= HID_KEY_ERR_ROLLOVER && keys[i] <= HID_KEY_ERR_UNDEFINED)
-            return 0;   /* phantom state: keep the previous key state */
+            return 0; /* phantom state: keep the previous key state */
     shift = (r[0] & (HID_MOD_LSHIFT | HID_MOD_RSHIFT)) != 0;
     for (i = 0; i < 6; i++) {
         char c;
@@ -115,7 +115,7 @@ int hidkbd_feed(struct hidkbd *k, const uint8_t *r, size_t n)
         if (keys[i] == 0 || hidkbd_was_down(k, keys[i]))
             continue;
         if ((r[0] & HID_MOD_NONTEXT) != 0)
-            continue;   /* Ctrl/Alt/GUI chords are not text */
+            continue; /* Ctrl/Alt/GUI chords are not text */
         if ((c = hidkbd_keychar(keys[i], shift)) != 0)
             hidkbd_char(k, c);
     }

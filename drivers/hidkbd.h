@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #define HIDKBD_REPORT_LEN 8
-#define HIDKBD_MAX_CODE 128
+#define HIDKBD_MAX_CODE   128
 
 /* A complete code (NUL-terminated, printable ASCII, len >= 1). */
 typedef void (*hidkbd_code_fn)(void *arg, const char *code, size_t len);
@@ -26,9 +26,9 @@ typedef void (*hidkbd_code_fn)(void *arg, const char *code, size_t len);
 typedef void (*hidkbd_error_fn)(void *arg, const char *reason);
 
 struct hidkbd {
-    uint8_t prev[6];            /* key codes of the previous report */
-    size_t len;                 /* characters in buf */
-    int overlong;               /* the current code passed the bound */
+    uint8_t prev[6]; /* key codes of the previous report */
+    size_t len;      /* characters in buf */
+    int overlong;    /* the current code passed the bound */
     hidkbd_code_fn on_code;
     hidkbd_error_fn on_error;
     void *arg;

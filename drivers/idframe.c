@@ -6,8 +6,8 @@
 
 #include "idframe.h"
 
-static const uint8_t idframe_preamble[IDFRAME_PREAMBLE_LEN] = {
-    0xAA, 0xAA, 0xAA, 0x96, 0x69};
+static const uint8_t idframe_preamble[IDFRAME_PREAMBLE_LEN] = {0xAA, 0xAA, 0xAA,
+                                                               0x96, 0x69};
 
 struct idframe_status {
     uint8_t sw3;
@@ -121,8 +121,7 @@ static void idframe_fill(struct idframe_decoder *d, struct idframe *out)
 
 enum idframe_result idframe_decoder_feed(struct idframe_decoder *d,
                                          const uint8_t *in, size_t n,
-                                         size_t *consumed,
-                                         struct idframe *out)
+                                         size_t *consumed, struct idframe *out)
 {
     size_t i = 0;
 
@@ -151,8 +150,8 @@ enum idframe_result idframe_decoder_feed(struct idframe_decoder *d,
             continue;
         }
         {
-            size_t total = (size_t)(d->buf[5] << 8 | d->buf[6]) +
-                           IDFRAME_HDR_LEN;
+            size_t total =
+                (size_t)(d->buf[5] << 8 | d->buf[6]) + IDFRAME_HDR_LEN;
             size_t want = total - d->have;
             size_t take = n - i < want ? n - i : want;
 
@@ -186,8 +185,8 @@ static long idframe_encode(const uint8_t head[3], size_t headlen,
     memcpy(out + IDFRAME_HDR_LEN, head, headlen);
     if (dlen > 0)
         memcpy(out + IDFRAME_HDR_LEN + headlen, data, dlen);
-    out[total - 1] =
-        idframe_xor(out + IDFRAME_PREAMBLE_LEN, total - IDFRAME_PREAMBLE_LEN - 1);
+    out[total - 1] = idframe_xor(out + IDFRAME_PREAMBLE_LEN,
+                                 total - IDFRAME_PREAMBLE_LEN - 1);
     return (long)total;
 }
 
@@ -211,8 +210,7 @@ static const struct idframe_status *idframe_find_status(uint8_t sw3)
 {
     size_t i;
 
-    for (i = 0; i < sizeof(idframe_statuses) / sizeof(idframe_statuses[0]);
-         i++)
+    for (i = 0; i < sizeof(idframe_statuses) / sizeof(idframe_statuses[0]); i++)
         if (idframe_statuses[i].sw3 == sw3)
             return &idframe_statuses[i];
     return NULL;
@@ -236,8 +234,7 @@ const char *idframe_command_name(uint16_t cmd)
 {
     size_t i;
 
-    for (i = 0; i < sizeof(idframe_commands) / sizeof(idframe_commands[0]);
-         i++)
+    for (i = 0; i < sizeof(idframe_commands) / sizeof(idframe_commands[0]); i++)
         if (idframe_commands[i].cmd == cmd)
             return idframe_commands[i].name;
     return NULL;

@@ -17,60 +17,60 @@
 #include <stdint.h>
 
 #define IDFRAME_PREAMBLE_LEN 5
-#define IDFRAME_HDR_LEN 7           /* preamble + LEN */
-#define IDFRAME_MIN_LEN 3           /* CMD PARA CHK */
+#define IDFRAME_HDR_LEN      7 /* preamble + LEN */
+#define IDFRAME_MIN_LEN      3 /* CMD PARA CHK */
 /* Largest LEN accepted: a 30 10 read with a 1,024-byte fingerprint block
  * is 0x090A; anything beyond this is a corrupt length, not a frame. */
-#define IDFRAME_MAX_LEN 0x0A00
+#define IDFRAME_MAX_LEN   0x0A00
 #define IDFRAME_MAX_FRAME (IDFRAME_MAX_LEN + IDFRAME_HDR_LEN)
 
 /* Commands (CMD, PARA) the host sends. */
-#define IDCMD_RESET 0x10FF
+#define IDCMD_RESET      0x10FF
 #define IDCMD_SAM_STATUS 0x11FF
-#define IDCMD_SAM_ID 0x12FF
-#define IDCMD_FIND 0x2001
-#define IDCMD_SELECT 0x2002
-#define IDCMD_READ 0x3001
-#define IDCMD_READ_FP 0x3010
-#define IDCMD_READ_ADDR 0x3003
-#define IDCMD_READ_MNG 0x3005
+#define IDCMD_SAM_ID     0x12FF
+#define IDCMD_FIND       0x2001
+#define IDCMD_SELECT     0x2002
+#define IDCMD_READ       0x3001
+#define IDCMD_READ_FP    0x3010
+#define IDCMD_READ_ADDR  0x3003
+#define IDCMD_READ_MNG   0x3005
 
 /* SW3 status values a reader answers. */
-#define IDSW_OK 0x90
-#define IDSW_FOUND 0x9F
-#define IDSW_NO_CONTENT 0x91
-#define IDSW_NO_CARD 0x80
-#define IDSW_SELECT_FAIL 0x81
-#define IDSW_READ_FAIL 0x41
+#define IDSW_OK           0x90
+#define IDSW_FOUND        0x9F
+#define IDSW_NO_CONTENT   0x91
+#define IDSW_NO_CARD      0x80
+#define IDSW_SELECT_FAIL  0x81
+#define IDSW_READ_FAIL    0x41
 #define IDSW_BAD_CHECKSUM 0x10
-#define IDSW_BAD_COMMAND 0x21
+#define IDSW_BAD_COMMAND  0x21
 #define IDSW_SAM_SELFTEST 0x60
 
 /* A decoded frame.  All pointers point into the decoder's buffer (or the
  * caller's) and stay valid until the next idframe_decoder_feed(). */
 struct idframe {
-    const uint8_t *raw;     /* the whole frame, preamble first */
-    size_t raw_len;         /* LEN + 7 */
-    uint16_t len;           /* the LEN field */
-    const uint8_t *body;    /* bytes after LEN, CHK excluded */
-    size_t body_len;        /* LEN - 1 */
+    const uint8_t *raw;  /* the whole frame, preamble first */
+    size_t raw_len;      /* LEN + 7 */
+    uint16_t len;        /* the LEN field */
+    const uint8_t *body; /* bytes after LEN, CHK excluded */
+    size_t body_len;     /* LEN - 1 */
     int checksum_ok;
 };
 
 enum idframe_result {
-    IDFRAME_MORE = 0,       /* all input consumed, no frame complete yet */
-    IDFRAME_OK,             /* *out holds a frame with a good checksum */
-    IDFRAME_BADSUM,         /* *out holds a whole frame whose CHK is wrong */
-    IDFRAME_BADLEN,         /* LEN out of bounds; decoder resynchronised */
+    IDFRAME_MORE = 0, /* all input consumed, no frame complete yet */
+    IDFRAME_OK,       /* *out holds a frame with a good checksum */
+    IDFRAME_BADSUM,   /* *out holds a whole frame whose CHK is wrong */
+    IDFRAME_BADLEN,   /* LEN out of bounds; decoder resynchronised */
 };
 
 /* Incremental decoder: bytes may arrive in any chunking.  Bytes before a
  * preamble are skipped (counted in `skipped`).  Keep one per byte stream. */
 struct idframe_decoder {
-    size_t have;            /* bytes of the current frame in buf */
-    size_t skipped;         /* garbage bytes dropped since the last frame */
-    int done;               /* buf holds a returned frame; reset on feed */
-    uint16_t badlen;        /* the LEN rejected by the last IDFRAME_BADLEN */
+    size_t have;     /* bytes of the current frame in buf */
+    size_t skipped;  /* garbage bytes dropped since the last frame */
+    int done;        /* buf holds a returned frame; reset on feed */
+    uint16_t badlen; /* the LEN rejected by the last IDFRAME_BADLEN */
     uint8_t buf[IDFRAME_MAX_FRAME];
 };
 
@@ -90,8 +90,7 @@ size_t idframe_decoder_pending(const struct idframe_decoder *d);
  */
 enum idframe_result idframe_decoder_feed(struct idframe_decoder *d,
                                          const uint8_t *in, size_t n,
-                                         size_t *consumed,
-                                         struct idframe *out);
+                                         size_t *consumed, struct idframe *out);
 
 /* XOR of n bytes. */
 uint8_t idframe_xor(const uint8_t *p, size_t n);

@@ -28,7 +28,7 @@ void idjson_mask(const char *id, char *out, size_t outlen)
     for (i = 0; i < n && (unsigned char)id[i] < 0x80; i++)
         ;
     if (n == IDNUMBER_LEN && i == n && outlen > IDNUMBER_LEN) {
-        idnumber_mask(id, out);     /* 18 ASCII characters */
+        idnumber_mask(id, out); /* 18 ASCII characters */
         return;
     }
     /* Other shapes (PR numbers, damaged cards): keep the last four
@@ -122,8 +122,7 @@ static int idjson_get(const json_t *obj, const char *key, char *dst,
     return 0;
 }
 
-int idjson_card_from_json(const json_t *o, struct idcard_info *c,
-                          struct err *e)
+int idjson_card_from_json(const json_t *o, struct idcard_info *c, struct err *e)
 {
     char type[4];
     int common;
@@ -141,30 +140,27 @@ int idjson_card_from_json(const json_t *o, struct idcard_info *c,
         c->type = IDCARD_HKMOTW;
     else
         return err_set(e, EX_DATAERR, "card: unknown type \"%s\"", type);
-    common = idjson_get(o, "name", c->name, sizeof(c->name),
-                        c->type != IDCARD_FOREIGNER, e) |
-             idjson_get(o, "gender_code", c->gender_code,
-                        sizeof(c->gender_code), 1, e) |
-             idjson_get(o, "birth", c->birth, sizeof(c->birth), 1, e) |
-             idjson_get(o, "id_number", c->id_number, sizeof(c->id_number),
-                        1, e) |
-             idjson_get(o, "valid_from", c->valid_from, sizeof(c->valid_from),
-                        1, e) |
-             idjson_get(o, "valid_to", c->valid_to, sizeof(c->valid_to), 1,
-                        e);
+    common =
+        idjson_get(o, "name", c->name, sizeof(c->name),
+                   c->type != IDCARD_FOREIGNER, e) |
+        idjson_get(o, "gender_code", c->gender_code, sizeof(c->gender_code), 1,
+                   e) |
+        idjson_get(o, "birth", c->birth, sizeof(c->birth), 1, e) |
+        idjson_get(o, "id_number", c->id_number, sizeof(c->id_number), 1, e) |
+        idjson_get(o, "valid_from", c->valid_from, sizeof(c->valid_from), 1,
+                   e) |
+        idjson_get(o, "valid_to", c->valid_to, sizeof(c->valid_to), 1, e);
     if (common)
         return -1;
     switch (c->type) {
     case IDCARD_RESIDENT:
         return idjson_get(o, "nation_code", c->nation_code,
                           sizeof(c->nation_code), 1, e) |
-               idjson_get(o, "address", c->address, sizeof(c->address), 1,
-                          e) |
-               idjson_get(o, "authority", c->authority, sizeof(c->authority),
-                          1, e);
+               idjson_get(o, "address", c->address, sizeof(c->address), 1, e) |
+               idjson_get(o, "authority", c->authority, sizeof(c->authority), 1,
+                          e);
     case IDCARD_FOREIGNER:
-        return idjson_get(o, "name_en", c->name_en, sizeof(c->name_en), 1,
-                          e) |
+        return idjson_get(o, "name_en", c->name_en, sizeof(c->name_en), 1, e) |
                idjson_get(o, "nationality", c->nation_code,
                           sizeof(c->nation_code), 1, e) |
                idjson_get(o, "card_version", c->card_version,
@@ -172,10 +168,9 @@ int idjson_card_from_json(const json_t *o, struct idcard_info *c,
                idjson_get(o, "office_code", c->office_code,
                           sizeof(c->office_code), 0, e);
     case IDCARD_HKMOTW:
-        return idjson_get(o, "address", c->address, sizeof(c->address), 1,
+        return idjson_get(o, "address", c->address, sizeof(c->address), 1, e) |
+               idjson_get(o, "authority", c->authority, sizeof(c->authority), 1,
                           e) |
-               idjson_get(o, "authority", c->authority, sizeof(c->authority),
-                          1, e) |
                idjson_get(o, "pass_number", c->pass_number,
                           sizeof(c->pass_number), 0, e) |
                idjson_get(o, "issue_count", c->issue_count,

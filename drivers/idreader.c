@@ -12,20 +12,20 @@
 #include "log.h"
 
 enum idreader_state {
-    RS_DOWN = 0,        /* no transport */
-    RS_IDLE,            /* nothing in flight */
+    RS_DOWN = 0, /* no transport */
+    RS_IDLE,     /* nothing in flight */
     RS_SAM_STATUS,
     RS_SAM_ID,
     RS_FIND,
     RS_SELECT,
     RS_READ,
-    RS_PROBE_SELECT,    /* presence check of a card already handled */
+    RS_PROBE_SELECT, /* presence check of a card already handled */
 };
 
 enum idreader_card {
-    CARD_NONE = 0,      /* no card known */
-    CARD_PRESENT,       /* read and reported; waiting for removal */
-    CARD_FAILED,        /* read failed; waiting for removal */
+    CARD_NONE = 0, /* no card known */
+    CARD_PRESENT,  /* read and reported; waiting for removal */
+    CARD_FAILED,   /* read failed; waiting for removal */
 };
 
 struct idreader {
@@ -34,15 +34,15 @@ struct idreader {
     void *ops_arg;
     struct idreader_callbacks cb;
     void *cb_arg;
-    struct event *ev_timeout;   /* armed only while a command is in flight */
-    struct event *ev_poll;      /* armed only while idle and polling */
+    struct event *ev_timeout; /* armed only while a command is in flight */
+    struct event *ev_poll;    /* armed only while idle and polling */
     enum idreader_state state;
     enum idreader_card card;
     int polling;
     int sam_ok;
-    int tries;                  /* sends of the command in flight */
-    int silent;                 /* "not answering" already reported */
-    uint16_t cmd;               /* command in flight */
+    int tries;    /* sends of the command in flight */
+    int silent;   /* "not answering" already reported */
+    uint16_t cmd; /* command in flight */
     char sam_id[48];
     struct idframe_decoder dec;
 };
@@ -107,8 +107,10 @@ static void idreader_read_failed(struct idreader *r, const char *why)
 {
     idreader_idle(r);
     r->card = CARD_FAILED;
-    idreader_error(r, "card read failed: %s; remove the card and lay it "
-                      "on the reader again", why);
+    idreader_error(r,
+                   "card read failed: %s; remove the card and lay it "
+                   "on the reader again",
+                   why);
 }
 
 static void idreader_card_gone(struct idreader *r)
@@ -164,7 +166,7 @@ static void idreader_on_frame(struct idreader *r, const struct idframe *f)
     r->silent = 0;
     if ((sw == IDSW_BAD_CHECKSUM || sw == 0x11) &&
         r->tries <= IDREADER_RETRIES) {
-        idreader_transmit(r);   /* the reader got our frame garbled */
+        idreader_transmit(r); /* the reader got our frame garbled */
         return;
     }
     switch (r->state) {
@@ -187,7 +189,7 @@ static void idreader_on_frame(struct idreader *r, const struct idframe *f)
             if (r->card == CARD_NONE)
                 idreader_command(r, RS_SELECT, IDCMD_SELECT);
             else
-                idreader_idle(r);   /* the same card is still there */
+                idreader_idle(r); /* the same card is still there */
         } else if (r->card != CARD_NONE && sw == IDSW_NO_CARD) {
             idreader_command(r, RS_PROBE_SELECT, IDCMD_SELECT);
         } else {
@@ -204,7 +206,7 @@ static void idreader_on_frame(struct idreader *r, const struct idframe *f)
         if (sw == IDSW_OK)
             idreader_command(r, RS_READ, IDCMD_READ);
         else
-            idreader_idle(r);   /* the card left between find and select */
+            idreader_idle(r); /* the card left between find and select */
         break;
     case RS_READ:
         if (sw != IDSW_OK) {
@@ -251,8 +253,7 @@ void idreader_input(struct idreader *r, const uint8_t *buf, size_t n)
                 idreader_transmit(r);
             break;
         case IDFRAME_BADLEN:
-            log_debug("idreader: frame length %u out of bounds",
-                      r->dec.badlen);
+            log_debug("idreader: frame length %u out of bounds", r->dec.badlen);
             break;
         }
     }
@@ -313,8 +314,8 @@ static void idreader_poll_cb(evutil_socket_t fd, short what, void *arg)
 
 struct idreader *idreader_new(struct event_base *base,
                               const struct idreader_ops *ops, void *ops_arg,
-                              const struct idreader_callbacks *cb,
-                              void *cb_arg, struct err *e)
+                              const struct idreader_callbacks *cb, void *cb_arg,
+                              struct err *e)
 {
     struct idreader *r = calloc(1, sizeof(*r));
 

@@ -30,10 +30,10 @@
 #include "err.h"
 #include "idtext.h"
 
-#define IDREADER_POLL_MS 400
-#define IDREADER_TIMEOUT_MS 1000        /* SAM, find, select */
-#define IDREADER_READ_TIMEOUT_MS 3000   /* read: 1,295 bytes at 115200 */
-#define IDREADER_RETRIES 2
+#define IDREADER_POLL_MS         400
+#define IDREADER_TIMEOUT_MS      1000 /* SAM, find, select */
+#define IDREADER_READ_TIMEOUT_MS 3000 /* read: 1,295 bytes at 115200 */
+#define IDREADER_RETRIES         2
 
 struct idreader;
 
@@ -59,8 +59,8 @@ struct idreader_callbacks {
 /* Create a detached reader.  NULL with e on failure. */
 struct idreader *idreader_new(struct event_base *base,
                               const struct idreader_ops *ops, void *ops_arg,
-                              const struct idreader_callbacks *cb,
-                              void *cb_arg, struct err *e);
+                              const struct idreader_callbacks *cb, void *cb_arg,
+                              struct err *e);
 
 /* Stop, drop any half-read card, free.  Accepts NULL. */
 void idreader_free(struct idreader *r);

@@ -13,15 +13,17 @@
 #define IDTEXT_MARKER_OFF 248
 
 struct idtext_field {
-    const char *label;      /* for error messages */
-    size_t off, len;        /* bytes in the text block */
-    size_t member;          /* offsetof(struct idcard_info, ...) */
-    size_t size;            /* sizeof that member */
+    const char *label; /* for error messages */
+    size_t off, len;   /* bytes in the text block */
+    size_t member;     /* offsetof(struct idcard_info, ...) */
+    size_t size;       /* sizeof that member */
 };
 
 #define F(label, off, len, m)                                                  \
-    {label, off, len, offsetof(struct idcard_info, m),                         \
-     sizeof(((struct idcard_info *)0)->m)}
+    {                                                                          \
+        label, off, len, offsetof(struct idcard_info, m),                      \
+            sizeof(((struct idcard_info *)0)->m)                               \
+    }
 
 static const struct idtext_field idtext_resident[] = {
     F("name", 0, 30, name),
@@ -67,14 +69,14 @@ static const struct idtext_field idtext_hkmotw[] = {
 #undef F
 
 static const char *const idtext_nations[] = {
-    NULL,     "汉",     "蒙古",   "回",     "藏",     "维吾尔", "苗",
-    "彝",     "壮",     "布依",   "朝鲜",   "满",     "侗",     "瑶",
-    "白",     "土家",   "哈尼",   "哈萨克", "傣",     "黎",     "傈僳",
-    "佤",     "畲",     "高山",   "拉祜",   "水",     "东乡",   "纳西",
-    "景颇",   "柯尔克孜", "土",   "达斡尔", "仫佬",   "羌",     "布朗",
-    "撒拉",   "毛南",   "仡佬",   "锡伯",   "阿昌",   "普米",   "塔吉克",
-    "怒",     "乌孜别克", "俄罗斯", "鄂温克", "德昂", "保安",   "裕固",
-    "京",     "塔塔尔", "独龙",   "鄂伦春", "赫哲",   "门巴",   "珞巴",
+    NULL,   "汉",       "蒙古",   "回",     "藏",   "维吾尔", "苗",
+    "彝",   "壮",       "布依",   "朝鲜",   "满",   "侗",     "瑶",
+    "白",   "土家",     "哈尼",   "哈萨克", "傣",   "黎",     "傈僳",
+    "佤",   "畲",       "高山",   "拉祜",   "水",   "东乡",   "纳西",
+    "景颇", "柯尔克孜", "土",     "达斡尔", "仫佬", "羌",     "布朗",
+    "撒拉", "毛南",     "仡佬",   "锡伯",   "阿昌", "普米",   "塔吉克",
+    "怒",   "乌孜别克", "俄罗斯", "鄂温克", "德昂", "保安",   "裕固",
+    "京",   "塔塔尔",   "独龙",   "鄂伦春", "赫哲", "门巴",   "珞巴",
     "基诺",
 };
 
@@ -164,8 +166,8 @@ static int idtext_field_decode(iconv_t cd, const uint8_t *text,
         units--;
     }
     for (i = 0; i < units; i++) {
-        unsigned u = text[f->off + 2 * i] |
-                     (unsigned)text[f->off + 2 * i + 1] << 8;
+        unsigned u = text[f->off + 2 * i] | (unsigned)text[f->off + 2 * i + 1]
+                                                << 8;
         if (u < 0x20 || u == 0x7F)
             return err_set(e, EX_DATAERR,
                            "card text: control character in the %s field",
@@ -177,10 +179,9 @@ static int idtext_field_decode(iconv_t cd, const uint8_t *text,
     outleft = f->size - 1;
     iconv(cd, NULL, NULL, NULL, NULL);
     if (iconv(cd, &inp, &inleft, &outp, &outleft) == (size_t)-1)
-        return err_set(e, EX_DATAERR, "card text: the %s field is not %s",
-                       f->label,
-                       errno == E2BIG ? "of a plausible length"
-                                      : "valid UCS-2");
+        return err_set(
+            e, EX_DATAERR, "card text: the %s field is not %s", f->label,
+            errno == E2BIG ? "of a plausible length" : "valid UCS-2");
     *outp = '\0';
     return 0;
 }
@@ -228,8 +229,8 @@ static int idtext_check(struct idcard_info *info, struct err *e)
 static int idtext_marker(const uint8_t *text, enum idcard_type *t,
                          struct err *e)
 {
-    unsigned u = text[IDTEXT_MARKER_OFF] |
-                 (unsigned)text[IDTEXT_MARKER_OFF + 1] << 8;
+    unsigned u = text[IDTEXT_MARKER_OFF] | (unsigned)text[IDTEXT_MARKER_OFF + 1]
+                                               << 8;
 
     switch (u) {
     case ' ':

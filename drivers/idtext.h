@@ -21,13 +21,13 @@
 
 #include "err.h"
 
-#define IDTEXT_LEN 256
+#define IDTEXT_LEN       256
 #define IDTEXT_PHOTO_LEN 1024
 
 enum idcard_type {
-    IDCARD_RESIDENT = 0,    /* marker ' ' */
-    IDCARD_FOREIGNER,       /* marker 'I' */
-    IDCARD_HKMOTW,          /* marker 'J' */
+    IDCARD_RESIDENT = 0, /* marker ' ' */
+    IDCARD_FOREIGNER,    /* marker 'I' */
+    IDCARD_HKMOTW,       /* marker 'J' */
 };
 
 /*
@@ -37,23 +37,23 @@ enum idcard_type {
  */
 struct idcard_info {
     enum idcard_type type;
-    char name[96];          /* Chinese name (I: Chinese name, may be empty) */
-    char name_en[184];      /* I: English name */
-    char gender_code[4];    /* "1" */
-    char gender[16];        /* "男" / "女" / "未知" / "未说明" */
-    char nation_code[12];    /* resident: "01"; I: nationality "CAN" */
-    char nation[40];        /* resident: "汉"; empty for I and J */
-    char birth[9];          /* YYYYMMDD */
+    char name[96];        /* Chinese name (I: Chinese name, may be empty) */
+    char name_en[184];    /* I: English name */
+    char gender_code[4];  /* "1" */
+    char gender[16];      /* "男" / "女" / "未知" / "未说明" */
+    char nation_code[12]; /* resident: "01"; I: nationality "CAN" */
+    char nation[40];      /* resident: "汉"; empty for I and J */
+    char birth[9];        /* YYYYMMDD */
     char address[216];
-    char id_number[56];     /* resident/J: 18 chars; I: PR number */
+    char id_number[56]; /* resident/J: 18 chars; I: PR number */
     char authority[96];
-    char valid_from[9];     /* YYYYMMDD */
-    char valid_to[16];      /* YYYYMMDD or "长期" */
-    char pass_number[56];   /* J: permit (pass) number */
-    char issue_count[16];   /* J: times issued */
-    char card_version[16];  /* I */
-    char office_code[32];   /* I: issuing office */
-    size_t photo_bytes;     /* size of the photo block in the frame */
+    char valid_from[9];    /* YYYYMMDD */
+    char valid_to[16];     /* YYYYMMDD or "长期" */
+    char pass_number[56];  /* J: permit (pass) number */
+    char issue_count[16];  /* J: times issued */
+    char card_version[16]; /* I */
+    char office_code[32];  /* I: issuing office */
+    size_t photo_bytes;    /* size of the photo block in the frame */
 };
 
 /*

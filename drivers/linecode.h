@@ -20,7 +20,7 @@ typedef void (*linecode_error_fn)(void *arg, const char *reason);
 struct linecode {
     size_t len;
     int overlong;
-    int bad;                    /* control character seen */
+    int bad; /* control character seen */
     linecode_code_fn on_code;
     linecode_error_fn on_error;
     void *arg;

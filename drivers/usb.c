@@ -12,9 +12,9 @@
 #include "log.h"
 #include "usb.h"
 
-#define USB_IN_BUF 4096         /* a full 30 10 answer is 2,321 bytes */
+#define USB_IN_BUF         4096 /* a full 30 10 answer is 2,321 bytes */
 #define USB_OUT_TIMEOUT_MS 1000
-#define USB_MAX_IN_ERRORS 5
+#define USB_MAX_IN_ERRORS  5
 
 struct usb_pollfd {
     struct usb_pollfd *next;
@@ -26,7 +26,7 @@ struct usb_ctx {
     struct event_base *base;
     libusb_context *lu;
     struct usb_pollfd *fds;
-    struct event *ev_timer;     /* only where libusb has no timerfd */
+    struct event *ev_timer; /* only where libusb has no timerfd */
     struct usb_dev *devs;
 };
 
@@ -39,19 +39,19 @@ struct usb_dev {
     void *arg;
     libusb_hotplug_callback_handle hh;
     int registered;
-    struct event *ev_work;      /* open/close from the loop */
-    libusb_device *pending;     /* arrived, not yet opened */
-    int pending_left;           /* ... and already left again */
-    libusb_device *dev;         /* open */
+    struct event *ev_work;  /* open/close from the loop */
+    libusb_device *pending; /* arrived, not yet opened */
+    int pending_left;       /* ... and already left again */
+    libusb_device *dev;     /* open */
     libusb_device_handle *h;
     struct libusb_transfer *in;
     int iface;
-    int detached_driver;        /* we detached a kernel driver */
+    int detached_driver; /* we detached a kernel driver */
     enum usb_link link;
-    uint8_t ep_in, ep_out;      /* ep_out 0: none (HID: SET_REPORT) */
+    uint8_t ep_in, ep_out; /* ep_out 0: none (HID: SET_REPORT) */
     size_t in_packet;
-    int inflight;               /* submitted transfers not yet back */
-    int gone;                   /* closing: device left or failed */
+    int inflight; /* submitted transfers not yet back */
+    int gone;     /* closing: device left or failed */
     int freeing;
     int in_errors;
     char gone_reason[128];
@@ -157,8 +157,7 @@ struct usb_ctx *usb_ctx_new(struct event_base *base, struct err *e)
         usb_ctx_free(u);
         return NULL;
     }
-    libusb_set_pollfd_notifiers(u->lu, usb_pollfd_added, usb_pollfd_removed,
-                                u);
+    libusb_set_pollfd_notifiers(u->lu, usb_pollfd_added, usb_pollfd_removed, u);
     /* libusb_init made fds before the notifiers existed (libusb#1055). */
     if ((fds = libusb_get_pollfds(u->lu)) != NULL) {
         for (i = 0; fds[i] != NULL; i++)
@@ -281,8 +280,7 @@ static int usb_find_endpoints(struct usb_dev *d, libusb_device *dev)
                 continue;
             alt = &cfg->interface[i].altsetting[0];
             for (k = 0; k < alt->bNumEndpoints; k++) {
-                const struct libusb_endpoint_descriptor *ep =
-                    &alt->endpoint[k];
+                const struct libusb_endpoint_descriptor *ep = &alt->endpoint[k];
                 if ((ep->bmAttributes & 3) != want)
                     continue;
                 if (ep->bEndpointAddress & LIBUSB_ENDPOINT_IN) {
@@ -348,7 +346,7 @@ static void usb_dev_open(struct usb_dev *d, libusb_device *dev)
         goto fail;
     }
     if (!usb_serial_matches(d, h, dev))
-        goto fail;      /* another unit of the same model */
+        goto fail; /* another unit of the same model */
     if (usb_find_endpoints(d, dev) == -1) {
         d->cb.error(d->arg, "the USB device has no usable endpoints");
         goto fail;
@@ -373,9 +371,8 @@ static void usb_dev_open(struct usb_dev *d, libusb_device *dev)
     d->gone = 0;
     d->in_errors = 0;
     if (d->link == USB_LINK_BULK)
-        libusb_fill_bulk_transfer(d->in, h, d->ep_in,
-                                  malloc(USB_IN_BUF), USB_IN_BUF, usb_in_cb,
-                                  d, 0);
+        libusb_fill_bulk_transfer(d->in, h, d->ep_in, malloc(USB_IN_BUF),
+                                  USB_IN_BUF, usb_in_cb, d, 0);
     else
         libusb_fill_interrupt_transfer(
             d->in, h, d->ep_in, malloc(USB_IN_BUF),
@@ -393,8 +390,8 @@ static void usb_dev_open(struct usb_dev *d, libusb_device *dev)
         goto fail;
     }
     d->inflight++;
-    snprintf(where, sizeof(where), "usb %03u/%03u",
-             libusb_get_bus_number(dev), libusb_get_device_address(dev));
+    snprintf(where, sizeof(where), "usb %03u/%03u", libusb_get_bus_number(dev),
+             libusb_get_device_address(dev));
     d->cb.attached(d->arg, d->link, d->in_packet, where);
     return;
 fail:
@@ -429,7 +426,7 @@ static void usb_dev_work_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (d->h != NULL && d->gone) {
         if (d->inflight > 0)
-            return;     /* the last transfer callback schedules us again */
+            return; /* the last transfer callback schedules us again */
         usb_dev_close(d, 0);
         d->gone = 0;
         d->cb.detached(d->arg, d->gone_reason);
@@ -467,9 +464,9 @@ static int usb_hotplug_cb(libusb_context *ctx, libusb_device *dev,
         if (d->dev == dev || d->pending == dev || usb_owned_elsewhere(d, dev))
             return 0;
         if (d->h != NULL && !d->gone)
-            return 0;   /* we already follow a unit of this model */
+            return 0; /* we already follow a unit of this model */
         if (d->pending != NULL)
-            return 0;   /* one at a time; the loop opens it first */
+            return 0; /* one at a time; the loop opens it first */
         d->pending = libusb_ref_device(dev);
         d->pending_left = 0;
         usb_dev_schedule(d);
@@ -547,8 +544,8 @@ int usb_dev_send(struct usb_dev *d, const uint8_t *buf, size_t n)
             libusb_free_transfer(t);
             return -1;
         }
-        libusb_fill_control_setup(copy, 0x21, 0x09, 0x0200,
-                                  (uint16_t)d->iface, (uint16_t)n);
+        libusb_fill_control_setup(copy, 0x21, 0x09, 0x0200, (uint16_t)d->iface,
+                                  (uint16_t)n);
         memcpy(copy + LIBUSB_CONTROL_SETUP_SIZE, buf, n);
         libusb_fill_control_transfer(t, d->h, copy, usb_out_cb, d,
                                      USB_OUT_TIMEOUT_MS);

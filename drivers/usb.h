@@ -31,9 +31,9 @@ struct usb_ctx;
 struct usb_dev;
 
 enum usb_link {
-    USB_LINK_BULK = 1,          /* bulk IN + bulk OUT */
-    USB_LINK_INTERRUPT,         /* interrupt IN (+ interrupt OUT or
-                                 * SET_REPORT for output) */
+    USB_LINK_BULK = 1,  /* bulk IN + bulk OUT */
+    USB_LINK_INTERRUPT, /* interrupt IN (+ interrupt OUT or
+                         * SET_REPORT for output) */
 };
 
 struct usb_dev_callbacks {

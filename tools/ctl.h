@@ -20,12 +20,12 @@
 struct store;
 
 struct ctl {
-    const char *db_path;        /* --db, EXAMSITE_DB, config, default */
-    const char *config_path;    /* --config, EXAMSITE_CONFIG, or NULL */
-    const char *socket_path;    /* --socket, EXAMSITE_SOCKET, config */
-    int json;                   /* --json */
-    int have_config;            /* a config file was read into cfg */
-    long long last_printed;     /* events: the last id printed */
+    const char *db_path;     /* --db, EXAMSITE_DB, config, default */
+    const char *config_path; /* --config, EXAMSITE_CONFIG, or NULL */
+    const char *socket_path; /* --socket, EXAMSITE_SOCKET, config */
+    int json;                /* --json */
+    int have_config;         /* a config file was read into cfg */
+    long long last_printed;  /* events: the last id printed */
     struct config cfg;
 };
 
@@ -98,7 +98,7 @@ int ctl_checkin(struct ctl *c, int argc, char **argv);
 int ctl_incident(struct ctl *c, int argc, char **argv);
 int ctl_devices(struct ctl *c, int argc, char **argv);
 int ctl_export(struct ctl *c, int argc, char **argv);
-int ctl_idcard(struct ctl *c, int argc, char **argv);   /* ctl_idcard.c */
-int ctl_device(struct ctl *c, int argc, char **argv);   /* ctl_device.c */
+int ctl_idcard(struct ctl *c, int argc, char **argv); /* ctl_idcard.c */
+int ctl_device(struct ctl *c, int argc, char **argv); /* ctl_device.c */
 
 #endif

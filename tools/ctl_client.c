@@ -29,8 +29,8 @@ int ctl_connect(struct ctl *c, struct err *e)
     snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", c->socket_path);
     if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
         close(fd);
-        return err_errno(e, EX_UNAVAILABLE,
-                         "examsited is not answering on %s", c->socket_path);
+        return err_errno(e, EX_UNAVAILABLE, "examsited is not answering on %s",
+                         c->socket_path);
     }
     return fd;
 }
@@ -126,7 +126,9 @@ int ctl_exchange(int fd, json_t *req, json_t **reply, struct err *e)
     }
     free(lb.buf);
     if (r == NULL)
-        return e->code ? -1 : err_set(e, EX_UNAVAILABLE, "examsited closed the connection");
+        return e->code ? -1
+                       : err_set(e, EX_UNAVAILABLE,
+                                 "examsited closed the connection");
     if (!json_is_true(json_object_get(r, "ok"))) {
         const char *msg = json_string_value(json_object_get(r, "error"));
         json_int_t code = json_integer_value(json_object_get(r, "code"));

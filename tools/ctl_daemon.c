@@ -23,8 +23,8 @@ static int print_reply_event(struct ctl *c, json_t *reply, const char *what)
         putchar('\n');
     } else {
         printf("%s: event %" JSON_INTEGER_FORMAT "%s%s\n", what,
-               json_integer_value(json_object_get(ev, "id")),
-               msg ? ": " : "", msg ? msg : "");
+               json_integer_value(json_object_get(ev, "id")), msg ? ": " : "",
+               msg ? msg : "");
     }
     json_decref(reply);
     return 0;
@@ -49,7 +49,8 @@ static int checkin_manual(struct ctl *c, int argc, char **argv)
         else if (ch == 'r')
             reason = optarg;
         else
-            return ctl_usage("checkin manual TICKET --operator NAME --reason TEXT");
+            return ctl_usage(
+                "checkin manual TICKET --operator NAME --reason TEXT");
     }
     if (optind != argc - 1 || op == NULL || reason == NULL)
         return ctl_usage("checkin manual TICKET --operator NAME --reason TEXT");
@@ -65,11 +66,13 @@ static int checkin_manual(struct ctl *c, int argc, char **argv)
 int ctl_checkin(struct ctl *c, int argc, char **argv)
 {
     if (ctl_wants_help(argc, argv)) {
-        puts("usage: examctl checkin manual TICKET --operator NAME --reason TEXT\n\n"
-             "Check a candidate in by hand (forgotten ID card, temporary ID\n"
-             "certificate).  After the late cut-off this is the supervisor's\n"
-             "override and is recorded as such.  Needs the operator role and a\n"
-             "running examsited.");
+        puts(
+            "usage: examctl checkin manual TICKET --operator NAME --reason "
+            "TEXT\n\n"
+            "Check a candidate in by hand (forgotten ID card, temporary ID\n"
+            "certificate).  After the late cut-off this is the supervisor's\n"
+            "override and is recorded as such.  Needs the operator role and a\n"
+            "running examsited.");
         return 0;
     }
     if (argc >= 2 && strcmp(argv[1], "manual") == 0)
@@ -78,8 +81,10 @@ int ctl_checkin(struct ctl *c, int argc, char **argv)
 }
 
 static const char incident_usage[] =
-    "incident add (--ticket TICKET | --seat ROOM:SEAT [--session CODE]) --kind KIND\n"
-    "                      --operator NAME [--note TEXT] [--confirmed-by NAME]\n"
+    "incident add (--ticket TICKET | --seat ROOM:SEAT [--session CODE]) --kind "
+    "KIND\n"
+    "                      --operator NAME [--note TEXT] [--confirmed-by "
+    "NAME]\n"
     "       examctl incident list [--session CODE]\n"
     "       examctl incident amend ID --operator NAME --note TEXT";
 
@@ -101,10 +106,14 @@ static int incident_add(struct ctl *c, int argc, char **argv)
 
     optind = 0;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        const char *key = ch == 't' ? "ticket" : ch == 's' ? "seat"
-                        : ch == 'k' ? "kind" : ch == 'o' ? "operator"
-                        : ch == 'n' ? "note" : ch == 'c' ? "confirmed_by"
-                        : ch == 'S' ? "session" : NULL;
+        const char *key = ch == 't'   ? "ticket"
+                          : ch == 's' ? "seat"
+                          : ch == 'k' ? "kind"
+                          : ch == 'o' ? "operator"
+                          : ch == 'n' ? "note"
+                          : ch == 'c' ? "confirmed_by"
+                          : ch == 'S' ? "session"
+                                      : NULL;
         if (key == NULL) {
             json_decref(req);
             return ctl_usage(incident_usage);
@@ -150,7 +159,8 @@ static int incident_amend(struct ctl *c, int argc, char **argv)
         return ctl_usage(incident_usage);
     id = strtoll(argv[optind], &end, 10);
     if (*end != '\0' || id <= 0)
-        return ctl_failf(EX_USAGE, "incident amend: '%s' is not an event id", argv[optind]);
+        return ctl_failf(EX_USAGE, "incident amend: '%s' is not an event id",
+                         argv[optind]);
     req = json_pack("{s:s, s:I, s:s, s:s}", "op", "incident.amend", "id",
                     (json_int_t)id, "operator", op, "note", note);
     rc = ctl_request(c, req, &reply, &e);
@@ -182,23 +192,26 @@ static int incident_list(struct ctl *c, int argc, char **argv)
         json_dumpf(arr, stdout, JSON_COMPACT);
         putchar('\n');
     } else {
-        json_array_foreach(arr, i, ev) {
+        json_array_foreach(arr, i, ev)
+        {
             json_t *pl = json_object_get(ev, "payload");
             const char *kind = json_string_value(json_object_get(ev, "kind"));
             int amend = kind && strcmp(kind, "incident.amended") == 0;
             const char *op = json_string_value(json_object_get(ev, "operator"));
-            const char *sess = json_string_value(json_object_get(ev, "session"));
+            const char *sess =
+                json_string_value(json_object_get(ev, "session"));
             const char *note = json_string_value(json_object_get(pl, "note"));
             if (amend)
-                printf("%6" JSON_INTEGER_FORMAT " %s %-14s amends %" JSON_INTEGER_FORMAT
-                       " (%s): %s\n",
+                printf("%6" JSON_INTEGER_FORMAT
+                       " %s %-14s amends %" JSON_INTEGER_FORMAT " (%s): %s\n",
                        json_integer_value(json_object_get(ev, "id")),
                        json_string_value(json_object_get(ev, "time")),
                        sess ? sess : "-",
                        json_integer_value(json_object_get(pl, "amends")),
                        op ? op : "-", note ? note : "");
             else
-                printf("%6" JSON_INTEGER_FORMAT " %s %-14s %-6s seat %-8s (%s) %s\n",
+                printf("%6" JSON_INTEGER_FORMAT
+                       " %s %-14s %-6s seat %-8s (%s) %s\n",
                        json_integer_value(json_object_get(ev, "id")),
                        json_string_value(json_object_get(ev, "time")),
                        sess ? sess : "-",
@@ -214,10 +227,14 @@ static int incident_list(struct ctl *c, int argc, char **argv)
 int ctl_incident(struct ctl *c, int argc, char **argv)
 {
     if (ctl_wants_help(argc, argv)) {
-        printf("usage: examctl %s\n\nKINDs: V1-V9 (违纪, MOE Order 33 Art. 5), C1-C9 "
-               "(作弊, Art. 6),\nlate, absent, exit, reentry, device, other.  Once a "
-               "room's session is\nclosed, later facts are amendments.  Needs a "
-               "running examsited.\n", incident_usage);
+        printf(
+            "usage: examctl %s\n\nKINDs: V1-V9 (违纪, MOE Order 33 Art. 5), "
+            "C1-C9 "
+            "(作弊, Art. 6),\nlate, absent, exit, reentry, device, other.  "
+            "Once a "
+            "room's session is\nclosed, later facts are amendments.  Needs a "
+            "running examsited.\n",
+            incident_usage);
         return 0;
     }
     if (argc >= 2 && strcmp(argv[1], "add") == 0)
@@ -237,9 +254,10 @@ int ctl_devices(struct ctl *c, int argc, char **argv)
     int rc;
 
     if (ctl_wants_help(argc, argv)) {
-        puts("usage: examctl devices\n\nThe station's readers and scanners as "
-             "the daemon sees them: attached,\npolling, SAM status and ID, last "
-             "error.");
+        puts(
+            "usage: examctl devices\n\nThe station's readers and scanners as "
+            "the daemon sees them: attached,\npolling, SAM status and ID, last "
+            "error.");
         return 0;
     }
     if (argc != 1)
@@ -256,7 +274,8 @@ int ctl_devices(struct ctl *c, int argc, char **argv)
     } else {
         printf("%-12s %-8s %-6s %-9s %-8s %-28s %s\n", "DEVICE", "TYPE", "ROOM",
                "ATTACHED", "POLLING", "SAM", "LAST ERROR");
-        json_array_foreach(arr, i, d) {
+        json_array_foreach(arr, i, d)
+        {
             printf("%-12s %-8s %-6s %-9s %-8s %-28s %s\n",
                    json_string_value(json_object_get(d, "name")),
                    json_string_value(json_object_get(d, "type")),
@@ -264,7 +283,8 @@ int ctl_devices(struct ctl *c, int argc, char **argv)
                    json_is_true(json_object_get(d, "attached")) ? "yes" : "NO",
                    json_is_true(json_object_get(d, "polling")) ? "yes" : "no",
                    json_is_true(json_object_get(d, "sam_ok"))
-                       ? json_string_value(json_object_get(d, "sam_id")) : "-",
+                       ? json_string_value(json_object_get(d, "sam_id"))
+                       : "-",
                    json_string_value(json_object_get(d, "last_error")));
         }
     }

@@ -40,7 +40,7 @@ static const char ctl_device_usage[] =
 
 struct listen {
     struct event_base *base;
-    long count;             /* 0: no limit */
+    long count; /* 0: no limit */
     long got;
     int reveal;
     int interrupted;
@@ -98,8 +98,8 @@ static void ctl_listen_event(const struct device_event *ev, void *arg)
         ctl_listen_print(l, idjson_card(ev->card, l->reveal));
         break;
     case DEVICE_CODE_SCANNED:
-        ctl_listen_print(l, json_pack("{s:s%}", "code", ev->code,
-                                      ev->code_len));
+        ctl_listen_print(l,
+                         json_pack("{s:s%}", "code", ev->code, ev->code_len));
         break;
     case DEVICE_ATTACHED:
         fprintf(stderr, "examctl: listen: attached (%s)\n", ev->reason);

@@ -32,9 +32,8 @@ static int print_event(void *ud, const struct event *ev)
         return 0;
     }
     printf("%6" PRId64 " %s %-18s %-14s %-5s %-14s %s\n", ev->id, ev->time,
-           ev->kind, ev->session ? ev->session : "-",
-           ev->room ? ev->room : "-", ev->ticket ? ev->ticket : "-",
-           ev->payload ? ev->payload : "{}");
+           ev->kind, ev->session ? ev->session : "-", ev->room ? ev->room : "-",
+           ev->ticket ? ev->ticket : "-", ev->payload ? ev->payload : "{}");
     return 0;
 }
 
@@ -75,7 +74,8 @@ static int follow_stream(struct ctl *c, int fd)
                 json_dumpf(j, stdout, JSON_COMPACT);
                 putchar('\n');
             } else {
-                char *payload = json_dumps(json_object_get(j, "payload"), JSON_COMPACT);
+                char *payload =
+                    json_dumps(json_object_get(j, "payload"), JSON_COMPACT);
                 memset(&ev, 0, sizeof(ev));
                 ev.id = c->last_printed;
                 snprintf(ev.time, sizeof(ev.time), "%s",
@@ -118,14 +118,16 @@ int ctl_events(struct ctl *c, int argc, char **argv)
         if (ch == 's') {
             since = strtoll(optarg, &end, 10);
             if (*optarg == '\0' || *end != '\0' || since < 0)
-                return ctl_failf(EX_USAGE, "--since needs an event id (0 or more)");
+                return ctl_failf(EX_USAGE,
+                                 "--since needs an event id (0 or more)");
         } else if (ch == 'f') {
             follow = 1;
         } else if (ch == 'h') {
             printf("usage: examctl %s\n\nThe event log after event ID, one "
                    "line each (--json: one JSON object per line,\nas in a "
                    "batch).  --follow then keeps printing new events as the\n"
-                   "daemon commits them (needs a running examsited).\n", events_usage);
+                   "daemon commits them (needs a running examsited).\n",
+                   events_usage);
             return 0;
         } else {
             return ctl_usage(events_usage);

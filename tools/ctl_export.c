@@ -16,7 +16,8 @@
 #include "session.h"
 #include "store.h"
 
-static const char export_usage[] = "export attendance --session CODE [--room ROOM]";
+static const char export_usage[] =
+    "export attendance --session CODE [--room ROOM]";
 
 struct export_ctx {
     struct store *st;
@@ -96,10 +97,11 @@ int ctl_export(struct ctl *c, int argc, char **argv)
     int ch, rc;
 
     if (ctl_wants_help(argc, argv)) {
-        printf("usage: examctl %s\n\nAttendance of a session as CSV on stdout "
-               "(UTF-8 with BOM, CRLF: opens in Excel):\nticket, name, session, "
-               "room, seat, status, check-in time (site time), device.\n",
-               export_usage);
+        printf(
+            "usage: examctl %s\n\nAttendance of a session as CSV on stdout "
+            "(UTF-8 with BOM, CRLF: opens in Excel):\nticket, name, session, "
+            "room, seat, status, check-in time (site time), device.\n",
+            export_usage);
         return 0;
     }
     if (argc < 2 || strcmp(argv[1], "attendance") != 0)
@@ -127,7 +129,8 @@ int ctl_export(struct ctl *c, int argc, char **argv)
     }
     fputs("\xEF\xBB\xBF", stdout);
     fputs("准考证号 ticket,姓名 name,场次 session,考场 room,座位号 seat,"
-          "状态 status,检录时间 time,设备 device\r\n", stdout);
+          "状态 status,检录时间 time,设备 device\r\n",
+          stdout);
     rc = candidate_foreach(x.st, session, room, export_row, &x, &x.e);
     store_close(x.st);
     if (rc == -1)

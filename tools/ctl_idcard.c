@@ -91,8 +91,7 @@ static void ctl_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
     json_object_set_new(o, key, json_string(hex));
 }
 
-static void ctl_decode_response(json_t *o, const struct idframe *f,
-                                int reveal)
+static void ctl_decode_response(json_t *o, const struct idframe *f, int reveal)
 {
     struct idcard_info info;
     struct err e;
@@ -107,8 +106,7 @@ static void ctl_decode_response(json_t *o, const struct idframe *f,
         return;
     }
     if (sw3 != IDSW_OK) {
-        json_object_set_new(o, "reason",
-                            json_string(idframe_status_text(sw3)));
+        json_object_set_new(o, "reason", json_string(idframe_status_text(sw3)));
         return;
     }
     if (f->body_len == 3 + 16) {
@@ -118,7 +116,7 @@ static void ctl_decode_response(json_t *o, const struct idframe *f,
         return;
     }
     if (f->body_len < 3 + 4 + IDTEXT_LEN)
-        return;     /* select OK and the like: status only */
+        return; /* select OK and the like: status only */
     /* 30 01 has two block lengths, 30 10 three; try the exact fit. */
     if (idtext_from_response(f->body, f->body_len, 0, &info, &e) == -1 &&
         idtext_from_response(f->body, f->body_len, 1, &info, &e) == -1) {
@@ -139,8 +137,7 @@ static json_t *ctl_frame_entry(const struct idframe *f, size_t offset,
         uint16_t cmd = (uint16_t)(f->body[0] << 8 | f->body[1]);
         json_object_set_new(o, "kind", json_string("command"));
         ctl_hex(o, "cmd", f->body, 2);
-        json_object_set_new(o, "name",
-                            json_string(idframe_command_name(cmd)));
+        json_object_set_new(o, "name", json_string(idframe_command_name(cmd)));
         json_object_set_new(o, "checksum_ok", json_boolean(f->checksum_ok));
         if (!f->checksum_ok)
             json_object_set_new(o, "error", json_string("checksum mismatch"));
@@ -148,8 +145,7 @@ static json_t *ctl_frame_entry(const struct idframe *f, size_t offset,
         json_object_set_new(o, "kind", json_string("unknown"));
         json_object_set_new(o, "checksum_ok", json_boolean(f->checksum_ok));
         json_object_set_new(
-            o, "error",
-            json_string("neither a known command nor a response"));
+            o, "error", json_string("neither a known command nor a response"));
     } else {
         ctl_decode_response(o, f, reveal);
     }
@@ -207,16 +203,15 @@ static json_t *ctl_decode_bytes(const uint8_t *p, size_t n, int reveal)
     }
     if (!d->done && d->skipped > 0)
         json_array_append_new(
-            frames, ctl_error_entry(n - idframe_decoder_pending(d) -
-                                        d->skipped,
+            frames, ctl_error_entry(n - idframe_decoder_pending(d) - d->skipped,
                                     "%zu bytes that are not a frame skipped",
                                     d->skipped, 0));
     if (idframe_decoder_pending(d) > 0) {
         size_t have = idframe_decoder_pending(d);
-        size_t want = have >= IDFRAME_HDR_LEN
-                          ? (size_t)(d->buf[5] << 8 | d->buf[6]) +
-                                IDFRAME_HDR_LEN
-                          : (size_t)IDFRAME_HDR_LEN;
+        size_t want =
+            have >= IDFRAME_HDR_LEN
+                ? (size_t)(d->buf[5] << 8 | d->buf[6]) + IDFRAME_HDR_LEN
+                : (size_t)IDFRAME_HDR_LEN;
         json_array_append_new(
             frames, ctl_error_entry(n - have,
                                     "truncated frame: %zu bytes, at least "
@@ -268,8 +263,7 @@ static int ctl_idcard_decode(int argc, char **argv)
         if (n < 0) {
             free(bytes);
             free(in);
-            return ctl_failf(EX_DATAERR,
-                             "%s: hex text with an odd digit count",
+            return ctl_failf(EX_DATAERR, "%s: hex text with an odd digit count",
                              path ? path : "stdin");
         }
         nbytes = (size_t)n;

@@ -29,10 +29,11 @@ static void print_json(const struct import_report *r)
     size_t i;
 
     for (i = 0; i < r->nerrors; i++)
-        json_array_append_new(errs, json_pack("{s:i, s:s}", "line",
-                                              r->errors[i].line, "reason",
-                                              r->errors[i].reason));
-    json_object_set_new(j, "imported", json_integer(r->committed ? r->imported : 0));
+        json_array_append_new(errs,
+                              json_pack("{s:i, s:s}", "line", r->errors[i].line,
+                                        "reason", r->errors[i].reason));
+    json_object_set_new(j, "imported",
+                        json_integer(r->committed ? r->imported : 0));
     json_object_set_new(j, "unchanged", json_integer(r->unchanged));
     json_object_set_new(j, "rejected", json_integer(r->rejected));
     json_object_set_new(j, "errors", errs);
@@ -75,7 +76,7 @@ int ctl_import_finish(struct ctl *c, const char *path, const char *what,
                r->unchanged, what, path);
     else
         printf("imported %d %s, %d already present, %d rejected (%s, %s)\n",
-               r->committed ? r->imported : 0, what, r->unchanged,
-               r->rejected, path, enc);
+               r->committed ? r->imported : 0, what, r->unchanged, r->rejected,
+               path, enc);
     return 0;
 }

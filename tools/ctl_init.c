@@ -16,10 +16,12 @@ static const char init_usage[] =
     "init --site-id ID --site-name NAME [--station ID] [--timezone ZONE]";
 
 static const char init_help[] =
-    "usage: examctl init --site-id ID --site-name NAME [--station ID] [--timezone ZONE]\n"
+    "usage: examctl init --site-id ID --site-name NAME [--station ID] "
+    "[--timezone ZONE]\n"
     "\n"
     "Create the site database (--db, or the configuration's [site] database)\n"
-    "and the site secret beside it (mode 0600), the key that hashes ID numbers.\n"
+    "and the site secret beside it (mode 0600), the key that hashes ID "
+    "numbers.\n"
     "Refuses to touch an existing database or secret.  The time zone defaults\n"
     "to " SITETIME_DEFAULT_ZONE "; the station to this host's name.\n";
 
@@ -43,12 +45,23 @@ int ctl_init(struct ctl *c, int argc, char **argv)
 
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
-        case 'i': id = optarg; break;
-        case 'n': name = optarg; break;
-        case 's': station = optarg; break;
-        case 't': zone = optarg; break;
-        case 'h': fputs(init_help, stdout); return 0;
-        default: return ctl_usage(init_usage);
+        case 'i':
+            id = optarg;
+            break;
+        case 'n':
+            name = optarg;
+            break;
+        case 's':
+            station = optarg;
+            break;
+        case 't':
+            zone = optarg;
+            break;
+        case 'h':
+            fputs(init_help, stdout);
+            return 0;
+        default:
+            return ctl_usage(init_usage);
         }
     }
     if (id == NULL || name == NULL || optind != argc)
@@ -58,17 +71,23 @@ int ctl_init(struct ctl *c, int argc, char **argv)
     if (zone == NULL)
         zone = c->have_config ? c->cfg.site.timezone : SITETIME_DEFAULT_ZONE;
     memset(&site, 0, sizeof(site));
-    if (station == NULL && gethostname(site.station, sizeof(site.station) - 1) == -1)
+    if (station == NULL &&
+        gethostname(site.station, sizeof(site.station) - 1) == -1)
         snprintf(site.station, sizeof(site.station), "station");
     else if (station != NULL)
         snprintf(site.station, sizeof(site.station), "%s", station);
     if (!site_ident_valid(id, 64))
-        return ctl_failf(EX_USAGE, "site id '%s' must be 1-64 letters, digits, '-', '_' or '.'", id);
+        return ctl_failf(
+            EX_USAGE,
+            "site id '%s' must be 1-64 letters, digits, '-', '_' or '.'", id);
     if (!site_ident_valid(site.station, 64))
-        return ctl_failf(EX_USAGE, "station '%s' must be 1-64 letters, digits, '-', '_' or '.'",
-                         site.station);
+        return ctl_failf(
+            EX_USAGE,
+            "station '%s' must be 1-64 letters, digits, '-', '_' or '.'",
+            site.station);
     if (strlen(name) == 0 || strlen(name) >= sizeof(site.name))
-        return ctl_failf(EX_USAGE, "site name must be 1-%zu bytes", sizeof(site.name) - 1);
+        return ctl_failf(EX_USAGE, "site name must be 1-%zu bytes",
+                         sizeof(site.name) - 1);
     if (sitetime_set_zone(zone, &e) == -1)
         return ctl_fail(&e);
     snprintf(site.id, sizeof(site.id), "%s", id);
@@ -77,7 +96,8 @@ int ctl_init(struct ctl *c, int argc, char **argv)
     sitetime_format_utc(sitetime_now_ms(), site.created);
 
     if (access(c->db_path, F_OK) == 0)
-        return ctl_failf(EX_CANTCREAT, "%s already exists; not touching it", c->db_path);
+        return ctl_failf(EX_CANTCREAT, "%s already exists; not touching it",
+                         c->db_path);
     ctl_secret_path(c, secret_path, sizeof(secret_path));
     if (secret_create(secret_path, &sec, &e) == -1)
         return ctl_fail(&e);
@@ -93,7 +113,8 @@ int ctl_init(struct ctl *c, int argc, char **argv)
     store_close(st);
     printf("site %s (%s), station %s, time zone %s\n", site.id, site.name,
            site.station, site.timezone);
-    printf("database %s\nsecret   %s (mode 0600: keep it with the database, never copy it elsewhere)\n",
+    printf("database %s\nsecret   %s (mode 0600: keep it with the database, "
+           "never copy it elsewhere)\n",
            c->db_path, secret_path);
     return 0;
 }

@@ -14,21 +14,25 @@
 #include "store.h"
 
 static const char roster_usage[] =
-    "roster import FILE [--encoding auto|utf-8|gb18030] [--skip-invalid] [--dry-run]\n"
+    "roster import FILE [--encoding auto|utf-8|gb18030] [--skip-invalid] "
+    "[--dry-run]\n"
     "       examctl roster list [--session CODE] [--room ROOM]\n"
     "       examctl roster show TICKET";
 
 static const char roster_help[] =
-    "usage: examctl roster import FILE [--encoding auto|utf-8|gb18030] [--skip-invalid] [--dry-run]\n"
+    "usage: examctl roster import FILE [--encoding auto|utf-8|gb18030] "
+    "[--skip-invalid] [--dry-run]\n"
     "       examctl roster list [--session CODE] [--room ROOM]\n"
     "       examctl roster show TICKET\n"
     "\n"
     "The roster is CSV with a header row: ticket/准考证号, name/姓名,\n"
     "id_number/身份证号, session/场次, room/考场, seat/座位号, in any order;\n"
     "other columns are ignored.  UTF-8 (with or without BOM) or GB18030,\n"
-    "detected unless --encoding says.  Every row is checked (ID check digit and\n"
+    "detected unless --encoding says.  Every row is checked (ID check digit "
+    "and\n"
     "birth date, known session, unique ticket, seat and ID number); with any\n"
-    "bad row nothing is imported and each is listed as FILE:LINE: reason (exit\n"
+    "bad row nothing is imported and each is listed as FILE:LINE: reason "
+    "(exit\n"
     "65).  --skip-invalid imports the good rows and still lists the bad ones;\n"
     "--dry-run checks everything and writes nothing.  ID numbers are stored\n"
     "only as a keyed hash and their last 4 characters.\n";
@@ -61,7 +65,8 @@ static int cmd_roster_import(struct ctl *c, int argc, char **argv)
         switch (ch) {
         case 'e':
             if (csvread_encoding(optarg, &o.encoding) == -1)
-                return ctl_failf(EX_USAGE, "--encoding must be auto, utf-8 or gb18030");
+                return ctl_failf(EX_USAGE,
+                                 "--encoding must be auto, utf-8 or gb18030");
             break;
         case 's':
             o.skip_invalid = 1;
@@ -102,8 +107,8 @@ static json_t *candidate_json(const struct candidate *cd)
 
     masked_id(cd, id);
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "ticket", cd->ticket,
-                     "name", cd->name, "id_number", id, "session",
-                     cd->session, "room", cd->room, "seat", cd->seat);
+                     "name", cd->name, "id_number", id, "session", cd->session,
+                     "room", cd->room, "seat", cd->seat);
 }
 
 static int list_row(void *ud, const struct candidate *cd)

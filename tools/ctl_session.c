@@ -13,21 +13,27 @@
 #include "store.h"
 
 static const char session_usage[] =
-    "session import FILE | session add CODE --certificate NAME --level 初级|中级|高级\n"
-    "            --date YYYY-MM-DD --start HH:MM --end HH:MM [--opens-before MIN]\n"
+    "session import FILE | session add CODE --certificate NAME --level "
+    "初级|中级|高级\n"
+    "            --date YYYY-MM-DD --start HH:MM --end HH:MM [--opens-before "
+    "MIN]\n"
     "            [--late-after MIN] [--published N] | session list\n"
     "       examctl session close CODE --room ROOM --operator NAME";
 
 static const char session_help[] =
     "usage: examctl session import FILE\n"
-    "       examctl session add CODE --certificate NAME --level 初级|中级|高级\n"
-    "            --date YYYY-MM-DD --start HH:MM --end HH:MM [--opens-before MIN]\n"
+    "       examctl session add CODE --certificate NAME --level "
+    "初级|中级|高级\n"
+    "            --date YYYY-MM-DD --start HH:MM --end HH:MM [--opens-before "
+    "MIN]\n"
     "            [--late-after MIN] [--published N] [--organisation NAME]\n"
     "       examctl session list\n"
     "       examctl session close CODE --room ROOM --operator NAME\n"
     "\n"
-    "Sessions (场次) come from the office as CSV: code/场次, certificate/证书名称,\n"
-    "level/等级, date/日期, start/开始时间, end/结束时间, opens_before/提前入场分钟\n"
+    "Sessions (场次) come from the office as CSV: code/场次, "
+    "certificate/证书名称,\n"
+    "level/等级, date/日期, start/开始时间, end/结束时间, "
+    "opens_before/提前入场分钟\n"
     "(default 30), late_after/迟到截止分钟 (default 15), published/公布人数.\n"
     "An import is atomic; a session already present with the same details is\n"
     "left as it is; one with other details is an error.\n";
@@ -42,8 +48,10 @@ static void tell_daemon(struct ctl *c)
     struct err e;
 
     if (ctl_request(c, req, &reply, &e) == -1 && e.code != EX_UNAVAILABLE)
-        fprintf(stderr, "examctl: examsited was not told (%s): run "
-                        "'systemctl reload examsited'\n", e.msg);
+        fprintf(stderr,
+                "examctl: examsited was not told (%s): run "
+                "'systemctl reload examsited'\n",
+                e.msg);
     json_decref(reply);
     json_decref(req);
 }
@@ -100,16 +108,35 @@ static int cmd_session_add(struct ctl *c, int argc, char **argv)
     optind = 0;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
-        case 'c': cert = optarg; break;
-        case 'l': level = optarg; break;
-        case 'd': date = optarg; break;
-        case 's': start = optarg; break;
-        case 'e': end = optarg; break;
-        case 'o': opens = optarg; break;
-        case 'a': late = optarg; break;
-        case 'p': pub = optarg; break;
-        case 'g': org = optarg; break;
-        default: return ctl_usage(session_usage);
+        case 'c':
+            cert = optarg;
+            break;
+        case 'l':
+            level = optarg;
+            break;
+        case 'd':
+            date = optarg;
+            break;
+        case 's':
+            start = optarg;
+            break;
+        case 'e':
+            end = optarg;
+            break;
+        case 'o':
+            opens = optarg;
+            break;
+        case 'a':
+            late = optarg;
+            break;
+        case 'p':
+            pub = optarg;
+            break;
+        case 'g':
+            org = optarg;
+            break;
+        default:
+            return ctl_usage(session_usage);
         }
     }
     if (optind != argc - 1 || !cert || !level || !date || !start || !end)
@@ -131,7 +158,8 @@ static int cmd_session_add(struct ctl *c, int argc, char **argv)
     store_close(st);
     if (rc == 1)
         tell_daemon(c);
-    printf(rc == 1 ? "session %s added\n" : "session %s already present, unchanged\n",
+    printf(rc == 1 ? "session %s added\n"
+                   : "session %s already present, unchanged\n",
            s.code);
     return 0;
 }
@@ -144,11 +172,11 @@ static int list_row(void *ud, const struct session_row *s)
     session_hhmm(s->start_min, a);
     session_hhmm(s->end_min, b);
     if (arr != NULL) {
-        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i}",
-                              "code", s->code, "certificate", s->certificate,
-                              "level", s->level, "date", s->date, "start", a,
-                              "end", b, "opens_before", s->opens_before,
-                              "late_after", s->late_after);
+        json_t *j =
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "code",
+                      s->code, "certificate", s->certificate, "level", s->level,
+                      "date", s->date, "start", a, "end", b, "opens_before",
+                      s->opens_before, "late_after", s->late_after);
         json_object_set_new(j, "published",
                             s->published >= 0 ? json_integer(s->published)
                                               : json_null());
@@ -215,9 +243,11 @@ static int cmd_session_close(struct ctl *c, int argc, char **argv)
     json_decref(req);
     if (rc == -1)
         return ctl_fail(&e);
-    printf("session %s room %s closed and sealed by %s (event %" JSON_INTEGER_FORMAT ")\n",
+    printf("session %s room %s closed and sealed by %s (event "
+           "%" JSON_INTEGER_FORMAT ")\n",
            argv[optind], room, op,
-           json_integer_value(json_object_get(json_object_get(reply, "event"), "id")));
+           json_integer_value(
+               json_object_get(json_object_get(reply, "event"), "id")));
     json_decref(reply);
     return 0;
 }

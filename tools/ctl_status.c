@@ -23,10 +23,10 @@ static int status_row(void *ud, const struct report_status *r)
     if (arr != NULL)
         return json_array_append_new(
             arr, json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i}", "code",
-                           r->session, "room", r->room, "expected",
-                           r->expected, "present", r->present, "late", r->late,
-                           "absent", r->absent, "denied", r->denied,
-                           "incidents", r->incidents));
+                           r->session, "room", r->room, "expected", r->expected,
+                           "present", r->present, "late", r->late, "absent",
+                           r->absent, "denied", r->denied, "incidents",
+                           r->incidents));
     printf("%-16s %-6s %8d %7d %4d %6d %6d %9d\n", r->session,
            r->room[0] ? r->room : "-", r->expected, r->present, r->late,
            r->absent, r->denied, r->incidents);
@@ -38,8 +38,10 @@ static int print_row_json(json_t *row)
     struct report_status r;
 
     memset(&r, 0, sizeof(r));
-    snprintf(r.session, sizeof(r.session), "%s", json_string_value(json_object_get(row, "code")));
-    snprintf(r.room, sizeof(r.room), "%s", json_string_value(json_object_get(row, "room")));
+    snprintf(r.session, sizeof(r.session), "%s",
+             json_string_value(json_object_get(row, "code")));
+    snprintf(r.room, sizeof(r.room), "%s",
+             json_string_value(json_object_get(row, "room")));
     r.expected = (int)json_integer_value(json_object_get(row, "expected"));
     r.present = (int)json_integer_value(json_object_get(row, "present"));
     r.late = (int)json_integer_value(json_object_get(row, "late"));
@@ -88,8 +90,7 @@ static int status_from_daemon(struct ctl *c, const char *session,
                json_string_value(json_object_get(hello, "station")), "SESSION",
                "ROOM", "EXPECTED", "PRESENT", "LATE", "ABSENT", "DENIED",
                "INCIDENTS");
-        json_array_foreach(rows, i, row)
-            print_row_json(row);
+        json_array_foreach(rows, i, row) print_row_json(row);
     }
     json_decref(hello);
     json_decref(reply);
@@ -119,7 +120,8 @@ int ctl_status(struct ctl *c, int argc, char **argv)
         else if (ch == 'h') {
             printf("usage: examctl %s\n\nExpected, present, late, absent, "
                    "denied and incidents per session and room,\ncounted from "
-                   "the roster and the event log.\n", status_usage);
+                   "the roster and the event log.\n",
+                   status_usage);
             return 0;
         } else
             return ctl_usage(status_usage);
@@ -137,9 +139,10 @@ int ctl_status(struct ctl *c, int argc, char **argv)
     if (c->json)
         arr = json_array();
     else
-        printf("site %s (%s), station %s\n\n%-16s %-6s %8s %7s %4s %6s %6s %9s\n",
-               site.id, site.name, site.station, "SESSION", "ROOM",
-               "EXPECTED", "PRESENT", "LATE", "ABSENT", "DENIED", "INCIDENTS");
+        printf(
+            "site %s (%s), station %s\n\n%-16s %-6s %8s %7s %4s %6s %6s %9s\n",
+            site.id, site.name, site.station, "SESSION", "ROOM", "EXPECTED",
+            "PRESENT", "LATE", "ABSENT", "DENIED", "INCIDENTS");
     rc = report_status(st, session, room, status_row, arr, &e);
     store_close(st);
     if (rc == -1) {

@@ -20,17 +20,21 @@
 #include "store.h"
 
 static const char usage_text[] =
-    "usage: examctl [--db PATH] [--config FILE] [--socket PATH] [--json] COMMAND ...\n"
+    "usage: examctl [--db PATH] [--config FILE] [--socket PATH] [--json] "
+    "COMMAND ...\n"
     "\n"
     "Site set-up and roster:\n"
     "  init --site-id ID --site-name NAME [--station ID] [--timezone ZONE]\n"
-    "  session import FILE | add CODE ... | list | close CODE --room ROOM --operator NAME\n"
-    "  roster import FILE [--encoding auto|utf-8|gb18030] [--skip-invalid] [--dry-run]\n"
+    "  session import FILE | add CODE ... | list | close CODE --room ROOM "
+    "--operator NAME\n"
+    "  roster import FILE [--encoding auto|utf-8|gb18030] [--skip-invalid] "
+    "[--dry-run]\n"
     "  roster list [--session CODE] [--room ROOM] | show TICKET\n"
     "Exam day (checkin, incident, devices, events --follow need examsited):\n"
     "  status [--session CODE] [--room ROOM]\n"
     "  checkin manual TICKET --operator NAME --reason TEXT\n"
-    "  incident add (--ticket TICKET | --seat ROOM:SEAT [--session CODE]) --kind KIND\n"
+    "  incident add (--ticket TICKET | --seat ROOM:SEAT [--session CODE]) "
+    "--kind KIND\n"
     "               --operator NAME [--note TEXT] [--confirmed-by NAME]\n"
     "  incident list [--session CODE] | amend ID --operator NAME --note TEXT\n"
     "  devices\n"
@@ -40,10 +44,12 @@ static const char usage_text[] =
     "Technician helpers:\n"
     "  idnumber check NUMBER\n"
     "  idcard decode [FILE] [--reveal]\n"
-    "  device listen (--usb VID:PID | --serial PATH [--baud N]) --type idcard|scanner\n"
+    "  device listen (--usb VID:PID | --serial PATH [--baud N]) --type "
+    "idcard|scanner\n"
     "                [--count N] [--timeout SEC] [--reveal]\n"
     "\n"
-    "Defaults come from EXAMSITE_DB, EXAMSITE_CONFIG, EXAMSITE_SOCKET, then the\n"
+    "Defaults come from EXAMSITE_DB, EXAMSITE_CONFIG, EXAMSITE_SOCKET, then "
+    "the\n"
     "configuration file (" CONFIG_DEFAULT_PATH ").  'examctl COMMAND --help'\n"
     "describes each command.  Exit codes follow sysexits(3).\n";
 
@@ -94,16 +100,17 @@ int ctl_open_store(struct ctl *c, struct store **st, struct err *e)
         if (e->code == EX_NOINPUT)
             err_set(e, EX_NOINPUT,
                     "no site database at %s (run 'examctl init' first, or "
-                    "give --db)", c->db_path);
+                    "give --db)",
+                    c->db_path);
         return -1;
     }
     if ((rc = site_get(*st, &site, e)) != 1) {
         store_close(*st);
         *st = NULL;
-        return rc == 0 ? err_set(e, EX_NOINPUT,
-                                 "%s is not set up: run 'examctl init'",
-                                 c->db_path)
-                       : -1;
+        return rc == 0
+                   ? err_set(e, EX_NOINPUT,
+                             "%s is not set up: run 'examctl init'", c->db_path)
+                   : -1;
     }
     if (sitetime_set_zone(site.timezone, e) == -1) {
         store_close(*st);
@@ -150,7 +157,7 @@ static int load_config(struct ctl *c)
 
     if (c->config_path == NULL) {
         if (stat(CONFIG_DEFAULT_PATH, &sb) == -1)
-            return 0;   /* no config is fine for examctl */
+            return 0; /* no config is fine for examctl */
         c->config_path = CONFIG_DEFAULT_PATH;
     }
     if (config_load(c->config_path, &c->cfg, &e) == -1)
@@ -219,10 +226,11 @@ int main(int argc, char **argv)
     if (c.db_path == NULL)
         c.db_path = c.have_config ? c.cfg.site.database : CONFIG_DEFAULT_DB;
     if (c.socket_path == NULL)
-        c.socket_path = c.have_config ? c.cfg.control.socket : CONFIG_DEFAULT_SOCKET;
+        c.socket_path =
+            c.have_config ? c.cfg.control.socket : CONFIG_DEFAULT_SOCKET;
     for (cmd = commands; cmd->name != NULL; cmd++)
         if (strcmp(cmd->name, argv[0]) == 0) {
-            optind = 0;   /* each command parses its own options afresh */
+            optind = 0; /* each command parses its own options afresh */
             return cmd->fn(&c, argc, argv);
         }
     fprintf(stderr, "examctl: unknown command '%s'\n", argv[0]);

@@ -69,7 +69,8 @@ static int sim_open_pty(struct simloop *l, struct err *e)
 
     l->sim.master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (l->sim.master == -1 || grantpt(l->sim.master) == -1 ||
-        unlockpt(l->sim.master) == -1 || (name = ptsname(l->sim.master)) == NULL)
+        unlockpt(l->sim.master) == -1 ||
+        (name = ptsname(l->sim.master)) == NULL)
         return err_errno(e, EX_OSERR, "cannot create a pseudo-terminal");
     l->slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (l->slave == -1)
@@ -127,7 +128,7 @@ static int sim_command(struct simloop *l, char *line)
         printf("ok\n");
         break;
     case 1:
-        break;      /* the device printed its own "ok ..." line */
+        break; /* the device printed its own "ok ..." line */
     default:
         printf("error: %s\n", e.msg);
         break;
@@ -159,7 +160,7 @@ static void sim_stdin_cb(evutil_socket_t fd, short what, void *arg)
         evbuffer_drain(l->in, evbuffer_get_length(l->in));
     }
     if (n <= 0 && !(n == -1 && (errno == EAGAIN || errno == EINTR)))
-        event_base_loopexit(l->base, NULL);     /* EOF: quit */
+        event_base_loopexit(l->base, NULL); /* EOF: quit */
 }
 
 static int sim_run(struct simloop *l, struct err *e)
@@ -208,8 +209,8 @@ int main(int argc, char **argv)
     int rc = 0;
 
     log_init("examsim", 1, LOG_LVL_WARN);
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
-                      strcmp(argv[1], "-h") == 0)) {
+    if (argc == 2 &&
+        (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         sim_usage(stdout);
         return 0;
     }

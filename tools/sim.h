@@ -13,12 +13,12 @@
 #include "err.h"
 
 struct sim {
-    int master;             /* pty master: the device's side */
-    void *dev;              /* the simulated device's state */
+    int master; /* pty master: the device's side */
+    void *dev;  /* the simulated device's state */
 };
 
 struct sim_device {
-    const char *name;                       /* "idcard", "scanner" */
+    const char *name; /* "idcard", "scanner" */
     void *(*create)(struct err *e);
     void (*destroy)(void *dev);
     /* Bytes the host wrote. */

@@ -95,8 +95,8 @@ static void sim_answer(struct sim *s, uint8_t sw3, const uint8_t *data,
                        size_t dlen, int is_read)
 {
     struct sim_reader *r = s->dev;
-    static const uint8_t garbage[] = {0x00, 0x13, 0xAA, 0xAA, 0x96,
-                                      0x55, 0xAA, 0x69};
+    static const uint8_t garbage[] = {0x00, 0x13, 0xAA, 0xAA,
+                                      0x96, 0x55, 0xAA, 0x69};
     uint8_t frame[IDFRAME_HDR_LEN + 4 + SIM_READ_DATA];
     long n = idframe_encode_resp(sw3, data, dlen, frame, sizeof(frame));
 
@@ -128,7 +128,7 @@ static void sim_read(struct sim *s)
         sim_answer(s, IDSW_READ_FAIL, NULL, 0, 0);
         return;
     }
-    data[0] = 0x01;     /* text 0x0100 bytes, photo 0x0400 bytes */
+    data[0] = 0x01; /* text 0x0100 bytes, photo 0x0400 bytes */
     data[1] = 0x00;
     data[2] = 0x04;
     data[3] = 0x00;
@@ -157,8 +157,7 @@ static void sim_command_frame(struct sim *s, const struct idframe *f)
         sim_answer(s, IDSW_OK, NULL, 0, 0);
         break;
     case IDCMD_SAM_STATUS:
-        sim_answer(s, sim_take(r, FAULT_SAM_FAIL) ? IDSW_SAM_SELFTEST
-                                                  : IDSW_OK,
+        sim_answer(s, sim_take(r, FAULT_SAM_FAIL) ? IDSW_SAM_SELFTEST : IDSW_OK,
                    NULL, 0, 0);
         break;
     case IDCMD_SAM_ID:
@@ -223,8 +222,8 @@ static int sim_place(struct sim_reader *r, const char *path, struct err *e)
     return 0;
 }
 
-static int sim_idcard_command(struct sim *s, const char *word,
-                              const char *rest, struct err *e)
+static int sim_idcard_command(struct sim *s, const char *word, const char *rest,
+                              struct err *e)
 {
     struct sim_reader *r = s->dev;
     size_t i;
@@ -246,10 +245,9 @@ static int sim_idcard_command(struct sim *s, const char *word,
         for (i = 0; i < sizeof(sim_faults) / sizeof(sim_faults[0]); i++)
             if (r->faults & sim_faults[i].bit)
                 printf("%s%s", sim_faults[i].name,
-                       r->faults & ~((sim_faults[i].bit << 1) - 1) ? ","
-                                                                    : "");
+                       r->faults & ~((sim_faults[i].bit << 1) - 1) ? "," : "");
         printf("\n");
-        return 1;       /* answered here */
+        return 1; /* answered here */
     }
     if (strcmp(word, "fault") == 0) {
         if (strcmp(rest, "clear") == 0) {

@@ -79,7 +79,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     s.opens_before = 0;
     s.late_after = 240;
     s.published = -1;
-    if (session_add(d.store, &s, NULL, &e) == -1 || room_ensure(d.store, "101", &e) == -1)
+    if (session_add(d.store, &s, NULL, &e) == -1 ||
+        room_ensure(d.store, "101", &e) == -1)
         fail("session", &e);
     for (i = 0; i < 8; i++) {
         memset(&c, 0, sizeof(c));
@@ -110,7 +111,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size < 1 || size > 65536)
         return 0;
-    req = json_loadb((const char *)data + 1, size - 1, JSON_REJECT_DUPLICATES, NULL);
+    req = json_loadb((const char *)data + 1, size - 1, JSON_REJECT_DUPLICATES,
+                     NULL);
     if (req == NULL || !json_is_object(req)) {
         json_decref(req);
         return 0;

@@ -42,6 +42,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (csvread_buffer("fuzz.csv", (const char *)data + 1, size - 1,
                        enc[data[0] % 3], row, &rows, &info, &e) == -1 &&
         e.msg[0] == '\0')
-        abort();   /* a failure always says why */
+        abort(); /* a failure always says why */
     return 0;
 }

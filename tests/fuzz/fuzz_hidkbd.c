@@ -29,8 +29,7 @@ static void on_hid_code(void *arg, const char *code, size_t len)
 static void on_line_code(void *arg, const char *code, size_t len)
 {
     (void)arg;
-    if (len == 0 || len > LINECODE_MAX_CODE ||
-        !linecode_utf8_valid(code, len))
+    if (len == 0 || len > LINECODE_MAX_CODE || !linecode_utf8_valid(code, len))
         abort();
 }
 

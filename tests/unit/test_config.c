@@ -143,10 +143,12 @@ static void test_defaults(void **state)
     assert_int_equal(c.policy.poll_before, 60);
     assert_int_equal(c.ndevices, 0);
     /* a serial device's baud defaults to 115200 */
-    assert_int_equal(write_bytes(x->path,
-                                 "[site]\nid = S1\n[device d]\ntype = idcard\n"
-                                 "transport = serial\npath = /dev/ttyUSB0\nroom = 1\n",
-                                 (size_t)-1), 0);
+    assert_int_equal(
+        write_bytes(x->path,
+                    "[site]\nid = S1\n[device d]\ntype = idcard\n"
+                    "transport = serial\npath = /dev/ttyUSB0\nroom = 1\n",
+                    (size_t)-1),
+        0);
     assert_int_equal(config_load(x->path, &c, &e), 0);
     assert_int_equal(c.devices[0].baud, 115200);
 }
@@ -159,35 +161,80 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
-    {"unknown key", "[site]\nid = S1\ncolour = blue\n", 3, "unknown key 'colour' in [site]"},
-    {"unknown section", "[site]\nid = S1\n\n[sitee]\nid = x\n", 4, "unknown section [sitee]"},
-    {"empty unknown section", "[site]\nid = S1\n[nothing]\n", 3, "unknown section [nothing]"},
-    {"bad mode", "[site]\nid = S1\n[policy]\nmode = face\n", 4, "mode must be id, ticket or id+ticket"},
-    {"pair_window 0", "[site]\nid = S1\n[policy]\npair_window_seconds = 0\n", 4, "pair_window_seconds must be 1..600"},
-    {"pair_window 601", "[site]\nid = S1\n[policy]\n\npair_window_seconds = 601\n", 5, "pair_window_seconds must be 1..600"},
-    {"pair_window text", "[site]\nid = S1\n[policy]\npair_window_seconds = 10s\n", 4, "pair_window_seconds must be 1..600"},
-    {"poll_before", "[site]\nid = S1\n[policy]\npoll_before = -1\n", 4, "poll_before must be 0..720"},
-    {"bad usb id", "[site]\nid = S1\n[device r]\ntype = idcard\ntransport = usb\nusb = 400:c35a\nroom = 1\n", 6, "usb must be VID:PID"},
-    {"bad usb id hex", "[site]\nid = S1\n[device r]\nusb = 04g0:c35a\n", 4, "usb must be VID:PID"},
-    {"bad baud", "[site]\nid = S1\n[device r]\ntype = idcard\ntransport = serial\npath = /dev/ttyS0\nbaud = 115201\nroom = 1\n", 7, "baud must be"},
-    {"bad type", "[site]\nid = S1\n[device r]\ntype = camera\n", 4, "type must be idcard or scanner"},
-    {"bad transport", "[site]\nid = S1\n[device r]\ntype = idcard\ntransport = bluetooth\n", 5, "transport must be usb or serial"},
-    {"device without room", "[site]\nid = S1\n\n[device r]\ntype = idcard\ntransport = usb\nusb = 0400:c35a\n", 4, "device 'r' needs room"},
-    {"device without usb", "[site]\nid = S1\n[device r]\ntype = idcard\ntransport = usb\nroom = 1\n", 3, "needs usb = VID:PID"},
-    {"device without path", "[site]\nid = S1\n[device r]\ntype = idcard\ntransport = serial\nroom = 1\n", 3, "needs path"},
-    {"device without type", "[site]\nid = S1\n[device r]\ntransport = serial\npath=/dev/ttyS0\nroom = 1\n", 3, "needs type"},
-    {"duplicate device", "[site]\nid = S1\n[device r]\ntype = idcard\ntransport = usb\nusb = 0400:c35a\nroom = 1\n[device r]\ntype = scanner\n", 8, "device 'r' is defined twice"},
-    {"bad device name", "[site]\nid = S1\n[device a/b]\ntype = idcard\n", 3, "bad device name"},
-    {"bad timezone", "[site]\nid = S1\ntimezone = Mars/Olympus\n", 3, "unknown time zone 'Mars/Olympus'"},
-    {"timezone escape", "[site]\nid = S1\ntimezone = ../../etc/passwd\n", 3, "unknown time zone"},
-    {"syntax error", "[site]\nid = S1\nthis line has no equals sign\n", 3, "syntax error"},
-    {"unclosed section", "[site]\nid = S1\n[policy\nmode = id\n", 3, "syntax error"},
-    {"bad url", "[site]\nid = S1\n[central]\nurl = ftp://x\n", 4, "url must start with https://"},
-    {"bad schedule", "[site]\nid = S1\n[central]\nschedule = 25:00\n", 4, "schedule must be HH:MM"},
-    {"batch_max_events", "[site]\nid = S1\n[central]\nbatch_max_events = 0\n", 4, "batch_max_events must be 1..1000000"},
-    {"the first error wins", "[site]\nid = S1\nfoo = 1\nbar = 2\n", 3, "unknown key 'foo'"},
-    {"syntax error before a bad value", "[site]\nid = S1\nnonsense\n[policy]\nmode = x\n", 3, "syntax error"},
-    {"bad value before a syntax error", "[site]\nid = S1\n[policy]\nmode = x\nnonsense\n", 4, "mode must be"},
+    {"unknown key", "[site]\nid = S1\ncolour = blue\n", 3,
+     "unknown key 'colour' in [site]"},
+    {"unknown section", "[site]\nid = S1\n\n[sitee]\nid = x\n", 4,
+     "unknown section [sitee]"},
+    {"empty unknown section", "[site]\nid = S1\n[nothing]\n", 3,
+     "unknown section [nothing]"},
+    {"bad mode", "[site]\nid = S1\n[policy]\nmode = face\n", 4,
+     "mode must be id, ticket or id+ticket"},
+    {"pair_window 0", "[site]\nid = S1\n[policy]\npair_window_seconds = 0\n", 4,
+     "pair_window_seconds must be 1..600"},
+    {"pair_window 601",
+     "[site]\nid = S1\n[policy]\n\npair_window_seconds = 601\n", 5,
+     "pair_window_seconds must be 1..600"},
+    {"pair_window text",
+     "[site]\nid = S1\n[policy]\npair_window_seconds = 10s\n", 4,
+     "pair_window_seconds must be 1..600"},
+    {"poll_before", "[site]\nid = S1\n[policy]\npoll_before = -1\n", 4,
+     "poll_before must be 0..720"},
+    {"bad usb id",
+     "[site]\nid = S1\n[device r]\ntype = idcard\ntransport = usb\nusb = "
+     "400:c35a\nroom = 1\n",
+     6, "usb must be VID:PID"},
+    {"bad usb id hex", "[site]\nid = S1\n[device r]\nusb = 04g0:c35a\n", 4,
+     "usb must be VID:PID"},
+    {"bad baud",
+     "[site]\nid = S1\n[device r]\ntype = idcard\ntransport = serial\npath = "
+     "/dev/ttyS0\nbaud = 115201\nroom = 1\n",
+     7, "baud must be"},
+    {"bad type", "[site]\nid = S1\n[device r]\ntype = camera\n", 4,
+     "type must be idcard or scanner"},
+    {"bad transport",
+     "[site]\nid = S1\n[device r]\ntype = idcard\ntransport = bluetooth\n", 5,
+     "transport must be usb or serial"},
+    {"device without room",
+     "[site]\nid = S1\n\n[device r]\ntype = idcard\ntransport = usb\nusb = "
+     "0400:c35a\n",
+     4, "device 'r' needs room"},
+    {"device without usb",
+     "[site]\nid = S1\n[device r]\ntype = idcard\ntransport = usb\nroom = 1\n",
+     3, "needs usb = VID:PID"},
+    {"device without path",
+     "[site]\nid = S1\n[device r]\ntype = idcard\ntransport = serial\nroom = "
+     "1\n",
+     3, "needs path"},
+    {"device without type",
+     "[site]\nid = S1\n[device r]\ntransport = serial\npath=/dev/ttyS0\nroom = "
+     "1\n",
+     3, "needs type"},
+    {"duplicate device",
+     "[site]\nid = S1\n[device r]\ntype = idcard\ntransport = usb\nusb = "
+     "0400:c35a\nroom = 1\n[device r]\ntype = scanner\n",
+     8, "device 'r' is defined twice"},
+    {"bad device name", "[site]\nid = S1\n[device a/b]\ntype = idcard\n", 3,
+     "bad device name"},
+    {"bad timezone", "[site]\nid = S1\ntimezone = Mars/Olympus\n", 3,
+     "unknown time zone 'Mars/Olympus'"},
+    {"timezone escape", "[site]\nid = S1\ntimezone = ../../etc/passwd\n", 3,
+     "unknown time zone"},
+    {"syntax error", "[site]\nid = S1\nthis line has no equals sign\n", 3,
+     "syntax error"},
+    {"unclosed section", "[site]\nid = S1\n[policy\nmode = id\n", 3,
+     "syntax error"},
+    {"bad url", "[site]\nid = S1\n[central]\nurl = ftp://x\n", 4,
+     "url must start with https://"},
+    {"bad schedule", "[site]\nid = S1\n[central]\nschedule = 25:00\n", 4,
+     "schedule must be HH:MM"},
+    {"batch_max_events", "[site]\nid = S1\n[central]\nbatch_max_events = 0\n",
+     4, "batch_max_events must be 1..1000000"},
+    {"the first error wins", "[site]\nid = S1\nfoo = 1\nbar = 2\n", 3,
+     "unknown key 'foo'"},
+    {"syntax error before a bad value",
+     "[site]\nid = S1\nnonsense\n[policy]\nmode = x\n", 3, "syntax error"},
+    {"bad value before a syntax error",
+     "[site]\nid = S1\n[policy]\nmode = x\nnonsense\n", 4, "mode must be"},
 };
 
 static void test_errors(void **state)
@@ -224,7 +271,8 @@ static void test_missing_site_id_and_file(void **state)
     struct config c;
     struct err e;
 
-    assert_int_equal(write_bytes(x->path, "[policy]\nmode = id\n", (size_t)-1), 0);
+    assert_int_equal(write_bytes(x->path, "[policy]\nmode = id\n", (size_t)-1),
+                     0);
     assert_int_equal(config_load(x->path, &c, &e), -1);
     assert_int_equal(e.code, EX_CONFIG);
     assert_non_null(strstr(e.msg, "[site] id is required"));
@@ -241,7 +289,8 @@ static void test_secret_path(void **state)
     assert_string_equal(out, "/var/lib/examsite/site.db.secret");
     config_secret_path("/var/lib/examsite/site.db", "", out, sizeof(out));
     assert_string_equal(out, "/var/lib/examsite/site.db.secret");
-    config_secret_path("/var/lib/examsite/site.db", "/etc/examsite/k", out, sizeof(out));
+    config_secret_path("/var/lib/examsite/site.db", "/etc/examsite/k", out,
+                       sizeof(out));
     assert_string_equal(out, "/etc/examsite/k");
 }
 
@@ -251,7 +300,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full_valid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_site_id_and_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_site_id_and_file, setup,
+                                        teardown),
         cmocka_unit_test(test_secret_path),
     };
 

@@ -16,14 +16,14 @@
 #include "testutil.h"
 
 #define MAXROWS 16
-#define MAXF 8
+#define MAXF    8
 
 struct rows {
     int n;
     int line[MAXROWS];
     size_t nf[MAXROWS];
     char f[MAXROWS][MAXF][128];
-    int stop_at;            /* fail the callback on this row index + 1 */
+    int stop_at; /* fail the callback on this row index + 1 */
 };
 
 static int collect(void *ud, int line, char **fields, size_t nfields,
@@ -71,8 +71,8 @@ static int teardown(void **state)
 
 /* Write data to the fixture file and read it with enc. */
 static int run(struct fx *x, const void *data, size_t len,
-               enum csv_encoding enc, struct rows *r,
-               struct csvread_info *info, struct err *e)
+               enum csv_encoding enc, struct rows *r, struct csvread_info *info,
+               struct err *e)
 {
     assert_int_equal(write_bytes(x->path, data, len), 0);
     memset(r, 0, sizeof(*r));
@@ -113,13 +113,12 @@ static void test_bom_crlf_blank_trailing(void **state)
     struct csvread_info info;
     struct rows r;
     struct err e;
-    static const char csv[] =
-        "\xEF\xBB\xBFticket,name\r\n"   /* 1 */
-        "\r\n"                          /* 2 blank */
-        "  \r\n"                        /* 3 blank (spaces) */
-        "T1,  王伟  \r\n"               /* 4 */
-        "\n"                            /* 5 */
-        "T2,\"李 娜\"";                 /* 6, no newline at the end */
+    static const char csv[] = "\xEF\xBB\xBFticket,name\r\n" /* 1 */
+                              "\r\n"                        /* 2 blank */
+                              "  \r\n"          /* 3 blank (spaces) */
+                              "T1,  王伟  \r\n" /* 4 */
+                              "\n"              /* 5 */
+                              "T2,\"李 娜\"";   /* 6, no newline at the end */
 
     assert_int_equal(run(x, csv, (size_t)-1, CSV_ENC_AUTO, &r, &info, &e), 0);
     assert_int_equal(info.had_bom, 1);
@@ -191,18 +190,20 @@ static void test_invalid_utf8_forced(void **state)
     assert_int_equal(e.line, 3);
     assert_non_null(strstr(e.msg, ":3: not valid UTF-8"));
     assert_non_null(strstr(e.msg, x->path));
-    assert_int_equal(r.n, 0);   /* nothing reached the callback */
+    assert_int_equal(r.n, 0); /* nothing reached the callback */
 
     /* overlong encodings and surrogates are not UTF-8 either */
     assert_int_equal(csvread_utf8_valid("\xC0\xAF", 2, NULL), 0);
     assert_int_equal(csvread_utf8_valid("\xED\xA0\x80", 3, NULL), 0);
     assert_int_equal(csvread_utf8_valid("\xF4\x90\x80\x80", 4, NULL), 0);
-    assert_int_equal(csvread_utf8_valid("ok\n\xE4\xB8", 5, NULL), 0);   /* truncated */
+    assert_int_equal(csvread_utf8_valid("ok\n\xE4\xB8", 5, NULL),
+                     0); /* truncated */
     {
         int bad = 0;
         assert_int_equal(csvread_utf8_valid("a\nb\n\xFF", 5, &bad), 0);
         assert_int_equal(bad, 3);
-        assert_int_equal(csvread_utf8_valid("中文\n", strlen("中文\n"), &bad), 1);
+        assert_int_equal(csvread_utf8_valid("中文\n", strlen("中文\n"), &bad),
+                         1);
     }
 }
 
@@ -214,7 +215,8 @@ static void test_neither_encoding(void **state)
     /* 0x81 0x20 is not a GB18030 sequence either */
     static const char csv[] = "a,b\nT1,x\n\x81\x20,y\n";
 
-    assert_int_equal(run(x, csv, sizeof(csv) - 1, CSV_ENC_AUTO, &r, NULL, &e), -1);
+    assert_int_equal(run(x, csv, sizeof(csv) - 1, CSV_ENC_AUTO, &r, NULL, &e),
+                     -1);
     assert_int_equal(e.code, EX_DATAERR);
     assert_int_equal(e.line, 3);
     assert_non_null(strstr(e.msg, ":3: neither valid UTF-8 nor valid GB18030"));
@@ -229,10 +231,10 @@ static void test_unterminated_quote(void **state)
 
     assert_int_equal(run(x, csv, (size_t)-1, CSV_ENC_AUTO, &r, NULL, &e), -1);
     assert_int_equal(e.code, EX_DATAERR);
-    assert_int_equal(e.line, 3);    /* where the record starts */
+    assert_int_equal(e.line, 3); /* where the record starts */
     assert_non_null(strstr(e.msg, ":3: malformed CSV"));
     assert_non_null(strstr(e.msg, "unterminated"));
-    assert_int_equal(r.n, 2);       /* the rows before it were delivered */
+    assert_int_equal(r.n, 2); /* the rows before it were delivered */
 }
 
 static void test_stray_quote(void **state)
@@ -285,7 +287,7 @@ static void test_field_too_long(void **state)
 
     assert_non_null(buf);
     n = (size_t)sprintf(buf, "a,b\nT1,");
-    memset(buf + n, 'y', CSVREAD_MAX_FIELD);   /* the maximum: fine */
+    memset(buf + n, 'y', CSVREAD_MAX_FIELD); /* the maximum: fine */
     n += CSVREAD_MAX_FIELD;
     n += (size_t)sprintf(buf + n, "\nT2,");
     memset(buf + n, 'z', CSVREAD_MAX_FIELD + 1);
@@ -306,7 +308,8 @@ static void test_nul_byte(void **state)
     struct err e;
     static const char csv[] = "a,b\nT1,x\0y\n";
 
-    assert_int_equal(run(x, csv, sizeof(csv) - 1, CSV_ENC_AUTO, &r, NULL, &e), -1);
+    assert_int_equal(run(x, csv, sizeof(csv) - 1, CSV_ENC_AUTO, &r, NULL, &e),
+                     -1);
     assert_int_equal(e.code, EX_DATAERR);
     assert_non_null(strstr(e.msg, "NUL"));
     assert_int_equal(r.n, 0);
@@ -320,10 +323,11 @@ static void test_missing_file_and_directory(void **state)
 
     memset(&r, 0, sizeof(r));
     assert_int_equal(csvread_file("/nonexistent/examsite.csv", CSV_ENC_AUTO,
-                                  collect, &r, NULL, &e), -1);
+                                  collect, &r, NULL, &e),
+                     -1);
     assert_int_equal(e.code, EX_NOINPUT);
-    assert_int_equal(csvread_file(x->t->path, CSV_ENC_AUTO, collect, &r, NULL,
-                                  &e), -1);
+    assert_int_equal(
+        csvread_file(x->t->path, CSV_ENC_AUTO, collect, &r, NULL, &e), -1);
     assert_int_equal(e.code, EX_NOINPUT);
     assert_non_null(strstr(e.msg, "not a regular file"));
 }
@@ -337,12 +341,13 @@ static void test_callback_error_prefixed(void **state)
 
     assert_int_equal(write_bytes(x->path, csv, (size_t)-1), 0);
     memset(&r, 0, sizeof(r));
-    r.stop_at = 3;   /* the record starting on line 3 */
-    assert_int_equal(csvread_file(x->path, CSV_ENC_AUTO, collect, &r, NULL, &e), -1);
+    r.stop_at = 3; /* the record starting on line 3 */
+    assert_int_equal(csvread_file(x->path, CSV_ENC_AUTO, collect, &r, NULL, &e),
+                     -1);
     assert_int_equal(e.code, EX_DATAERR);
     assert_int_equal(e.line, 3);
     assert_non_null(strstr(e.msg, ":3: stopped by the callback"));
-    assert_int_equal(r.n, 3);   /* and nothing after it */
+    assert_int_equal(r.n, 3); /* and nothing after it */
 }
 
 static void test_empty_file(void **state)
@@ -353,7 +358,8 @@ static void test_empty_file(void **state)
 
     assert_int_equal(run(x, "", 0, CSV_ENC_AUTO, &r, NULL, &e), 0);
     assert_int_equal(r.n, 0);
-    assert_int_equal(run(x, "\n\r\n  \n", (size_t)-1, CSV_ENC_AUTO, &r, NULL, &e), 0);
+    assert_int_equal(
+        run(x, "\n\r\n  \n", (size_t)-1, CSV_ENC_AUTO, &r, NULL, &e), 0);
     assert_int_equal(r.n, 0);
 }
 
@@ -387,15 +393,16 @@ static void test_column_lookup(void **state)
 
     /* header names are trimmed by the reader, matched case-insensitively */
     assert_int_equal(run(x, " Seat , 姓名 ,TICKET,extra\n", (size_t)-1,
-                         CSV_ENC_AUTO, &r, NULL, &e), 0);
+                         CSV_ENC_AUTO, &r, NULL, &e),
+                     0);
     for (i = 0; i < r.nf[0]; i++)
         hdr[i] = r.f[0][i];
     assert_int_equal(csvread_column(hdr, r.nf[0], ticket), 2);
     assert_int_equal(csvread_column(hdr, r.nf[0], name), 1);
     assert_int_equal(csvread_column(hdr, r.nf[0], seat), 0);
 
-    assert_int_equal(run(x, "准考证号,座位号\n", (size_t)-1, CSV_ENC_AUTO, &r,
-                         NULL, &e), 0);
+    assert_int_equal(
+        run(x, "准考证号,座位号\n", (size_t)-1, CSV_ENC_AUTO, &r, NULL, &e), 0);
     for (i = 0; i < r.nf[0]; i++)
         hdr[i] = r.f[0][i];
     assert_int_equal(csvread_column(hdr, r.nf[0], ticket), 0);
@@ -406,18 +413,24 @@ static void test_column_lookup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_quotes_commas_newlines, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bom_crlf_blank_trailing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quotes_commas_newlines, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bom_crlf_blank_trailing, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_gb18030_detected, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_invalid_utf8_forced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_utf8_forced, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_neither_encoding, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unterminated_quote, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unterminated_quote, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_stray_quote, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_many_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_field_too_long, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nul_byte, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_file_and_directory, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_callback_error_prefixed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_file_and_directory, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_callback_error_prefixed, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_empty_file, setup, teardown),
         cmocka_unit_test(test_encoding_names),
         cmocka_unit_test_setup_teardown(test_column_lookup, setup, teardown),

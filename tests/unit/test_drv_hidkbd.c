@@ -86,15 +86,15 @@ static void test_shift(void **state)
 
     (void)state;
     setup_sink(&k, &s);
-    tap(&k, 0x02, 0x04);    /* A (left shift) */
-    tap(&k, 0x00, 0x05);    /* b */
-    tap(&k, 0x20, 0x06);    /* C (right shift) */
-    tap(&k, 0x02, 0x1E);    /* ! */
-    tap(&k, 0x00, 0x2D);    /* - */
-    tap(&k, 0x02, 0x2D);    /* _ */
-    tap(&k, 0x02, 0x38);    /* ? */
-    tap(&k, 0x01, 0x06);    /* Ctrl-C: not text */
-    tap(&k, 0x00, 0x2B);    /* Tab ends the code */
+    tap(&k, 0x02, 0x04); /* A (left shift) */
+    tap(&k, 0x00, 0x05); /* b */
+    tap(&k, 0x20, 0x06); /* C (right shift) */
+    tap(&k, 0x02, 0x1E); /* ! */
+    tap(&k, 0x00, 0x2D); /* - */
+    tap(&k, 0x02, 0x2D); /* _ */
+    tap(&k, 0x02, 0x38); /* ? */
+    tap(&k, 0x01, 0x06); /* Ctrl-C: not text */
+    tap(&k, 0x00, 0x2B); /* Tab ends the code */
     assert_string_equal(s.last, "AbC!-_?");
 }
 
@@ -131,9 +131,9 @@ static void test_rollover(void **state)
     rep(&k, 0, 0x20, 0x1E, 0);
     /* Phantom report (ErrorRollOver): ignored, state kept. */
     rep(&k, 0, 0x01, 0x01, 0x01);
-    rep(&k, 0, 0x20, 0x1E, 0x21);   /* 4 new */
+    rep(&k, 0, 0x20, 0x1E, 0x21); /* 4 new */
     rep(&k, 0, 0, 0, 0);
-    rep(&k, 0, 0x58, 0, 0);         /* keypad Enter */
+    rep(&k, 0, 0x58, 0, 0); /* keypad Enter */
     assert_string_equal(s.last, "12314");
     /* Several new keys in one report, in slot order, Enter among them. */
     rep(&k, 0, 0, 0, 0);
@@ -149,14 +149,14 @@ static void test_idle_flush(void **state)
 
     (void)state;
     setup_sink(&k, &s);
-    hidkbd_flush(&k);       /* nothing pending: nothing emitted */
+    hidkbd_flush(&k); /* nothing pending: nothing emitted */
     assert_int_equal(s.codes, 0);
     tap(&k, 0, 0x04);
     tap(&k, 0, 0x05);
     hidkbd_flush(&k);
     assert_int_equal(s.codes, 1);
     assert_string_equal(s.last, "ab");
-    tap(&k, 0, 0x28);       /* a lone Enter is no code */
+    tap(&k, 0, 0x28); /* a lone Enter is no code */
     assert_int_equal(s.codes, 1);
 }
 

@@ -170,9 +170,9 @@ static void test_encode_commands(void **state)
     for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         uint8_t want[16], out[16];
         size_t n = unhex(cmds[i].hex, want, sizeof(want));
-        assert_int_equal(idframe_encode_cmd(cmds[i].cmd, NULL, 0, out,
-                                            sizeof(out)),
-                         (long)n);
+        assert_int_equal(
+            idframe_encode_cmd(cmds[i].cmd, NULL, 0, out, sizeof(out)),
+            (long)n);
         assert_memory_equal(out, want, n);
         assert_non_null(idframe_command_name(cmds[i].cmd));
     }
@@ -216,11 +216,10 @@ static void test_garbage_resync(void **state)
 {
     /* Garbage with false starts of the preamble, a frame, a run of four
      * AA before a real preamble, another frame, trailing noise. */
-    const char *hex =
-        "00 13 AA AA 96 55 AA 69 AA AA AA 96 AA "
-        "AA AA AA 96 69 00 04 00 00 80 84 "
-        "FF AA AA AA AA 96 69 00 04 00 00 41 45 "
-        "AA AA 00";
+    const char *hex = "00 13 AA AA 96 55 AA 69 AA AA AA 96 AA "
+                      "AA AA AA 96 69 00 04 00 00 80 84 "
+                      "FF AA AA AA AA 96 69 00 04 00 00 41 45 "
+                      "AA AA 00";
     uint8_t b[128];
     size_t n = unhex(hex, b, sizeof(b)), k;
     size_t (*chunks[])(size_t) = {chunk_one, chunk_all, chunk_random};
@@ -291,8 +290,7 @@ static void test_truncated_then_next(void **state)
     assert_int_equal(used, n);
     assert_int_equal(idframe_decoder_pending(&d), n);
     n = unhex("00 00 00 97", tail, 32);
-    assert_int_equal(idframe_decoder_feed(&d, tail, n, &used, &f),
-                     IDFRAME_OK);
+    assert_int_equal(idframe_decoder_feed(&d, tail, n, &used, &f), IDFRAME_OK);
     assert_int_equal(f.raw_len, 15);
     assert_int_equal(idframe_decoder_pending(&d), 0);
 }
@@ -347,8 +345,7 @@ static void test_full_read_answer(void **state)
         assert_int_equal(g.res[0], IDFRAME_OK);
         assert_int_equal(g.res[1], IDFRAME_OK);
         assert_int_equal(g.len[0], 1295);
-        assert_int_equal(idtext_from_response(g.raw[1] + 7, 1287, 0, &info,
-                                              &e),
+        assert_int_equal(idtext_from_response(g.raw[1] + 7, 1287, 0, &info, &e),
                          0);
         assert_string_equal(info.name, "测试甲");
         assert_string_equal(info.id_number, "11010519491231002X");

@@ -37,17 +37,24 @@ static void resident_block(uint8_t *t)
 {
     blank(t);
     /* 张三 = U+5F20 U+4E09 */
-    t[0] = 0x20; t[1] = 0x5F; t[2] = 0x09; t[3] = 0x4E;
+    t[0] = 0x20;
+    t[1] = 0x5F;
+    t[2] = 0x09;
+    t[3] = 0x4E;
     put(t, 30, "1");
     put(t, 32, "01");
     put(t, 36, "19491231");
-    t[52] = 0x17; t[53] = 0x53;     /* 北 U+5317 */
+    t[52] = 0x17;
+    t[53] = 0x53; /* 北 U+5317 */
     put(t, 54, "1");
     put(t, 122, "11010519491231002X");
-    t[158] = 0x6C; t[159] = 0x51;   /* 公 U+516C */
+    t[158] = 0x6C;
+    t[159] = 0x51; /* 公 U+516C */
     put(t, 188, "20150101");
-    t[204] = 0x7F; t[205] = 0x95;   /* 长 U+957F */
-    t[206] = 0x1F; t[207] = 0x67;   /* 期 U+671F */
+    t[204] = 0x7F;
+    t[205] = 0x95; /* 长 U+957F */
+    t[206] = 0x1F;
+    t[207] = 0x67; /* 期 U+671F */
 }
 
 static void test_resident(void **state)
@@ -100,7 +107,8 @@ static void test_foreigner(void **state)
     put(t, 120, "1");
     put(t, 122, "CAN110090010105");
     put(t, 152, "CAN");
-    t[158] = 0xF2; t[159] = 0x53;   /* 史 U+53F2 */
+    t[158] = 0xF2;
+    t[159] = 0x53; /* 史 U+53F2 */
     put(t, 188, "20200101");
     put(t, 204, "20300101");
     put(t, 220, "19900101");
@@ -127,7 +135,7 @@ static void test_hkmotw(void **state)
 
     (void)state;
     resident_block(t);
-    put(t, 32, "  ");               /* reserved in J */
+    put(t, 32, "  "); /* reserved in J */
     put(t, 122, "810000199203030026");
     put(t, 220, "H12345678");
     put(t, 238, "01");
@@ -151,7 +159,7 @@ static void test_refused_types(void **state)
     put(t, 248, "Y");
     assert_int_equal(idtext_decode(t, &c, &e), -1);
     assert_non_null(strstr(e.msg, "'Y'"));
-    assert_string_equal(c.id_number, "");   /* wiped, never half-filled */
+    assert_string_equal(c.id_number, ""); /* wiped, never half-filled */
     put(t, 248, "Q");
     assert_int_equal(idtext_decode(t, &c, &e), -1);
     assert_non_null(strstr(e.msg, "unknown card type"));
@@ -171,18 +179,18 @@ static void test_bad_fields(void **state)
     put(t, 36, "1949123A");
     assert_int_equal(idtext_decode(t, &c, &e), -1);
     resident_block(t);
-    t[0] = 0x01;        /* control character in the name */
+    t[0] = 0x01; /* control character in the name */
     t[1] = 0x00;
     assert_int_equal(idtext_decode(t, &c, &e), -1);
     resident_block(t);
-    t[0] = 0x00;        /* lone surrogate: not UCS-2 */
+    t[0] = 0x00; /* lone surrogate: not UCS-2 */
     t[1] = 0xD8;
     assert_int_equal(idtext_decode(t, &c, &e), -1);
     resident_block(t);
-    put(t, 32, "77");   /* no such nation */
+    put(t, 32, "77"); /* no such nation */
     assert_int_equal(idtext_decode(t, &c, &e), -1);
     resident_block(t);
-    put(t, 30, "5");    /* no such gender */
+    put(t, 30, "5"); /* no such gender */
     assert_int_equal(idtext_decode(t, &c, &e), -1);
 }
 
@@ -250,8 +258,12 @@ static void test_json_mask(void **state)
     /* Found by fuzz_idtext: a damaged number of 18 bytes that are not 18
      * characters must still mask to valid UTF-8 (jansson refuses it
      * otherwise and the card object came out NULL). */
-    idjson_mask("CAN\xe0\xa8\xb1" "1009001\xc2\xbb" "105", out, sizeof(out));
-    assert_string_equal(out, "***********\xc2\xbb" "105");
+    idjson_mask("CAN\xe0\xa8\xb1"
+                "1009001\xc2\xbb"
+                "105",
+                out, sizeof(out));
+    assert_string_equal(out, "***********\xc2\xbb"
+                             "105");
     idjson_mask("\xe5\xbc\xa0\xe4\xb8\x89", out, sizeof(out));
     assert_string_equal(out, "\xe5\xbc\xa0\xe4\xb8\x89");
     idcard_info_wipe(&c);

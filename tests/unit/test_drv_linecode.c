@@ -74,16 +74,16 @@ static void test_bounds_and_junk(void **state)
     linecode_init(&l, on_code, on_error, &s);
     memset(big, 'A', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
-    feed_chunked(&l, big, 5);                   /* 129 bytes */
+    feed_chunked(&l, big, 5); /* 129 bytes */
     feed_chunked(&l, "\r\nok1\r\n", 3);
-    feed_chunked(&l, "a\001b\r\n", 1);          /* control byte */
-    feed_chunked(&l, "\xff\xfe\r\n", 1);        /* not UTF-8 */
-    feed_chunked(&l, "\xed\xa0\x80\r\n", 1);    /* surrogate */
+    feed_chunked(&l, "a\001b\r\n", 1);       /* control byte */
+    feed_chunked(&l, "\xff\xfe\r\n", 1);     /* not UTF-8 */
+    feed_chunked(&l, "\xed\xa0\x80\r\n", 1); /* surrogate */
     feed_chunked(&l, "ok2", 1);
     assert_true(linecode_pending(&l));
-    linecode_flush(&l);                         /* idle end */
+    linecode_flush(&l); /* idle end */
     assert_string_equal(s.all, "!|ok1|!|!|!|ok2|");
-    big[LINECODE_MAX_CODE] = '\0';              /* exactly 128: fine */
+    big[LINECODE_MAX_CODE] = '\0'; /* exactly 128: fine */
     memset(&s, 0, sizeof(s));
     feed_chunked(&l, big, 128);
     feed_chunked(&l, "\n", 1);

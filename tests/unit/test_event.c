@@ -82,7 +82,8 @@ static void tamper(struct fx *x, const char *sql)
     assert_int_equal(sqlite3_exec(db,
                                   "DROP TRIGGER event_no_update;"
                                   "DROP TRIGGER event_no_delete;",
-                                  NULL, NULL, &msg), SQLITE_OK);
+                                  NULL, NULL, &msg),
+                     SQLITE_OK);
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
         fail_msg("tamper: %s: %s", sql, msg ? msg : "?");
     assert_int_equal(sqlite3_changes(db), 1);
@@ -163,17 +164,20 @@ static void test_append_and_read_back(void **state)
     assert_int_equal(store_open(&st, x->db, 0, &e), 0);
     assert_int_equal(event_last_id(st, &e), NSEED);
     /* the first row links to 64 zeros, each later row to the one before */
-    assert_string_equal(sql_text(store_db(st),
-                                 "SELECT prev_hash FROM event WHERE id = 1",
-                                 buf, sizeof(buf)),
-                        "0000000000000000000000000000000000000000000000000000000000000000");
-    sql_text(store_db(st), "SELECT hash FROM event WHERE id = 2", prev, sizeof(prev));
+    assert_string_equal(
+        sql_text(store_db(st), "SELECT prev_hash FROM event WHERE id = 1", buf,
+                 sizeof(buf)),
+        "0000000000000000000000000000000000000000000000000000000000000000");
+    sql_text(store_db(st), "SELECT hash FROM event WHERE id = 2", prev,
+             sizeof(prev));
     assert_string_equal(sql_text(store_db(st),
                                  "SELECT prev_hash FROM event WHERE id = 3",
-                                 buf, sizeof(buf)), prev);
+                                 buf, sizeof(buf)),
+                        prev);
     /* NULL columns stay NULL */
     assert_int_equal(sql_int(store_db(st),
-                             "SELECT count(*) FROM event WHERE ticket IS NULL"), 2);
+                             "SELECT count(*) FROM event WHERE ticket IS NULL"),
+                     2);
     store_close(st);
 }
 
@@ -211,11 +215,14 @@ static void test_append_refusals(void **state)
     store_rollback(st);
     assert_int_equal(event_last_id(st, &e), NSEED);
     /* the append-only triggers hold against this program too */
-    assert_int_not_equal(sqlite3_exec(store_db(st), "DELETE FROM event WHERE id = 1",
-                                      NULL, NULL, NULL), SQLITE_OK);
     assert_int_not_equal(sqlite3_exec(store_db(st),
-                                      "UPDATE event SET kind = 'x' WHERE id = 1",
-                                      NULL, NULL, NULL), SQLITE_OK);
+                                      "DELETE FROM event WHERE id = 1", NULL,
+                                      NULL, NULL),
+                         SQLITE_OK);
+    assert_int_not_equal(
+        sqlite3_exec(store_db(st), "UPDATE event SET kind = 'x' WHERE id = 1",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
     store_close(st);
 }
 
@@ -249,9 +256,11 @@ static void test_tamper_edit_and_rehash(void **state)
 
     /* an attacker who also replaces the hash of the edited row breaks the
      * link to the next one */
-    tamper(x, "UPDATE event SET kind = 'checkin.accepted', "
-              "hash = '1111111111111111111111111111111111111111111111111111111111111111' "
-              "WHERE id = 2");
+    tamper(x,
+           "UPDATE event SET kind = 'checkin.accepted', "
+           "hash = "
+           "'1111111111111111111111111111111111111111111111111111111111111111' "
+           "WHERE id = 2");
     assert_int_equal(verify(x, &r), 1);
     assert_int_equal(r.bad_id, 2);
 }
@@ -295,10 +304,12 @@ static void test_tamper_insert(void **state)
     struct event_verify r;
 
     /* a row appended by hand, linked to the last one, with a made-up hash */
-    tamper(x, "INSERT INTO event (id, time, tz_offset, kind, payload, prev_hash, hash) "
-              "SELECT 7, time, tz_offset, 'checkin.manual', '{}', hash, "
-              "'2222222222222222222222222222222222222222222222222222222222222222' "
-              "FROM event WHERE id = 6");
+    tamper(x,
+           "INSERT INTO event (id, time, tz_offset, kind, payload, prev_hash, "
+           "hash) "
+           "SELECT 7, time, tz_offset, 'checkin.manual', '{}', hash, "
+           "'2222222222222222222222222222222222222222222222222222222222222222' "
+           "FROM event WHERE id = 6");
     assert_int_equal(verify(x, &r), 1);
     assert_int_equal(r.bad_id, 7);
     assert_non_null(strstr(r.reason, "edited"));
@@ -324,7 +335,8 @@ static void test_tamper_insert_gap(void **state)
     struct fx *x = *state;
     struct event_verify r;
 
-    tamper(x, "INSERT INTO event (id, time, tz_offset, kind, payload, prev_hash, hash) "
+    tamper(x, "INSERT INTO event (id, time, tz_offset, kind, payload, "
+              "prev_hash, hash) "
               "SELECT 100, time, tz_offset, kind, payload, hash, hash "
               "FROM event WHERE id = 6");
     assert_int_equal(verify(x, &r), 1);
@@ -388,19 +400,26 @@ static void test_two_writers(void **state)
     assert_int_equal(r.last_id, NSEED + 600);
 
     assert_int_equal(store_open(&st, x->db, 0, &e), 0);
-    assert_int_equal(sql_int(store_db(st), "SELECT count(*) FROM event"), NSEED + 600);
+    assert_int_equal(sql_int(store_db(st), "SELECT count(*) FROM event"),
+                     NSEED + 600);
     assert_int_equal(sql_int(store_db(st), "SELECT min(id) FROM event"), 1);
-    assert_int_equal(sql_int(store_db(st), "SELECT max(id) FROM event"), NSEED + 600);
-    assert_int_equal(sql_int(store_db(st),
-                             "SELECT count(*) FROM event WHERE device = 'door1'"), 300);
-    assert_int_equal(sql_int(store_db(st),
-                             "SELECT count(*) FROM event WHERE device = 'door2'"), 300);
+    assert_int_equal(sql_int(store_db(st), "SELECT max(id) FROM event"),
+                     NSEED + 600);
+    assert_int_equal(
+        sql_int(store_db(st),
+                "SELECT count(*) FROM event WHERE device = 'door1'"),
+        300);
+    assert_int_equal(
+        sql_int(store_db(st),
+                "SELECT count(*) FROM event WHERE device = 'door2'"),
+        300);
     /* each writer's own events are in its order */
     assert_int_equal(sql_int(store_db(st),
                              "SELECT count(*) FROM event a JOIN event b "
                              "ON a.device = b.device AND a.id < b.id "
                              "AND json_extract(a.payload, '$.i') > "
-                             "json_extract(b.payload, '$.i')"), 0);
+                             "json_extract(b.payload, '$.i')"),
+                     0);
     store_close(st);
 }
 
@@ -408,17 +427,25 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_answer),
-        cmocka_unit_test_setup_teardown(test_append_and_read_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_append_and_read_back, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_append_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tamper_edit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tamper_edit_null_field, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tamper_edit_and_rehash, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tamper_delete_middle, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tamper_delete_first, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tamper_delete_last, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tamper_edit_null_field, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tamper_edit_and_rehash, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tamper_delete_middle, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tamper_delete_first, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tamper_delete_last, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_tamper_insert, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tamper_insert_copy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tamper_insert_gap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tamper_insert_copy, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tamper_insert_gap, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
     };
 

@@ -29,7 +29,7 @@ static void test_standard_examples_valid(void **state)
     assert_null(check("440524188001010014"));
     assert_null(check("440524188001015368"));
     assert_null(check("53010219200508011X"));
-    assert_null(check("110105200002290013"));   /* 2000 is a leap year */
+    assert_null(check("110105200002290013")); /* 2000 is a leap year */
     assert_null(check("11010519000101001X"));
 }
 
@@ -82,7 +82,8 @@ static void test_bad_birth_dates(void **state)
 /* A number born on the given date with the right check digit. */
 static void make_number(int y, int m, int d, char out[19])
 {
-    static const int w[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+    static const int w[17] = {7, 9, 10, 5,  8, 4, 2, 1, 6,
+                              3, 7, 9,  10, 5, 8, 4, 2};
     char buf[64];
     int i, sum = 0;
 
@@ -178,7 +179,8 @@ static void test_hash_keyed(void **state)
                            "f1e8b067f3e5f3aa8085e1d8757880eb");
     assert_int_equal(strlen(a), IDNUMBER_HASH_HEX);
     /* x and X, and surrounding space, hash the same */
-    assert_int_equal(idnumber_hash(k1, sizeof(k1), " 11010519491231002x ", b), 0);
+    assert_int_equal(idnumber_hash(k1, sizeof(k1), " 11010519491231002x ", b),
+                     0);
     assert_string_equal(a, b);
     /* another secret, another hash */
     assert_int_equal(idnumber_hash(k2, sizeof(k2), "11010519491231002X", c), 0);

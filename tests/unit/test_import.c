@@ -32,9 +32,9 @@ static const char sessions_csv[] =
     "S2,数据库管理系统,初级,2026-12-05,14:00,16:00,,,\n";
 
 static const char roster_hdr[] = "ticket,name,id_number,session,room,seat\n";
-#define ROW1 "T1,张伟,11010519491231002X,S1,101,01\n"
-#define ROW2 "T2,李娜,440524188001010014,S1,101,02\n"
-#define ROW3 "T3,王芳,53010219200508011X,S2,101,01\n"
+#define ROW1      "T1,张伟,11010519491231002X,S1,101,01\n"
+#define ROW2      "T2,李娜,440524188001010014,S1,101,02\n"
+#define ROW3      "T3,王芳,53010219200508011X,S2,101,01\n"
 #define BAD_CHECK "T4,赵强,110105194912310021,S1,101,03\n"
 
 static long long q(struct fx *x, const char *sql)
@@ -118,10 +118,11 @@ static void test_sessions_imported(void **state)
     assert_int_equal(s.end_min, 11 * 60);
     assert_int_equal(s.published, 20);
     assert_int_equal(session_get(x->st, "S2", &s, &e), 1);
-    assert_int_equal(s.opens_before, 30);   /* defaults for empty cells */
+    assert_int_equal(s.opens_before, 30); /* defaults for empty cells */
     assert_int_equal(s.late_after, 15);
     assert_int_equal(s.published, -1);
-    assert_int_equal(q(x, "SELECT count(*) FROM event WHERE kind = 'session.added'"), 2);
+    assert_int_equal(
+        q(x, "SELECT count(*) FROM event WHERE kind = 'session.added'"), 2);
 
     /* the same file again changes nothing */
     assert_int_equal(sessions(x, sessions_csv, &r, &e), 0);
@@ -136,7 +137,8 @@ static void test_sessions_imported(void **state)
                               "code,certificate,level,date,start,end\n"
                               "S3,新证书,高级,2026-12-06,09:00,11:00\n"
                               "S1,Web前端开发,中级,2026-12-05,09:30,11:00\n",
-                              &r, &e), 0);
+                              &r, &e),
+                     0);
     assert_int_equal(r.rejected, 1);
     assert_int_equal(r.committed, 0);
     assert_int_equal(r.nerrors, 1);
@@ -156,8 +158,10 @@ static void test_session_field_errors(void **state)
     } cases[] = {
         {"X1,证书,特级,2026-12-05,09:00,11:00", "level must be"},
         {"X1,证书,初级,2026-02-30,09:00,11:00", "not a real YYYY-MM-DD date"},
-        {"X1,证书,初级,2026-12-05,9h00,11:00", "start time '9h00' is not HH:MM"},
-        {"X1,证书,初级,2026-12-05,09:00,24:00", "end time '24:00' is not HH:MM"},
+        {"X1,证书,初级,2026-12-05,9h00,11:00",
+         "start time '9h00' is not HH:MM"},
+        {"X1,证书,初级,2026-12-05,09:00,24:00",
+         "end time '24:00' is not HH:MM"},
         {"X1,证书,初级,2026-12-05,11:00,09:00", "is not after start time"},
         {"X1,证书,初级,2026-12-05,09:00,09:10", "late cut-off"},
         {"X 1,证书,初级,2026-12-05,09:00,11:00", "session code 'X 1' must be"},
@@ -168,8 +172,8 @@ static void test_session_field_errors(void **state)
     size_t i;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        snprintf(buf, sizeof(buf), "code,certificate,level,date,start,end\n%s\n",
-                 cases[i].row);
+        snprintf(buf, sizeof(buf),
+                 "code,certificate,level,date,start,end\n%s\n", cases[i].row);
         assert_int_equal(sessions(x, buf, &r, &e), 0);
         if (r.rejected != 1 || r.nerrors != 1 || r.errors[0].line != 2 ||
             strstr(r.errors[0].reason, cases[i].reason) == NULL)
@@ -190,8 +194,10 @@ static void test_roster_good(void **state)
     char want[IDNUMBER_HASH_HEX + 1], got[IDNUMBER_HASH_HEX + 1], buf[64];
     struct err e;
 
-    assert_int_equal(roster(x, "ticket,name,id_number,session,room,seat\n"
-                               ROW1 ROW2 ROW3, 0, 0, &r, &e), 0);
+    assert_int_equal(
+        roster(x, "ticket,name,id_number,session,room,seat\n" ROW1 ROW2 ROW3, 0,
+               0, &r, &e),
+        0);
     assert_int_equal(r.rows, 3);
     assert_int_equal(r.imported, 3);
     assert_int_equal(r.rejected, 0);
@@ -200,13 +206,16 @@ static void test_roster_good(void **state)
     import_report_free(&r);
     assert_int_equal(q(x, "SELECT count(*) FROM candidate"), 3);
     assert_int_equal(q(x, "SELECT count(*) FROM room"), 1);
-    assert_int_equal(q(x, "SELECT count(*) FROM event WHERE kind = 'roster.imported'"), 1);
-    assert_string_equal(sql_text(store_db(x->st),
-                                 "SELECT json_extract(payload, '$.imported') || '/' || "
-                                 "json_extract(payload, '$.rows') || '/' || "
-                                 "json_extract(payload, '$.file') FROM event "
-                                 "WHERE kind = 'roster.imported'", buf, sizeof(buf)),
-                        "3/3/in.csv");
+    assert_int_equal(
+        q(x, "SELECT count(*) FROM event WHERE kind = 'roster.imported'"), 1);
+    assert_string_equal(
+        sql_text(store_db(x->st),
+                 "SELECT json_extract(payload, '$.imported') || '/' || "
+                 "json_extract(payload, '$.rows') || '/' || "
+                 "json_extract(payload, '$.file') FROM event "
+                 "WHERE kind = 'roster.imported'",
+                 buf, sizeof(buf)),
+        "3/3/in.csv");
 
     assert_int_equal(candidate_get(x->st, "T1", &c, &e), 1);
     assert_string_equal(c.name, "张伟");
@@ -215,7 +224,8 @@ static void test_roster_good(void **state)
     assert_string_equal(c.room, "101");
     assert_string_equal(c.seat, "01");
     assert_int_equal(idnumber_hash(x->sec.key, sizeof(x->sec.key),
-                                   "11010519491231002X", want), 0);
+                                   "11010519491231002X", want),
+                     0);
     hex_encode(c.id_hash, sizeof(c.id_hash), got);
     assert_string_equal(got, want);
 }
@@ -240,8 +250,10 @@ static void test_no_id_number_stored(void **state)
     struct err e;
     char wal[320];
 
-    assert_int_equal(roster(x, "ticket,name,id_number,session,room,seat\n"
-                               ROW1 ROW2 ROW3, 0, 0, &r, &e), 0);
+    assert_int_equal(
+        roster(x, "ticket,name,id_number,session,room,seat\n" ROW1 ROW2 ROW3, 0,
+               0, &r, &e),
+        0);
     import_report_free(&r);
     store_close(x->st);
     x->st = NULL;
@@ -264,8 +276,12 @@ static void test_atomic_rollback(void **state)
     struct import_report r;
     struct err e;
 
-    assert_int_equal(roster(x, "ticket,name,id_number,session,room,seat\n"
-                               ROW1 ROW2 BAD_CHECK ROW3, 0, 0, &r, &e), 0);
+    assert_int_equal(
+        roster(x,
+               "ticket,name,id_number,session,room,seat\n" ROW1 ROW2 BAD_CHECK
+                   ROW3,
+               0, 0, &r, &e),
+        0);
     assert_int_equal(r.rows, 4);
     assert_int_equal(r.rejected, 1);
     assert_int_equal(r.committed, 0);
@@ -278,7 +294,8 @@ static void test_atomic_rollback(void **state)
     import_report_free(&r);
     assert_int_equal(q(x, "SELECT count(*) FROM candidate"), 0);
     assert_int_equal(q(x, "SELECT count(*) FROM room"), 0);
-    assert_int_equal(q(x, "SELECT count(*) FROM event WHERE kind = 'roster.imported'"), 0);
+    assert_int_equal(
+        q(x, "SELECT count(*) FROM event WHERE kind = 'roster.imported'"), 0);
 }
 
 static void test_every_bad_row_reported(void **state)
@@ -287,14 +304,16 @@ static void test_every_bad_row_reported(void **state)
     struct import_report r;
     struct err e;
 
-    assert_int_equal(roster(x, "ticket,name,id_number,session,room,seat\n"
-                               BAD_CHECK                                  /* 2 */
-                               ROW1                                       /* 3 */
-                               "T5,钱多,11010519491231002X,S9,101,05\n"   /* 4 */
-                               "T6,,440524188001015368,S1,101,06\n"       /* 5 */
-                               "T7,孙七,44052418800101536,S1,101,07\n"    /* 6 */
-                               "T8,周八,440524188001015368,S1,101\n",     /* 7 */
-                        0, 0, &r, &e), 0);
+    assert_int_equal(
+        roster(x,
+               "ticket,name,id_number,session,room,seat\n" BAD_CHECK /* 2 */
+                   ROW1                                              /* 3 */
+               "T5,钱多,11010519491231002X,S9,101,05\n"              /* 4 */
+               "T6,,440524188001015368,S1,101,06\n"                  /* 5 */
+               "T7,孙七,44052418800101536,S1,101,07\n"               /* 6 */
+               "T8,周八,440524188001015368,S1,101\n",                /* 7 */
+               0, 0, &r, &e),
+        0);
     assert_int_equal(r.rejected, 5);
     assert_int_equal(r.nerrors, 5);
     assert_int_equal(r.errors[0].line, 2);
@@ -317,19 +336,25 @@ static void test_skip_invalid(void **state)
     struct err e;
     char buf[16];
 
-    assert_int_equal(roster(x, "ticket,name,id_number,session,room,seat\n"
-                               ROW1 BAD_CHECK ROW2, 1, 0, &r, &e), 0);
+    assert_int_equal(
+        roster(x,
+               "ticket,name,id_number,session,room,seat\n" ROW1 BAD_CHECK ROW2,
+               1, 0, &r, &e),
+        0);
     assert_int_equal(r.imported, 2);
     assert_int_equal(r.rejected, 1);
     assert_int_equal(r.committed, 1);
     assert_int_equal(r.errors[0].line, 3);
     import_report_free(&r);
     assert_int_equal(q(x, "SELECT count(*) FROM candidate"), 2);
-    assert_int_equal(q(x, "SELECT count(*) FROM candidate WHERE ticket = 'T4'"), 0);
-    assert_string_equal(sql_text(store_db(x->st),
-                                 "SELECT json_extract(payload, '$.rejected') FROM event "
-                                 "WHERE kind = 'roster.imported'", buf, sizeof(buf)),
-                        "1");
+    assert_int_equal(q(x, "SELECT count(*) FROM candidate WHERE ticket = 'T4'"),
+                     0);
+    assert_string_equal(
+        sql_text(store_db(x->st),
+                 "SELECT json_extract(payload, '$.rejected') FROM event "
+                 "WHERE kind = 'roster.imported'",
+                 buf, sizeof(buf)),
+        "1");
 }
 
 static void test_dry_run(void **state)
@@ -339,17 +364,21 @@ static void test_dry_run(void **state)
     struct err e;
     long long events = q(x, "SELECT count(*) FROM event");
 
-    assert_int_equal(roster(x, "ticket,name,id_number,session,room,seat\n"
-                               ROW1 ROW2 ROW3, 0, 1, &r, &e), 0);
-    assert_int_equal(r.imported, 3);   /* would be */
+    assert_int_equal(
+        roster(x, "ticket,name,id_number,session,room,seat\n" ROW1 ROW2 ROW3, 0,
+               1, &r, &e),
+        0);
+    assert_int_equal(r.imported, 3); /* would be */
     assert_int_equal(r.committed, 0);
     import_report_free(&r);
     assert_int_equal(q(x, "SELECT count(*) FROM candidate"), 0);
     assert_int_equal(q(x, "SELECT count(*) FROM room"), 0);
     assert_int_equal(q(x, "SELECT count(*) FROM event"), events);
     /* a dry run still finds the bad rows */
-    assert_int_equal(roster(x, "ticket,name,id_number,session,room,seat\n"
-                               ROW1 BAD_CHECK, 0, 1, &r, &e), 0);
+    assert_int_equal(
+        roster(x, "ticket,name,id_number,session,room,seat\n" ROW1 BAD_CHECK, 0,
+               1, &r, &e),
+        0);
     assert_int_equal(r.rejected, 1);
     assert_int_equal(r.errors[0].line, 3);
     import_report_free(&r);
@@ -363,15 +392,19 @@ static void test_reimport_unchanged(void **state)
     struct err e;
     long long events;
 
-    assert_int_equal(roster(x, "ticket,name,id_number,session,room,seat\n"
-                               ROW1 ROW2 ROW3, 0, 0, &r, &e), 0);
+    assert_int_equal(
+        roster(x, "ticket,name,id_number,session,room,seat\n" ROW1 ROW2 ROW3, 0,
+               0, &r, &e),
+        0);
     import_report_free(&r);
     events = q(x, "SELECT count(*) FROM event");
     /* same rows, another order, another spelling of the header */
-    assert_int_equal(roster(x, "座位号,准考证号,姓名,身份证号,场次,考场\n"
-                               "01,T3,王芳,53010219200508011x,S2,101\n"
-                               "01,T1,张伟,11010519491231002X,S1,101\n",
-                        0, 0, &r, &e), 0);
+    assert_int_equal(roster(x,
+                            "座位号,准考证号,姓名,身份证号,场次,考场\n"
+                            "01,T3,王芳,53010219200508011x,S2,101\n"
+                            "01,T1,张伟,11010519491231002X,S1,101\n",
+                            0, 0, &r, &e),
+                     0);
     assert_int_equal(r.imported, 0);
     assert_int_equal(r.unchanged, 2);
     assert_int_equal(r.rejected, 0);
@@ -379,11 +412,14 @@ static void test_reimport_unchanged(void **state)
     import_report_free(&r);
     assert_int_equal(q(x, "SELECT count(*) FROM event"), events);
     /* a changed detail for a ticket already there is refused */
-    assert_int_equal(roster(x, "ticket,name,id_number,session,room,seat\n"
-                               "T1,张伟,11010519491231002X,S1,101,09\n",
-                        0, 0, &r, &e), 0);
+    assert_int_equal(roster(x,
+                            "ticket,name,id_number,session,room,seat\n"
+                            "T1,张伟,11010519491231002X,S1,101,09\n",
+                            0, 0, &r, &e),
+                     0);
     assert_int_equal(r.rejected, 1);
-    assert_non_null(strstr(r.errors[0].reason, "already on the roster with different details"));
+    assert_non_null(strstr(r.errors[0].reason,
+                           "already on the roster with different details"));
     import_report_free(&r);
 }
 
@@ -394,43 +430,54 @@ static void test_duplicates_in_file(void **state)
     struct err e;
 
     /* the same ticket twice with other details */
-    assert_int_equal(roster(x, "ticket,name,id_number,session,room,seat\n"
-                               ROW1 ROW2
-                               "T1,张伟,11010519491231002X,S1,101,05\n",
-                        0, 0, &r, &e), 0);
+    assert_int_equal(
+        roster(x,
+               "ticket,name,id_number,session,room,seat\n" ROW1 ROW2
+               "T1,张伟,11010519491231002X,S1,101,05\n",
+               0, 0, &r, &e),
+        0);
     assert_int_equal(r.rejected, 1);
     assert_int_equal(r.errors[0].line, 4);
-    assert_non_null(strstr(r.errors[0].reason, "ticket T1 appears twice (also on line 2)"));
+    assert_non_null(
+        strstr(r.errors[0].reason, "ticket T1 appears twice (also on line 2)"));
     import_report_free(&r);
 
     /* two candidates on one seat */
-    assert_int_equal(roster(x, "ticket,name,id_number,session,room,seat\n"
-                               ROW1 ROW2
-                               "T9,刘洋,440524188001015368,S1,101,01\n",
-                        0, 0, &r, &e), 0);
+    assert_int_equal(
+        roster(x,
+               "ticket,name,id_number,session,room,seat\n" ROW1 ROW2
+               "T9,刘洋,440524188001015368,S1,101,01\n",
+               0, 0, &r, &e),
+        0);
     assert_int_equal(r.rejected, 1);
     assert_int_equal(r.errors[0].line, 4);
-    assert_non_null(strstr(r.errors[0].reason, "seat 01 in room 101 of session S1"));
-    assert_non_null(strstr(r.errors[0].reason, "ticket T1 on line 2 of this file"));
+    assert_non_null(
+        strstr(r.errors[0].reason, "seat 01 in room 101 of session S1"));
+    assert_non_null(
+        strstr(r.errors[0].reason, "ticket T1 on line 2 of this file"));
     import_report_free(&r);
 
     /* one person twice in a session */
-    assert_int_equal(roster(x, "ticket,name,id_number,session,room,seat\n"
-                               ROW1 ROW2
-                               "T9,张伟,11010519491231002x,S1,101,09\n",
-                        0, 0, &r, &e), 0);
+    assert_int_equal(
+        roster(x,
+               "ticket,name,id_number,session,room,seat\n" ROW1 ROW2
+               "T9,张伟,11010519491231002x,S1,101,09\n",
+               0, 0, &r, &e),
+        0);
     assert_int_equal(r.rejected, 1);
     assert_int_equal(r.errors[0].line, 4);
-    assert_non_null(strstr(r.errors[0].reason, "ID number is already on the roster of session S1"));
+    assert_non_null(strstr(r.errors[0].reason,
+                           "ID number is already on the roster of session S1"));
     assert_non_null(strstr(r.errors[0].reason, "line 2"));
     import_report_free(&r);
     assert_int_equal(q(x, "SELECT count(*) FROM candidate"), 0);
 
     /* the same person in two sessions is fine */
-    assert_int_equal(roster(x, "ticket,name,id_number,session,room,seat\n"
-                               ROW1
-                               "T9,张伟,11010519491231002X,S2,101,09\n",
-                        0, 0, &r, &e), 0);
+    assert_int_equal(roster(x,
+                            "ticket,name,id_number,session,room,seat\n" ROW1
+                            "T9,张伟,11010519491231002X,S2,101,09\n",
+                            0, 0, &r, &e),
+                     0);
     assert_int_equal(r.rejected, 0);
     assert_int_equal(r.committed, 1);
     import_report_free(&r);
@@ -442,10 +489,12 @@ static void test_file_level_errors(void **state)
     struct import_report r;
     struct err e;
 
-    assert_int_equal(roster(x, "ticket,name,id_number,session,room\n" , 0, 0, &r, &e), -1);
+    assert_int_equal(
+        roster(x, "ticket,name,id_number,session,room\n", 0, 0, &r, &e), -1);
     assert_int_equal(e.code, EX_DATAERR);
     assert_int_equal(e.line, 1);
-    assert_non_null(strstr(e.msg, ":1: the header has no 'seat' column (座位号)"));
+    assert_non_null(
+        strstr(e.msg, ":1: the header has no 'seat' column (座位号)"));
     import_report_free(&r);
 
     assert_int_equal(roster(x, "", 0, 0, &r, &e), -1);
@@ -453,14 +502,18 @@ static void test_file_level_errors(void **state)
     assert_non_null(strstr(e.msg, "empty file"));
     import_report_free(&r);
 
-    assert_int_equal(roster(x, "ticket,name,id_number,session,room,seat,ticket\n",
-                            0, 0, &r, &e), -1);
+    assert_int_equal(roster(x,
+                            "ticket,name,id_number,session,room,seat,ticket\n",
+                            0, 0, &r, &e),
+                     -1);
     assert_non_null(strstr(e.msg, "twice"));
     import_report_free(&r);
 
-    assert_int_equal(roster(x, "ticket,name,id_number,session,room,seat\n"
-                               ROW1 "T2,\"李娜,440524188001010014,S1,101,02\n",
-                            0, 0, &r, &e), -1);
+    assert_int_equal(roster(x,
+                            "ticket,name,id_number,session,room,seat\n" ROW1
+                            "T2,\"李娜,440524188001010014,S1,101,02\n",
+                            0, 0, &r, &e),
+                     -1);
     assert_int_equal(e.line, 3);
     assert_non_null(strstr(e.msg, ":3: malformed CSV"));
     import_report_free(&r);
@@ -471,7 +524,8 @@ static void test_file_level_errors(void **state)
     assert_int_equal(r.rows, 0);
     assert_int_equal(r.committed, 0);
     import_report_free(&r);
-    assert_int_equal(q(x, "SELECT count(*) FROM event WHERE kind = 'roster.imported'"), 0);
+    assert_int_equal(
+        q(x, "SELECT count(*) FROM event WHERE kind = 'roster.imported'"), 0);
 }
 
 static void test_gb18030_roster(void **state)
@@ -503,17 +557,24 @@ static void test_gb18030_roster(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_sessions_imported, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_session_field_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sessions_imported, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_session_field_errors, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_roster_good, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_id_number_stored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_id_number_stored, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_atomic_rollback, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_every_bad_row_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_bad_row_reported, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_skip_invalid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dry_run, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reimport_unchanged, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_duplicates_in_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_level_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reimport_unchanged, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_duplicates_in_file, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_file_level_errors, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_gb18030_roster, setup, teardown),
     };
 

@@ -49,7 +49,8 @@ static void schema_of(sqlite3 *db, char *out, size_t cap)
                                         "SELECT type || ' ' || name || ' ' || "
                                         "coalesce(sql, '') FROM sqlite_master "
                                         "ORDER BY type, name",
-                                        -1, &s, NULL), SQLITE_OK);
+                                        -1, &s, NULL),
+                     SQLITE_OK);
     while (sqlite3_step(s) == SQLITE_ROW && n < cap)
         n += (size_t)snprintf(out + n, cap - n, "%s\n",
                               (const char *)sqlite3_column_text(s, 0));
@@ -66,19 +67,26 @@ static void test_fresh_database(void **state)
     assert_int_equal(store_schema_latest(), migrate_latest());
     assert_int_equal(store_open(&st, x->db, STORE_CREATE, &e), 0);
     assert_int_equal(store_schema_version(st), migrate_latest());
-    assert_int_equal(sql_int(store_db(st), "PRAGMA user_version"), migrate_latest());
+    assert_int_equal(sql_int(store_db(st), "PRAGMA user_version"),
+                     migrate_latest());
     /* the tables DESIGN.md names, and the append-only triggers */
-    assert_int_equal(sql_int(store_db(st),
-                             "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
-                             "AND name IN ('site', 'session', 'room', 'candidate', "
-                             "'device', 'event')"), 6);
-    assert_int_equal(sql_int(store_db(st),
-                             "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
-                             "AND name IN ('event_no_update', 'event_no_delete')"), 2);
+    assert_int_equal(
+        sql_int(store_db(st),
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                "AND name IN ('site', 'session', 'room', 'candidate', "
+                "'device', 'event')"),
+        6);
+    assert_int_equal(
+        sql_int(store_db(st),
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
+                "AND name IN ('event_no_update', 'event_no_delete')"),
+        2);
     /* no column could hold an ID number in the clear */
-    assert_int_equal(sql_int(store_db(st),
-                             "SELECT count(*) FROM pragma_table_info('candidate') "
-                             "WHERE name LIKE '%id_number%'"), 0);
+    assert_int_equal(
+        sql_int(store_db(st),
+                "SELECT count(*) FROM pragma_table_info('candidate') "
+                "WHERE name LIKE '%id_number%'"),
+        0);
     store_close(st);
 }
 
@@ -121,7 +129,8 @@ static void test_newer_schema_refused(void **state)
     assert_int_equal(store_open(&st, x->db, STORE_CREATE, &e), 0);
     store_close(st);
     assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
-    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", migrate_latest() + 1);
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+             migrate_latest() + 1);
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
 
@@ -144,15 +153,15 @@ static void test_durability_pragmas(void **state)
     struct err e;
 
     assert_int_equal(store_open(&st, x->db, STORE_CREATE, &e), 0);
-    assert_string_equal(sql_text(store_db(st), "PRAGMA journal_mode", buf,
-                                 sizeof(buf)), "wal");
-    assert_int_equal(sql_int(store_db(st), "PRAGMA synchronous"), 2);   /* FULL */
+    assert_string_equal(
+        sql_text(store_db(st), "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
+    assert_int_equal(sql_int(store_db(st), "PRAGMA synchronous"), 2); /* FULL */
     assert_int_equal(sql_int(store_db(st), "PRAGMA foreign_keys"), 1);
     store_close(st);
     /* WAL is persistent; synchronous is per connection and set again */
     assert_int_equal(store_open(&st, x->db, 0, &e), 0);
-    assert_string_equal(sql_text(store_db(st), "PRAGMA journal_mode", buf,
-                                 sizeof(buf)), "wal");
+    assert_string_equal(
+        sql_text(store_db(st), "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
     assert_int_equal(sql_int(store_db(st), "PRAGMA synchronous"), 2);
     /* store_begin takes the write lock: a second writer is refused at once
      * when it does not wait */
@@ -160,8 +169,9 @@ static void test_durability_pragmas(void **state)
         sqlite3 *other;
         assert_int_equal(store_begin(st, &e), 0);
         assert_int_equal(sqlite3_open(x->db, &other), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
-                         SQLITE_BUSY);
+        assert_int_equal(
+            sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+            SQLITE_BUSY);
         sqlite3_close(other);
         assert_int_equal(store_commit(st, &e), 0);
     }
@@ -191,13 +201,15 @@ static void test_transactions(void **state)
     assert_int_equal(store_commit(st, &e), -1);
     assert_int_equal(e.code, EX_SOFTWARE);
     assert_int_equal(store_begin(st, &e), 0);
-    assert_int_equal(store_begin(st, &e), -1);   /* not nested */
+    assert_int_equal(store_begin(st, &e), -1); /* not nested */
     assert_int_equal(e.code, EX_SOFTWARE);
-    assert_int_equal(store_exec(st, "INSERT INTO room (code) VALUES ('101')", &e), 0);
+    assert_int_equal(
+        store_exec(st, "INSERT INTO room (code) VALUES ('101')", &e), 0);
     store_rollback(st);
     assert_int_equal(sql_int(store_db(st), "SELECT count(*) FROM room"), 0);
     assert_int_equal(store_begin(st, &e), 0);
-    assert_int_equal(store_exec(st, "INSERT INTO room (code) VALUES ('101')", &e), 0);
+    assert_int_equal(
+        store_exec(st, "INSERT INTO room (code) VALUES ('101')", &e), 0);
     assert_int_equal(store_commit(st, &e), 0);
     assert_int_equal(sql_int(store_db(st), "SELECT count(*) FROM room"), 1);
     store_close(st);
@@ -207,10 +219,14 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_fresh_database, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reopen_idempotent, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_durability_pragmas, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_without_create, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_idempotent, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_durability_pragmas, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_missing_without_create, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
     };
 

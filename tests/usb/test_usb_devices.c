@@ -37,26 +37,26 @@
 #include "idtext.h"
 #include "log.h"
 
-#define MAX_URBS 16
+#define MAX_URBS    16
 #define MAX_REPORTS 512
-#define RESP_MAX 1400
+#define RESP_MAX    1400
 
 struct fx {
     pthread_mutex_t mu;
     UMockdevTestbed *tb;
     UMockdevIoctlBase *handler;
     /* usbfs emulation */
-    UMockdevIoctlData *in_urbs[MAX_URBS];   /* IN URBs waiting for data */
+    UMockdevIoctlData *in_urbs[MAX_URBS]; /* IN URBs waiting for data */
     int n_in;
-    UMockdevIoctlData *done[MAX_URBS];      /* completed, to be reaped */
+    UMockdevIoctlData *done[MAX_URBS]; /* completed, to be reaped */
     int n_done;
-    int removed;                            /* answer ENODEV */
+    int removed; /* answer ENODEV */
     /* scanner */
     uint8_t reports[MAX_REPORTS][8];
     int n_reports, next_report;
     /* reader */
     int card_present;
-    int unplug_on_read;                     /* vanish at the next 30 01 */
+    int unplug_on_read; /* vanish at the next 30 01 */
     int read_cmds;
     uint8_t text[IDTEXT_LEN];
     uint8_t resp[4][RESP_MAX];
@@ -109,14 +109,11 @@ static void reader_answer(struct fx *f, const uint8_t *out, size_t n)
         break;
     case IDCMD_FIND:
         len = idframe_encode_resp(f->card_present ? IDSW_FOUND : IDSW_NO_CARD,
-                                  zeros, f->card_present ? 4 : 0, r,
-                                  RESP_MAX);
+                                  zeros, f->card_present ? 4 : 0, r, RESP_MAX);
         break;
     case IDCMD_SELECT:
-        len = idframe_encode_resp(f->card_present ? IDSW_OK
-                                                  : IDSW_SELECT_FAIL,
-                                  zeros, f->card_present ? 8 : 0, r,
-                                  RESP_MAX);
+        len = idframe_encode_resp(f->card_present ? IDSW_OK : IDSW_SELECT_FAIL,
+                                  zeros, f->card_present ? 8 : 0, r, RESP_MAX);
         break;
     case IDCMD_READ:
         f->read_cmds++;
@@ -133,10 +130,10 @@ static void reader_answer(struct fx *f, const uint8_t *out, size_t n)
         memcpy(data + 4, f->text, IDTEXT_LEN);
         memset(data + 4 + IDTEXT_LEN, 0, IDTEXT_PHOTO_LEN);
         memcpy(data + 4 + IDTEXT_LEN, "WLf", 4);
-        len = f->card_present
-                  ? idframe_encode_resp(IDSW_OK, data, sizeof(data), r,
-                                        RESP_MAX)
-                  : idframe_encode_resp(IDSW_READ_FAIL, NULL, 0, r, RESP_MAX);
+        len =
+            f->card_present
+                ? idframe_encode_resp(IDSW_OK, data, sizeof(data), r, RESP_MAX)
+                : idframe_encode_resp(IDSW_READ_FAIL, NULL, 0, r, RESP_MAX);
         break;
     default:
         len = idframe_encode_resp(IDSW_BAD_COMMAND, NULL, 0, r, RESP_MAX);
@@ -234,8 +231,7 @@ static gboolean handle_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c,
         if (!f->removed)
             fill_in_urbs(f);
         if (f->n_done == 0) {
-            umockdev_ioctl_client_complete(c, -1,
-                                           f->removed ? ENODEV : EAGAIN);
+            umockdev_ioctl_client_complete(c, -1, f->removed ? ENODEV : EAGAIN);
             break;
         }
         u = f->done[0];
@@ -329,21 +325,23 @@ static void remove_device(struct fx *f, int devnum)
 }
 
 /* HID keyboard 1234:5678: one interface, interrupt IN 0x81, 8 bytes. */
-static const char scanner_desc[] =
-    "12011001000000083412785600010102"
-    "0001"
-    "09022200010100a032"
-    "090400000103010100"
-    "092111010001223f00"
-    "07058103080008";
+static const char scanner_desc[] = "12011001000000083412785600010102"
+                                   "0001"
+                                   "09022200010100a032"
+                                   "090400000103010100"
+                                   "092111010001223f00"
+                                   "07058103080008";
 
 /* ID-card reader 0400:c35a: vendor class, bulk IN 0x81, bulk OUT 0x02. */
-static const char reader_desc[] =
-    "12010002000000400004" "5ac3" "00010102" "0001"
-    "09022000010100" "8032"
-    "0904000002ff000000"
-    "07058102400000"
-    "07050202400000";
+static const char reader_desc[] = "12010002000000400004"
+                                  "5ac3"
+                                  "00010102"
+                                  "0001"
+                                  "09022000010100"
+                                  "8032"
+                                  "0904000002ff000000"
+                                  "07058102400000"
+                                  "07050202400000";
 
 /* --- the loop ------------------------------------------------------------ */
 
@@ -447,12 +445,12 @@ static void test_scanner(struct fx *f)
     press(f, 0x02, 0x04, 0);    /* A */
     press(f, 0x00, 0x04, 0x05); /* a held (not new), b new */
     press(f, 0x00, 0x05, 0);
-    press(f, 0x00, 0x2D, 0);    /* - */
-    press(f, 0x00, 0x20, 0);    /* 3 */
-    press(f, 0x00, 0x20, 0);    /* still held: nothing */
-    press(f, 0x00, 0, 0);       /* release */
-    press(f, 0x00, 0x20, 0);    /* 3 again */
-    press(f, 0x00, 0x28, 0);    /* Enter */
+    press(f, 0x00, 0x2D, 0); /* - */
+    press(f, 0x00, 0x20, 0); /* 3 */
+    press(f, 0x00, 0x20, 0); /* still held: nothing */
+    press(f, 0x00, 0, 0);    /* release */
+    press(f, 0x00, 0x20, 0); /* 3 again */
+    press(f, 0x00, 0x28, 0); /* Enter */
     press(f, 0x00, 0, 0);
     pthread_mutex_unlock(&f->mu);
     CHECK(run_until(base, &f->codes, 1, 5), "no code scanned");
@@ -536,7 +534,7 @@ static void test_reader(struct fx *f)
     pthread_mutex_lock(&f->mu);
     f->card_present = 0;
     pthread_mutex_unlock(&f->mu);
-    run_until(base, &f->cards, 99, 1.5);        /* removal seen */
+    run_until(base, &f->cards, 99, 1.5); /* removal seen */
     set_card(f, "测试乙", "440524188001010014");
     pthread_mutex_lock(&f->mu);
     f->unplug_on_read = 1;
@@ -586,8 +584,8 @@ int main(void)
     f.tb = umockdev_testbed_new();
     g_assert_true(umockdev_in_mock_environment());
     f.handler = umockdev_ioctl_base_new();
-    g_object_connect(f.handler, "signal-after::handle-ioctl", handle_ioctl,
-                     &f, NULL);
+    g_object_connect(f.handler, "signal-after::handle-ioctl", handle_ioctl, &f,
+                     NULL);
     test_scanner(&f);
     test_reader(&f);
     g_clear_object(&f.handler);
