@@ -36,7 +36,11 @@ static const char ctl_device_usage[] =
     "                     [--reveal]\n"
     "  Open one reader or scanner and print one JSON line per card read or\n"
     "  code scanned.  Exit 0 after --count items, 69 on timeout or when\n"
-    "  the device is absent.";
+    "  the device is absent.\n"
+    "usage: examctl --config FILE device udev-rules\n"
+    "  Print udev rules that give the examsite group the USB devices the\n"
+    "  configuration names (install as "
+    "/etc/udev/rules.d/71-examsite-local.rules).";
 
 struct listen {
     struct event_base *base;
@@ -239,13 +243,45 @@ out:
     return rc;
 }
 
+/* One rule per configured USB device, each VID:PID once. */
+static int ctl_device_udev_rules(struct ctl *c)
+{
+    size_t i, j;
+    int dup;
+
+    if (!c->have_config)
+        return ctl_failf(EX_USAGE, "device udev-rules needs --config FILE");
+    printf("# examsite: the USB devices of %s, for the examsite group\n",
+           c->cfg.file);
+    for (i = 0; i < c->cfg.ndevices; i++) {
+        const struct config_device *d = &c->cfg.devices[i];
+        if (d->transport != TRANSPORT_USB)
+            continue;
+        for (dup = 0, j = 0; j < i; j++)
+            dup |= c->cfg.devices[j].transport == TRANSPORT_USB &&
+                   c->cfg.devices[j].vid == d->vid &&
+                   c->cfg.devices[j].pid == d->pid;
+        if (dup)
+            continue;
+        printf("# [device %s] %s, room %s\n", d->name,
+               d->type == DEVTYPE_IDCARD ? "ID-card reader" : "scanner",
+               d->room);
+        printf("SUBSYSTEM==\"usb\", ENV{DEVTYPE}==\"usb_device\", "
+               "ATTR{idVendor}==\"%04x\", ATTR{idProduct}==\"%04x\", "
+               "GROUP=\"examsite\", MODE=\"0660\"\n",
+               d->vid, d->pid);
+    }
+    return 0;
+}
+
 int ctl_device(struct ctl *c, int argc, char **argv)
 {
-    (void)c;
     if (ctl_wants_help(argc, argv)) {
         printf("%s\n", ctl_device_usage);
         return 0;
     }
+    if (argc == 2 && strcmp(argv[1], "udev-rules") == 0)
+        return ctl_device_udev_rules(c);
     if (argc < 2 || strcmp(argv[1], "listen") != 0)
         return ctl_usage(ctl_device_usage);
     return ctl_device_listen(argc, argv);

@@ -47,6 +47,7 @@ static const char usage_text[] =
     "  device listen (--usb VID:PID | --serial PATH [--baud N]) --type "
     "idcard|scanner\n"
     "                [--count N] [--timeout SEC] [--reveal]\n"
+    "  device udev-rules          (udev rules for the configured USB devices)\n"
     "\n"
     "Defaults come from EXAMSITE_DB, EXAMSITE_CONFIG, EXAMSITE_SOCKET, then "
     "the\n"

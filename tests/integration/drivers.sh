@@ -215,4 +215,35 @@ t_eq "scanner codes" "260000000001|ABC-12 3/二维码" \
     "$(jq -r .code <"$T/out" | paste -sd'|')"
 sim_stop
 
+# --- udev rules from a configuration ---------------------------------------------
+cat >"$T/udev.conf" <<'CONF'
+[site]
+id = S1
+[device r1]
+type = idcard
+transport = usb
+usb = 0400:C35A
+room = 101
+[device r2]
+type = idcard
+transport = usb
+usb = 0400:c35a
+room = 102
+[device s1]
+type = scanner
+transport = usb
+usb = 05e0:1200
+room = 101
+[device s2]
+type = scanner
+transport = serial
+path = /dev/ttyACM0
+room = 102
+CONF
+rules=$("$BIN/examctl" --config "$T/udev.conf" device udev-rules)
+t_eq "udev-rules: one rule per USB VID:PID" 2 "$(grep -c '^SUBSYSTEM==' <<<"$rules")"
+t_contains "udev-rules: reader rule" 'ATTR{idVendor}=="0400", ATTR{idProduct}=="c35a", GROUP="examsite", MODE="0660"' "$rules"
+t_contains "udev-rules: scanner rule" 'ATTR{idVendor}=="05e0", ATTR{idProduct}=="1200"' "$rules"
+t_rc "udev-rules: needs a configuration" 64 env -u EXAMSITE_CONFIG "$BIN/examctl" --db "$T/none.db" device udev-rules
+
 t_done
