@@ -15,6 +15,7 @@
 #define USB_IN_BUF         4096 /* a full 30 10 answer is 2,321 bytes */
 #define USB_OUT_TIMEOUT_MS 1000
 #define USB_MAX_IN_ERRORS  5
+#define USB_MAX_PENDING    8 /* units of one model waiting to be opened */
 
 struct usb_pollfd {
     struct usb_pollfd *next;
@@ -39,10 +40,13 @@ struct usb_dev {
     void *arg;
     libusb_hotplug_callback_handle hh;
     int registered;
-    struct event *ev_work;  /* open/close from the loop */
-    libusb_device *pending; /* arrived, not yet opened */
-    int pending_left;       /* ... and already left again */
-    libusb_device *dev;     /* open */
+    struct event *ev_work; /* open/close from the loop */
+    /* Arrived, not yet opened: one at a time, or with a serial number to
+     * match every unit of the model, since only opening tells them apart. */
+    libusb_device *pending[USB_MAX_PENDING];
+    int pending_left[USB_MAX_PENDING]; /* ... and already left again */
+    int npending;
+    libusb_device *dev; /* open */
     libusb_device_handle *h;
     struct libusb_transfer *in;
     int iface;
@@ -418,9 +422,48 @@ static void usb_dev_close(struct usb_dev *d, int orderly)
     d->dev = NULL;
 }
 
+static int usb_pending_index(const struct usb_dev *d, libusb_device *dev)
+{
+    int i;
+
+    for (i = 0; i < d->npending; i++)
+        if (d->pending[i] == dev)
+            return i;
+    return -1;
+}
+
+/* Take candidate i off the list; the caller owns its reference. */
+static libusb_device *usb_pending_take(struct usb_dev *d, int i)
+{
+    libusb_device *dev = d->pending[i];
+
+    d->npending--;
+    memmove(d->pending + i, d->pending + i + 1,
+            sizeof(d->pending[0]) * (size_t)(d->npending - i));
+    memmove(d->pending_left + i, d->pending_left + i + 1,
+            sizeof(d->pending_left[0]) * (size_t)(d->npending - i));
+    return dev;
+}
+
+/* dev is open by another usb_dev, or (count_pending) waits to be opened
+ * by one that takes any unit of the model. */
+static int usb_owned_elsewhere(struct usb_dev *d, libusb_device *dev,
+                               int count_pending)
+{
+    struct usb_dev *o;
+
+    for (o = d->u->devs; o != NULL; o = o->next)
+        if (o != d &&
+            (o->dev == dev || (count_pending && o->serial[0] == '\0' &&
+                               usb_pending_index(o, dev) >= 0)))
+            return 1;
+    return 0;
+}
+
 static void usb_dev_work_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct usb_dev *d = arg;
+    int i;
 
     (void)fd;
     (void)what;
@@ -431,51 +474,49 @@ static void usb_dev_work_cb(evutil_socket_t fd, short what, void *arg)
         d->gone = 0;
         d->cb.detached(d->arg, d->gone_reason);
     }
-    if (d->pending != NULL && d->pending_left) {
-        libusb_unref_device(d->pending);
-        d->pending = NULL;
-        d->pending_left = 0;
+    for (i = d->npending; i-- > 0;)
+        if (d->pending_left[i])
+            libusb_unref_device(usb_pending_take(d, i));
+    /* Candidates in turn until one opens (and has the serial number). */
+    while (d->h == NULL && d->npending > 0) {
+        libusb_device *dev = usb_pending_take(d, 0);
+        if (usb_owned_elsewhere(d, dev, 0))
+            libusb_unref_device(dev);
+        else
+            usb_dev_open(d, dev);
     }
-    if (d->h == NULL && d->pending != NULL) {
-        libusb_device *dev = d->pending;
-        d->pending = NULL;
-        usb_dev_open(d, dev);
-    }
-}
-
-static int usb_owned_elsewhere(struct usb_dev *d, libusb_device *dev)
-{
-    struct usb_dev *o;
-
-    for (o = d->u->devs; o != NULL; o = o->next)
-        if (o != d && (o->dev == dev || o->pending == dev))
-            return 1;
-    return 0;
+    /* Following one now: no other unit can have its serial number. */
+    while (d->npending > 0)
+        libusb_unref_device(usb_pending_take(d, d->npending - 1));
 }
 
 static int usb_hotplug_cb(libusb_context *ctx, libusb_device *dev,
                           libusb_hotplug_event event, void *arg)
 {
     struct usb_dev *d = arg;
+    int i;
 
     (void)ctx;
     if (event == LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED) {
         /* ENUMERATE may repeat an arrival; the same unit twice is fine. */
-        if (d->dev == dev || d->pending == dev || usb_owned_elsewhere(d, dev))
+        if (d->dev == dev || usb_pending_index(d, dev) >= 0 ||
+            usb_owned_elsewhere(d, dev, 1))
             return 0;
         if (d->h != NULL && !d->gone)
             return 0; /* we already follow a unit of this model */
-        if (d->pending != NULL)
+        if (d->npending > 0 && d->serial[0] == '\0')
             return 0; /* one at a time; the loop opens it first */
-        d->pending = libusb_ref_device(dev);
-        d->pending_left = 0;
+        if (d->npending == USB_MAX_PENDING)
+            return 0;
+        d->pending[d->npending] = libusb_ref_device(dev);
+        d->pending_left[d->npending++] = 0;
         usb_dev_schedule(d);
     } else if (event == LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT) {
         if (d->dev == dev)
             usb_dev_mark_gone(d, "the device was unplugged");
-        else if (d->pending == dev) {
+        else if ((i = usb_pending_index(d, dev)) >= 0) {
             /* Little is safe inside LEFT: drop it from the loop. */
-            d->pending_left = 1;
+            d->pending_left[i] = 1;
             usb_dev_schedule(d);
         }
     }
@@ -596,8 +637,8 @@ void usb_dev_free(struct usb_dev *d)
         else
             log_warnx("usb: transfers still pending at close");
     }
-    if (d->pending != NULL)
-        libusb_unref_device(d->pending);
+    while (d->npending > 0)
+        libusb_unref_device(usb_pending_take(d, d->npending - 1));
     for (pp = &d->u->devs; *pp != NULL; pp = &(*pp)->next) {
         if (*pp == d) {
             *pp = d->next;
