@@ -109,6 +109,7 @@ t_eq "admin group: role" admin "$(raw admin '{"op":"ping"}' | jq -r .role)"
 r=$(as none timeout 10 socat -u UNIX-CONNECT:"$SOCK" - </dev/null)
 t_eq "no group: refused at connect" "false 77" "$(jq -r '"\(.ok) \(.code)"' <<<"$r")"
 t_rc "no group: examctl devices exits 77" 77 xctl none devices
+t_rc "no group: examctl events --follow exits 77" 77 xctl none --db "$DB" events --follow
 # Only the first line gets an answer: the connection is closed.
 t_eq "no group: examctl says why" 1 "$(xctl none devices 2>&1 | grep -c 'not authorised')"
 
