@@ -37,6 +37,8 @@ struct daemon {
     struct event *ev_checkpoint; /* one-shot, after the last commit */
     uint64_t watchdog_usec;
     uint64_t decisions; /* since start, for STATUS= */
+    /* When each configured device last gave a card or a code, ms or 0. */
+    int64_t last_read_ms[CONFIG_MAX_DEVICES];
 };
 
 /*

@@ -131,15 +131,27 @@ static void record_device(struct daemon *d, const struct device_event *dev,
     free(payload);
 }
 
+/* Device health for `examctl devices`: when it last read something. */
+static void note_read(struct daemon *d, const char *device)
+{
+    size_t i;
+
+    for (i = 0; i < d->cfg.ndevices; i++)
+        if (strcmp(d->cfg.devices[i].name, device) == 0)
+            d->last_read_ms[i] = sitetime_now_ms();
+}
+
 static void device_cb(const struct device_event *ev, void *arg)
 {
     struct daemon *d = arg;
 
     switch (ev->type) {
     case DEVICE_CARD_READ:
+        note_read(d, ev->device);
         checkin_card(d->checkin, ev->device, ev->config->room, ev->card);
         break;
     case DEVICE_CODE_SCANNED:
+        note_read(d, ev->device);
         checkin_code(d->checkin, ev->device, ev->config->room, ev->code,
                      ev->code_len);
         break;
@@ -204,6 +216,7 @@ static void sighup_cb(evutil_socket_t sig, short what, void *arg)
     d->devices = NULL;
     d->cfg = *fresh;
     free(fresh);
+    memset(d->last_read_ms, 0, sizeof(d->last_read_ms));
     checkin_reset(d->checkin);
     if ((dm = device_manager_new(d->base, d->cfg.devices, d->cfg.ndevices,
                                  device_cb, d, &e)) == NULL)

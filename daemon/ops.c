@@ -119,7 +119,8 @@ static int op_subscribe(struct ops_request *rq, json_t **reply, struct err *e)
 static int op_devices(struct ops_request *rq, json_t **reply, struct err *e)
 {
     struct device_status ds;
-    json_t *arr = json_array();
+    char when[SITETIME_ISO_MAX];
+    json_t *arr = json_array(), *dj;
     size_t i, n;
 
     (void)e;
@@ -127,16 +128,22 @@ static int op_devices(struct ops_request *rq, json_t **reply, struct err *e)
     for (i = 0; i < n; i++) {
         if (device_manager_status(rq->d->devices, i, &ds) == -1)
             continue;
-        json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:s, s:s, s:s}",
-                           "name", ds.name, "type",
-                           ds.type == DEVTYPE_IDCARD ? "idcard" : "scanner",
-                           "room", rq->d->cfg.devices[i].room, "attached",
-                           ds.attached, "polling", ds.polling, "sam_ok",
-                           ds.sam_ok, "sam_id", ds.sam_id, "where", ds.where,
-                           "last_error", ds.last_error));
+        dj = json_pack(
+            "{s:s, s:s, s:s, s:b, s:b, s:b, s:s, s:s, s:s}", "name", ds.name,
+            "type", ds.type == DEVTYPE_IDCARD ? "idcard" : "scanner", "room",
+            rq->d->cfg.devices[i].room, "attached", ds.attached, "polling",
+            ds.polling, "sam_ok", ds.sam_ok, "sam_id", ds.sam_id, "where",
+            ds.where, "last_error", ds.last_error);
+        if (rq->d->last_read_ms[i] != 0) {
+            sitetime_format_utc(rq->d->last_read_ms[i], when);
+            json_object_set_new(dj, "last_read", json_string(when));
+        } else {
+            json_object_set_new(dj, "last_read", json_null());
+        }
+        json_array_append_new(arr, dj);
     }
-    return reply_ok(reply, json_pack("{s:o}", "devices", arr));
+    return reply_ok(reply, json_pack("{s:o, s:s}", "devices", arr, "timezone",
+                                     rq->d->site.timezone));
 }
 
 /* --- operator level ------------------------------------------------------- */

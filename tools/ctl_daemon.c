@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctl.h"
+#include "sitetime.h"
 
 /* Print the event of a reply: the JSON with --json, a line otherwise. */
 static int print_reply_event(struct ctl *c, json_t *reply, const char *what)
@@ -246,6 +248,22 @@ int ctl_incident(struct ctl *c, int argc, char **argv)
     return ctl_usage(incident_usage);
 }
 
+/* "2026-12-05T01:02:03.456Z" as site-local "09:02:03"; "-" for none. */
+static const char *local_hms(const char *utc)
+{
+    static char out[16];
+    struct tm tm;
+    time_t t;
+
+    memset(&tm, 0, sizeof(tm));
+    if (utc == NULL || strptime(utc, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
+        return "-";
+    t = timegm(&tm);
+    localtime_r(&t, &tm);
+    strftime(out, sizeof(out), "%H:%M:%S", &tm);
+    return out;
+}
+
 int ctl_devices(struct ctl *c, int argc, char **argv)
 {
     json_t *req, *reply, *arr, *d;
@@ -272,20 +290,26 @@ int ctl_devices(struct ctl *c, int argc, char **argv)
         json_dumpf(arr, stdout, JSON_COMPACT);
         putchar('\n');
     } else {
-        printf("%-12s %-8s %-6s %-9s %-8s %-28s %s\n", "DEVICE", "TYPE", "ROOM",
-               "ATTACHED", "POLLING", "SAM", "LAST ERROR");
+        const char *zone =
+            json_string_value(json_object_get(reply, "timezone"));
+        if (zone != NULL)
+            sitetime_set_zone(zone, NULL); /* last read in site time */
+        printf("%-12s %-8s %-6s %-8s %-7s %-9s %-37s %s\n", "DEVICE", "TYPE",
+               "ROOM", "ATTACHED", "POLLING", "LAST READ", "SAM", "LAST ERROR");
         json_array_foreach(arr, i, d)
         {
-            printf("%-12s %-8s %-6s %-9s %-8s %-28s %s\n",
-                   json_string_value(json_object_get(d, "name")),
-                   json_string_value(json_object_get(d, "type")),
-                   json_string_value(json_object_get(d, "room")),
-                   json_is_true(json_object_get(d, "attached")) ? "yes" : "NO",
-                   json_is_true(json_object_get(d, "polling")) ? "yes" : "no",
-                   json_is_true(json_object_get(d, "sam_ok"))
-                       ? json_string_value(json_object_get(d, "sam_id"))
-                       : "-",
-                   json_string_value(json_object_get(d, "last_error")));
+            printf(
+                "%-12s %-8s %-6s %-8s %-7s %-9s %-37s %s\n",
+                json_string_value(json_object_get(d, "name")),
+                json_string_value(json_object_get(d, "type")),
+                json_string_value(json_object_get(d, "room")),
+                json_is_true(json_object_get(d, "attached")) ? "yes" : "NO",
+                json_is_true(json_object_get(d, "polling")) ? "yes" : "no",
+                local_hms(json_string_value(json_object_get(d, "last_read"))),
+                json_is_true(json_object_get(d, "sam_ok"))
+                    ? json_string_value(json_object_get(d, "sam_id"))
+                    : "-",
+                json_string_value(json_object_get(d, "last_error")));
         }
     }
     json_decref(reply);

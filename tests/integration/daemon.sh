@@ -246,6 +246,10 @@ scan door1 260400000003
 check "sealed: check-in denied" '.kind == "checkin.denied" and .payload.reason == "sealed"'
 t_rc "sealed: amend still allowed" 0 ctl incident amend "$inc2" --operator 主考张 --note "impersonation confirmed"
 
+# device health: door1 has read codes, the reader nothing yet
+t_eq "devices: last read of a scanner that scanned" true \
+    "$(ctl --json devices | jq '[.[] | select(.name == "door1")][0].last_read | test("^[0-9-]+T[0-9:.]+Z$")')"
+
 # --- SIGHUP with a broken configuration ----------------------------------------
 cp "$CONF" "$T/good.conf"
 printf '[site]\nid = S1\n[policy]\nmode = sometimes\n' >"$CONF"
