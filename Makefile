@@ -139,7 +139,7 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(DRIVERS_SRC)
 $(B)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c $(COMMON_SRC) $(DRIVERS_SRC) $(STORE_SRC) $(DAEMON_SRC) $(B)/gen/migrations.h
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -I$(B)/gen -Idaemon -o $@ $< $(COMMON_SRC) $(DRIVERS_SRC) \
-	    $(STORE_SRC) $(filter-out daemon/examsited.c,$(DAEMON_SRC)) tests/fuzz/daemon_stub.c \
+	    $(STORE_SRC) $(filter-out daemon/examsited.c,$(DAEMON_SRC)) tests/fuzz/daemon_quiet.c \
 	    $(DRIVERS_LIBS) $(STORE_LIBS) $(COMMON_LIBS)
 
 tests: $(UNIT_BIN) $(USB_BIN) $(FUZZ_BIN)

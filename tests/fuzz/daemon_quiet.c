@@ -1,8 +1,8 @@
 /*
- * daemon_stub.c: the three functions of examsited.c that ops.c and
- * checkin.c call, for the control-request fuzz target, which links the
- * daemon's code without its main loop.  With no control socket there is
- * nobody to publish to.
+ * daemon_quiet.c: the control-request fuzz target links the daemon's code
+ * without examsited.c (its main loop).  These are the three functions of
+ * examsited.c that ops.c and checkin.c call; with no control socket and no
+ * systemd there is nobody to tell, so they do nothing.
  */
 #include "daemon.h"
 
