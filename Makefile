@@ -120,7 +120,7 @@ $(B)/obj/tests/usb/%.o: tests/usb/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags umockdev-1.0) -Wno-missing-prototypes -c $< -o $@
 
-$(USB_BIN): $(B)/tests/%: $(B)/obj/tests/usb/%.o $(LIBDRIVERS) $(LIBCOMMON)
+$(USB_BIN): $(B)/tests/%: $(B)/obj/tests/usb/%.o $(B)/obj/tests/usb/usbfix.o $(LIBDRIVERS) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -Wl,--push-state,--no-as-needed -lumockdev-preload \
 	    -Wl,--pop-state $(call pkglibs,umockdev-1.0) $(DRIVERS_LIBS) $(COMMON_LIBS)

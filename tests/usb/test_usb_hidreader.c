@@ -23,33 +23,26 @@
  *      one is still found; two configured doors with one serial each get
  *      their own unit.
  *
- * Each emulated device has its own umockdev ioctl handler (which runs in
- * umockdev's thread, so its state is under a mutex) answering
- * SUBMITURB / REAPURBNDELAY / DISCARDURB like usbfs.  The loop avoids
- * epoll: the emulated usbfs fd is a regular file, which epoll refuses.
+ * Each emulated device is a usbfs emulation of the shared fixture
+ * (usbfix.h) with its own umockdev ioctl handler, which runs in umockdev's
+ * thread, so its state is under the device's mutex; the ops below play
+ * the reader.
  * ID numbers are compared in memory and never printed.
  */
 #include <errno.h>
-#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <linux/usbdevice_fs.h>
-#include <sys/ioctl.h>
-
-#include <event2/event.h>
 #include <glib.h>
-#include <umockdev.h>
 
 #include "device.h"
 #include "idframe.h"
 #include "idreader.h"
 #include "idtext.h"
 #include "log.h"
+#include "usbfix.h"
 
-#define MAX_URBS    32
 #define MAX_REPORTS 128
 #define REPORT      DEVICE_HID_REPORT
 #define READ_LEN    (7 + 3 + 4 + IDTEXT_LEN + IDTEXT_PHOTO_LEN + 1) /* 1,295 */
@@ -63,23 +56,16 @@ enum read_mode {
 
 /* One emulated reader. */
 struct emu {
-    pthread_mutex_t mu;
-    UMockdevIoctlBase *handler;
+    struct usbfix_dev dev; /* its mu guards the state below */
     int devnum;
     const char *serial;
-    /* usbfs emulation */
-    UMockdevIoctlData *in_urbs[MAX_URBS]; /* interrupt IN URBs waiting */
-    int n_in;
-    UMockdevIoctlData *done[MAX_URBS]; /* completed, to be reaped */
-    int n_done;
     uint8_t reports[MAX_REPORTS][REPORT]; /* IN reports queued */
     int n_reports;
     /* the card */
     int card_present;
     enum read_mode mode;
     uint8_t text[IDTEXT_LEN];
-    /* what the driver did to this device */
-    int claims;     /* CLAIMINTERFACE */
+    /* what the driver did to this device (CLAIMINTERFACE: dev.claims) */
     int data_urbs;  /* non-control URBs submitted */
     int ctrl_urbs;  /* control URBs submitted */
     int str_reads;  /* GET_DESCRIPTOR(string) */
@@ -87,36 +73,6 @@ struct emu {
     int setreports; /* class control requests (should be none) */
     int sam_status, sam_id, finds, selects, reads;
 };
-
-/* What the test saw (main thread only). */
-struct seen {
-    int attached, detached, errors, cards, removed;
-    char where[64];
-    char last_error[256];
-    char name[96], id[56], birth[9], valid_to[16], gender[16], nation[40];
-    size_t photo_bytes;
-};
-
-static int failures;
-
-#define CHECK(cond, ...)                                                       \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);    \
-            fprintf(stderr, __VA_ARGS__);                                      \
-            fputc('\n', stderr);                                               \
-            failures++;                                                        \
-        }                                                                      \
-    } while (0)
-
-static int failures_seen;
-
-/* "ok" or "not ok" for the checks since the previous report. */
-static void report(const char *what)
-{
-    printf("%s %s\n", failures == failures_seen ? "ok" : "not ok", what);
-    failures_seen = failures;
-}
 
 /* --- the emulated reader ---------------------------------------------- */
 
@@ -244,26 +200,6 @@ static int string_descriptor(struct emu *x, uint8_t idx, uint8_t *out,
     return (int)n;
 }
 
-/* Give waiting IN URBs one queued report each. */
-static void fill_in_urbs(struct emu *x)
-{
-    while (x->n_in > 0 && x->n_reports > 0 && x->n_done < MAX_URBS) {
-        UMockdevIoctlData *u = x->in_urbs[0];
-        struct usbdevfs_urb *urb = (struct usbdevfs_urb *)u->data;
-        size_t n = REPORT;
-
-        if (n > (size_t)urb->buffer_length)
-            n = (size_t)urb->buffer_length;
-        memcpy(urb->buffer, x->reports[0], n);
-        urb->actual_length = (int)n;
-        urb->status = 0;
-        memmove(x->reports, x->reports + 1,
-                sizeof(x->reports[0]) * (size_t)--x->n_reports);
-        memmove(x->in_urbs, x->in_urbs + 1, sizeof(x->in_urbs[0]) * --x->n_in);
-        x->done[x->n_done++] = u;
-    }
-}
-
 static void submit_control(struct emu *x, struct usbdevfs_urb *urb)
 {
     uint8_t *b = urb->buffer;
@@ -286,114 +222,44 @@ static void submit_control(struct emu *x, struct usbdevfs_urb *urb)
     urb->actual_length = n;
 }
 
-static gboolean handle_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c,
-                             struct emu *x)
+/* usbfs SUBMITURB: only interrupt transfers on 0x81 / 0x02, and control
+ * transfers (string descriptors). */
+static void emu_submit(void *user, struct usbdevfs_urb *urb)
 {
-    UMockdevIoctlData *arg = umockdev_ioctl_client_get_arg(c);
-    gulong req = umockdev_ioctl_client_get_request(c);
-    gboolean handled = TRUE;
+    struct emu *x = user;
 
-    (void)h;
-    pthread_mutex_lock(&x->mu);
-    switch (req) {
-    case USBDEVFS_GET_CAPABILITIES: {
-        UMockdevIoctlData *d = umockdev_ioctl_data_resolve(arg, 0, 4, NULL);
-        *(guint32 *)d->data = USBDEVFS_CAP_BULK_CONTINUATION |
-                              USBDEVFS_CAP_NO_PACKET_SIZE_LIM |
-                              USBDEVFS_CAP_REAP_AFTER_DISCONNECT;
-        umockdev_ioctl_data_unref(d);
-        umockdev_ioctl_client_complete(c, 0, 0);
-        break;
+    if (urb->type == USBDEVFS_URB_TYPE_CONTROL) {
+        submit_control(x, urb);
+    } else if (urb->endpoint & 0x80) {
+        x->data_urbs++;
+        if (urb->endpoint != 0x81 || urb->type != USBDEVFS_URB_TYPE_INTERRUPT)
+            x->bad_out++;
+    } else {
+        x->data_urbs++;
+        if (urb->endpoint != 0x02 || urb->type != USBDEVFS_URB_TYPE_INTERRUPT)
+            x->bad_out++;
+        else
+            reader_answer(x, urb->buffer, (size_t)urb->buffer_length);
     }
-    case USBDEVFS_SUBMITURB: {
-        UMockdevIoctlData *u, *buf;
-        struct usbdevfs_urb *urb;
-
-        if (x->n_done == MAX_URBS || x->n_in == MAX_URBS) {
-            umockdev_ioctl_client_complete(c, -1, ENOMEM);
-            break;
-        }
-        u = umockdev_ioctl_data_resolve(arg, 0, sizeof(*urb), NULL);
-        urb = (struct usbdevfs_urb *)u->data;
-        buf = umockdev_ioctl_data_resolve(
-            u, G_STRUCT_OFFSET(struct usbdevfs_urb, buffer),
-            (gsize)urb->buffer_length, NULL);
-        if (urb->type == USBDEVFS_URB_TYPE_CONTROL) {
-            submit_control(x, urb);
-            x->done[x->n_done++] = u;
-        } else if (urb->endpoint & 0x80) {
-            x->data_urbs++;
-            if (urb->endpoint != 0x81 ||
-                urb->type != USBDEVFS_URB_TYPE_INTERRUPT)
-                x->bad_out++;
-            x->in_urbs[x->n_in++] = u;
-        } else {
-            x->data_urbs++;
-            if (urb->endpoint != 0x02 ||
-                urb->type != USBDEVFS_URB_TYPE_INTERRUPT)
-                x->bad_out++;
-            else
-                reader_answer(x, urb->buffer, (size_t)urb->buffer_length);
-            urb->actual_length = urb->buffer_length;
-            urb->status = 0;
-            x->done[x->n_done++] = u;
-        }
-        umockdev_ioctl_data_unref(buf);
-        umockdev_ioctl_client_complete(c, 0, 0);
-        break;
-    }
-    case USBDEVFS_REAPURB:
-    case USBDEVFS_REAPURBNDELAY: {
-        UMockdevIoctlData *p, *u;
-
-        fill_in_urbs(x);
-        if (x->n_done == 0) {
-            umockdev_ioctl_client_complete(c, -1, EAGAIN);
-            break;
-        }
-        u = x->done[0];
-        memmove(x->done, x->done + 1, sizeof(x->done[0]) * --x->n_done);
-        p = umockdev_ioctl_data_resolve(arg, 0, sizeof(gpointer), NULL);
-        umockdev_ioctl_data_set_ptr(p, 0, u);
-        umockdev_ioctl_data_unref(p);
-        umockdev_ioctl_data_unref(u);
-        umockdev_ioctl_client_complete(c, 0, 0);
-        break;
-    }
-    case USBDEVFS_DISCARDURB: {
-        gulong addr = (gulong) * (void **)arg->data;
-        int i, found = 0;
-
-        for (i = 0; i < x->n_in; i++) {
-            if (x->in_urbs[i]->client_addr == addr) {
-                UMockdevIoctlData *u = x->in_urbs[i];
-                ((struct usbdevfs_urb *)u->data)->status = -ENOENT;
-                ((struct usbdevfs_urb *)u->data)->actual_length = 0;
-                memmove(x->in_urbs + i, x->in_urbs + i + 1,
-                        sizeof(x->in_urbs[0]) * (size_t)(x->n_in - i - 1));
-                x->n_in--;
-                x->done[x->n_done++] = u;
-                found = 1;
-                break;
-            }
-        }
-        umockdev_ioctl_client_complete(c, found ? 0 : -1, found ? 0 : EINVAL);
-        break;
-    }
-    case USBDEVFS_CLAIMINTERFACE:
-        x->claims++;
-        umockdev_ioctl_client_complete(c, 0, 0);
-        break;
-    case USBDEVFS_RELEASEINTERFACE:
-        umockdev_ioctl_client_complete(c, 0, 0);
-        break;
-    default:
-        handled = FALSE;
-        break;
-    }
-    pthread_mutex_unlock(&x->mu);
-    return handled;
 }
+
+/* An IN URB gets one queued report. */
+static int emu_fill(void *user, uint8_t *buf, size_t cap)
+{
+    struct emu *x = user;
+    size_t n = REPORT;
+
+    if (x->n_reports == 0)
+        return -1;
+    if (n > cap)
+        n = cap;
+    memcpy(buf, x->reports[0], n);
+    memmove(x->reports, x->reports + 1,
+            sizeof(x->reports[0]) * (size_t)--x->n_reports);
+    return (int)n;
+}
+
+static const struct usbfix_ops emu_ops = {emu_submit, emu_fill};
 
 /* 2B8B:2721, strings 1/2/3, one HID interface with interrupt IN 0x81 and
  * interrupt OUT 0x02 of 64 bytes. */
@@ -408,156 +274,42 @@ static const char hidreader_desc[] = "12010002000000408b2b2127000101020301"
 static void emu_init(struct emu *x, int devnum, const char *serial)
 {
     memset(x, 0, sizeof(*x));
-    pthread_mutex_init(&x->mu, NULL);
+    usbfix_dev_init(&x->dev, &emu_ops, x);
     x->devnum = devnum;
     x->serial = serial;
-    x->handler = umockdev_ioctl_base_new();
-    g_object_connect(x->handler, "signal-after::handle-ioctl", handle_ioctl, x,
-                     NULL);
 }
 
 static void emu_plug(UMockdevTestbed *tb, struct emu *x)
 {
-    char dev[64], desc[1024];
-    int n = x->devnum;
-
-    snprintf(dev, sizeof(dev), "/dev/bus/usb/001/%03d", n);
-    g_assert_true(umockdev_testbed_attach_ioctl(tb, dev, x->handler, NULL));
-    snprintf(desc, sizeof(desc),
-             "P: /devices/usb1/1-%d\n"
-             "N: bus/usb/001/%03d\n"
-             "E: SUBSYSTEM=usb\n"
-             "E: DEVTYPE=usb_device\n"
-             "E: DRIVER=usb\n"
-             "E: BUSNUM=001\n"
-             "E: DEVNUM=%03d\n"
-             "E: DEVNAME=/dev/bus/usb/001/%03d\n"
-             "A: busnum=1\\n\n"
-             "A: devnum=%d\\n\n"
-             "A: speed=12\\n\n"
-             "A: bConfigurationValue=1\\n\n"
-             "H: descriptors=%s\n",
-             n, n, n, n, n, hidreader_desc);
-    g_assert_true(umockdev_testbed_add_from_string(tb, desc, NULL));
+    usbfix_add_device(tb, x->dev.handler, x->devnum, hidreader_desc);
 }
 
 static void emu_unplug(UMockdevTestbed *tb, struct emu *x)
 {
-    char sys[64], dev[64];
-
-    snprintf(sys, sizeof(sys), "/sys/devices/usb1/1-%d", x->devnum);
-    snprintf(dev, sizeof(dev), "/dev/bus/usb/001/%03d", x->devnum);
-    umockdev_testbed_uevent(tb, sys, "remove");
-    umockdev_testbed_remove_device(tb, sys);
-    umockdev_testbed_detach_ioctl(tb, dev, NULL);
-}
-
-/* Drop URBs nobody will reap and free the handler. */
-static void emu_free(struct emu *x)
-{
-    pthread_mutex_lock(&x->mu);
-    while (x->n_in > 0)
-        umockdev_ioctl_data_unref(x->in_urbs[--x->n_in]);
-    while (x->n_done > 0)
-        umockdev_ioctl_data_unref(x->done[--x->n_done]);
-    pthread_mutex_unlock(&x->mu);
-    g_clear_object(&x->handler);
-    pthread_mutex_destroy(&x->mu);
+    usbfix_remove_device(tb, x->devnum);
+    usbfix_detach_ioctl(tb, x->devnum);
 }
 
 /* Read a counter of x under its lock. */
 static int emu_get(struct emu *x, const int *field)
 {
-    int v;
-
-    pthread_mutex_lock(&x->mu);
-    v = *field;
-    pthread_mutex_unlock(&x->mu);
-    return v;
-}
-
-/* --- the loop ------------------------------------------------------------ */
-
-static void on_event(const struct device_event *ev, void *arg)
-{
-    struct seen *s = arg;
-
-    switch (ev->type) {
-    case DEVICE_ATTACHED:
-        s->attached++;
-        snprintf(s->where, sizeof(s->where), "%s", ev->reason);
-        break;
-    case DEVICE_DETACHED:
-        s->detached++;
-        break;
-    case DEVICE_ERROR:
-        s->errors++;
-        snprintf(s->last_error, sizeof(s->last_error), "%s", ev->reason);
-        break;
-    case DEVICE_CARD_READ:
-        s->cards++;
-        snprintf(s->name, sizeof(s->name), "%s", ev->card->name);
-        snprintf(s->id, sizeof(s->id), "%s", ev->card->id_number);
-        snprintf(s->birth, sizeof(s->birth), "%s", ev->card->birth);
-        snprintf(s->valid_to, sizeof(s->valid_to), "%s", ev->card->valid_to);
-        snprintf(s->gender, sizeof(s->gender), "%s", ev->card->gender);
-        snprintf(s->nation, sizeof(s->nation), "%s", ev->card->nation);
-        s->photo_bytes = ev->card->photo_bytes;
-        break;
-    case DEVICE_CARD_REMOVED:
-        s->removed++;
-        break;
-    case DEVICE_CODE_SCANNED:
-        CHECK(0, "a reader scanned a code");
-        break;
-    }
-}
-
-static double now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Run the loop until *counter reaches want or seconds pass. */
-static int run_until(struct event_base *base, const int *counter, int want,
-                     double seconds)
-{
-    double end = now() + seconds;
-
-    while (*counter < want && now() < end) {
-        struct timeval tv = {0, 2000};
-        event_base_loopexit(base, &tv);
-        event_base_dispatch(base);
-    }
-    return *counter >= want;
+    return usbfix_get(&x->dev, field);
 }
 
 /* Run the loop until x's counter *field reaches want or seconds pass. */
 static int run_until_emu(struct event_base *base, struct emu *x,
                          const int *field, int want, double seconds)
 {
-    static const int never = 0;
-    double end = now() + seconds;
-
-    while (emu_get(x, field) < want && now() < end)
-        run_until(base, &never, 1, 0.01);
-    return emu_get(x, field) >= want;
+    return usbfix_run_until_dev(base, &x->dev, field, want, seconds);
 }
 
-static struct event_base *make_base(void)
-{
-    struct event_config *cfg = event_config_new();
-    struct event_base *base;
+/* --- the loop ------------------------------------------------------------ */
 
-    /* The emulated usbfs fd is a regular file: epoll refuses it. */
-    event_config_avoid_method(cfg, "epoll");
-    base = event_base_new_with_config(cfg);
-    event_config_free(cfg);
-    g_assert_nonnull(base);
-    return base;
+/* Every event is recorded; a reader never types. */
+static void on_event(const struct device_event *ev, void *arg)
+{
+    CHECK(ev->type != DEVICE_CODE_SCANNED, "a reader scanned a code");
+    usbfix_on_event(ev, arg);
 }
 
 static const char card_name[] = "测试丙";
@@ -578,19 +330,19 @@ static void set_card(struct emu *x, int present)
     snprintf(c.authority, sizeof(c.authority), "测试公安局");
     snprintf(c.valid_from, sizeof(c.valid_from), "20200101");
     snprintf(c.valid_to, sizeof(c.valid_to), "长期");
-    pthread_mutex_lock(&x->mu);
+    pthread_mutex_lock(&x->dev.mu);
     g_assert_cmpint(idtext_encode(&c, x->text, &e), ==, 0);
     x->card_present = present;
-    pthread_mutex_unlock(&x->mu);
+    pthread_mutex_unlock(&x->dev.mu);
     idcard_info_wipe(&c);
 }
 
 static void set_present(struct emu *x, int present, enum read_mode mode)
 {
-    pthread_mutex_lock(&x->mu);
+    pthread_mutex_lock(&x->dev.mu);
     x->card_present = present;
     x->mode = mode;
-    pthread_mutex_unlock(&x->mu);
+    pthread_mutex_unlock(&x->dev.mu);
 }
 
 static void reader_cfg(struct config_device *cfg, const char *name,
@@ -620,16 +372,16 @@ static void test_frames(void)
           "SAM status answer");
     CHECK(READ_LEN == 1295 && READ_REPS == 21, "%d bytes, %d reports", READ_LEN,
           READ_REPS);
-    report("frames");
+    usbfix_report("frames");
 }
 
 static void test_hid_read(UMockdevTestbed *tb)
 {
-    struct event_base *base = make_base();
+    struct event_base *base = usbfix_make_base();
     struct config_device cfg;
     struct device_manager *m;
     struct device_status st;
-    struct seen s;
+    struct usbfix_seen s;
     struct emu x;
     struct err e;
 
@@ -643,10 +395,10 @@ static void test_hid_read(UMockdevTestbed *tb)
     if (m == NULL)
         goto out;
     device_manager_set_polling(m, "door-hid", 1);
-    CHECK(run_until(base, &s.attached, 1, 5), "never attached");
+    CHECK(usbfix_run_until(base, &s.attached, 1, 5), "never attached");
     CHECK(strcmp(s.where, "usb 001/002") == 0, "where [%s]", s.where);
 
-    CHECK(run_until(base, &s.cards, 1, 5), "no card read");
+    CHECK(usbfix_run_until(base, &s.cards, 1, 5), "no card read");
     CHECK(strcmp(s.name, card_name) == 0, "name [%s]", s.name);
     CHECK(strcmp(s.id, card_id) == 0, "the ID number differs");
     CHECK(strcmp(s.birth, "19491231") == 0, "birth [%s]", s.birth);
@@ -669,33 +421,34 @@ static void test_hid_read(UMockdevTestbed *tb)
 
     /* Taken away: find 80, select 81, removed exactly once. */
     set_present(&x, 0, READ_GOOD);
-    CHECK(run_until(base, &s.removed, 1, 5), "removal not reported");
-    run_until(base, &s.removed, 2, 1.0);
+    CHECK(usbfix_run_until(base, &s.removed, 1, 5), "removal not reported");
+    usbfix_run_until(base, &s.removed, 2, 1.0);
     CHECK(s.removed == 1, "removed %d times", s.removed);
     CHECK(s.cards == 1 && s.errors == 0 && s.detached == 0,
           "cards %d errors %d (%s) detached %d", s.cards, s.errors,
           s.last_error, s.detached);
 
-    pthread_mutex_lock(&x.mu);
+    pthread_mutex_lock(&x.dev.mu);
     CHECK(x.bad_out == 0, "%d OUT reports were not one padded frame",
           x.bad_out);
     CHECK(x.setreports == 0, "SET_REPORT used despite an OUT endpoint");
     CHECK(x.sam_status == 1 && x.sam_id == 1, "SAM status %d, SAM ID %d",
           x.sam_status, x.sam_id);
-    CHECK(x.claims == 1, "claims %d", x.claims);
-    pthread_mutex_unlock(&x.mu);
-    report("hid reader: card in 21 reports, once, then removed");
+    CHECK(x.dev.claims == 1, "claims %d", x.dev.claims);
+    pthread_mutex_unlock(&x.dev.mu);
+    usbfix_report("hid reader: card in 21 reports, once, then removed");
 
     device_manager_free(m);
 out:
     event_base_free(base);
     emu_unplug(tb, &x);
-    emu_free(&x);
+    usbfix_dev_free(&x.dev);
 }
 
 /* A read answered by a broken report sequence: an error, never a card. */
 static void broken_read(struct event_base *base, struct device_manager *m,
-                        struct emu *x, struct seen *s, enum read_mode mode)
+                        struct emu *x, struct usbfix_seen *s,
+                        enum read_mode mode)
 {
     int errors = s->errors, reads = emu_get(x, &x->reads);
     int cards = s->cards;
@@ -704,8 +457,8 @@ static void broken_read(struct event_base *base, struct device_manager *m,
     set_present(x, 1, mode);
     /* Three tries, each timing out (IDREADER_READ_TIMEOUT_MS) or failing
      * its checksum; then the read is given up. */
-    CHECK(run_until(base, &s->errors, errors + 1,
-                    (IDREADER_RETRIES + 2) * 3.0 + 2),
+    CHECK(usbfix_run_until(base, &s->errors, errors + 1,
+                           (IDREADER_RETRIES + 2) * 3.0 + 2),
           "no error for a %s read",
           mode == READ_TRUNCATED ? "truncated" : "garbled");
     CHECK(strstr(s->last_error, "card read failed") != NULL, "error [%s]",
@@ -728,10 +481,10 @@ static void broken_read(struct event_base *base, struct device_manager *m,
 
 static void test_hid_broken(UMockdevTestbed *tb)
 {
-    struct event_base *base = make_base();
+    struct event_base *base = usbfix_make_base();
     struct config_device cfg;
     struct device_manager *m;
-    struct seen s;
+    struct usbfix_seen s;
     struct emu x;
     struct err e;
 
@@ -745,39 +498,39 @@ static void test_hid_broken(UMockdevTestbed *tb)
     if (m == NULL)
         goto out;
     device_manager_set_polling(m, "door-hid", 1);
-    CHECK(run_until(base, &s.attached, 1, 5), "never attached");
+    CHECK(usbfix_run_until(base, &s.attached, 1, 5), "never attached");
     CHECK(run_until_emu(base, &x, &x.finds, 1, 3), "no polling");
 
     broken_read(base, m, &x, &s, READ_TRUNCATED);
-    report("hid reader: truncated read gives an error");
+    usbfix_report("hid reader: truncated read gives an error");
     broken_read(base, m, &x, &s, READ_GARBLED);
-    report("hid reader: garbled read gives an error");
+    usbfix_report("hid reader: garbled read gives an error");
 
     /* Laid on again, read properly this time. */
     set_present(&x, 1, READ_GOOD);
-    CHECK(run_until(base, &s.cards, 1, 5), "no card after the failures");
+    CHECK(usbfix_run_until(base, &s.cards, 1, 5), "no card after the failures");
     CHECK(strcmp(s.id, card_id) == 0, "the ID number differs");
     CHECK(s.cards == 1 && s.detached == 0, "cards %d detached %d", s.cards,
           s.detached);
     CHECK(emu_get(&x, &x.bad_out) == 0, "bad OUT reports");
-    report("hid reader: good read after broken ones");
+    usbfix_report("hid reader: good read after broken ones");
 
     device_manager_free(m);
 out:
     event_base_free(base);
     emu_unplug(tb, &x);
-    emu_free(&x);
+    usbfix_dev_free(&x.dev);
 }
 
 /* Two identical units present; cfg names want (or nobody). */
 static void serial_case(UMockdevTestbed *tb, const char *want, int expect)
 {
-    struct event_base *base = make_base();
+    struct event_base *base = usbfix_make_base();
     struct config_device cfg;
     struct device_manager *m;
     struct device_status st;
     struct emu x[2];
-    struct seen s;
+    struct usbfix_seen s;
     struct err e;
     char where[32];
     int i;
@@ -795,13 +548,13 @@ static void serial_case(UMockdevTestbed *tb, const char *want, int expect)
     if (m == NULL)
         goto out;
     if (expect >= 0) {
-        CHECK(run_until(base, &s.attached, 1, 5), "serial %s: not attached",
-              want);
+        CHECK(usbfix_run_until(base, &s.attached, 1, 5),
+              "serial %s: not attached", want);
         /* The SAM check goes to the chosen unit. */
         CHECK(run_until_emu(base, &x[expect], &x[expect].sam_id, 1, 3),
               "serial %s: no SAM check", want);
     }
-    run_until(base, &s.attached, 2, 1.0);
+    usbfix_run_until(base, &s.attached, 2, 1.0);
     device_manager_status(m, 0, &st);
     if (expect >= 0) {
         snprintf(where, sizeof(where), "usb 001/%03d", x[expect].devnum);
@@ -815,41 +568,41 @@ static void serial_case(UMockdevTestbed *tb, const char *want, int expect)
               "serial %s: attached to something (%s)", want, st.where);
     }
     for (i = 0; i < 2; i++) {
-        pthread_mutex_lock(&x[i].mu);
+        pthread_mutex_lock(&x[i].dev.mu);
         if (i == expect) {
-            CHECK(x[i].claims == 1 && x[i].data_urbs > 0,
-                  "serial %s: unit %d: claims %d urbs %d", want, i, x[i].claims,
-                  x[i].data_urbs);
+            CHECK(x[i].dev.claims == 1 && x[i].data_urbs > 0,
+                  "serial %s: unit %d: claims %d urbs %d", want, i,
+                  x[i].dev.claims, x[i].data_urbs);
         } else {
-            CHECK(x[i].claims == 0 && x[i].data_urbs == 0,
+            CHECK(x[i].dev.claims == 0 && x[i].data_urbs == 0,
                   "serial %s: unit %d was used: claims %d urbs %d", want, i,
-                  x[i].claims, x[i].data_urbs);
+                  x[i].dev.claims, x[i].data_urbs);
             /* Only its serial number was read, and not over and over. */
             CHECK(x[i].ctrl_urbs == x[i].str_reads && x[i].str_reads <= 4,
                   "serial %s: unit %d: %d control, %d string reads", want, i,
                   x[i].ctrl_urbs, x[i].str_reads);
         }
         CHECK(x[i].bad_out == 0, "bad OUT reports");
-        pthread_mutex_unlock(&x[i].mu);
+        pthread_mutex_unlock(&x[i].dev.mu);
     }
     device_manager_free(m);
 out:
     event_base_free(base);
     for (i = 0; i < 2; i++) {
         emu_unplug(tb, &x[i]);
-        emu_free(&x[i]);
+        usbfix_dev_free(&x[i].dev);
     }
 }
 
 /* The wrong unit arrives first, the right one later by hotplug. */
 static void serial_hotplug(UMockdevTestbed *tb)
 {
-    struct event_base *base = make_base();
+    struct event_base *base = usbfix_make_base();
     struct config_device cfg;
     struct device_manager *m;
     struct device_status st;
     struct emu x[2];
-    struct seen s;
+    struct usbfix_seen s;
     struct err e;
     int i;
 
@@ -861,18 +614,18 @@ static void serial_hotplug(UMockdevTestbed *tb)
     CHECK(m != NULL, "%s", e.msg);
     if (m == NULL)
         goto out;
-    run_until(base, &s.attached, 1, 0.2);
+    usbfix_run_until(base, &s.attached, 1, 0.2);
     emu_plug(tb, &x[0]);
     CHECK(run_until_emu(base, &x[0], &x[0].str_reads, 1, 5),
           "the first unit was never looked at");
-    run_until(base, &s.attached, 1, 0.5);
+    usbfix_run_until(base, &s.attached, 1, 0.5);
     CHECK(s.attached == 0, "attached to the wrong unit");
     emu_plug(tb, &x[1]);
-    CHECK(run_until(base, &s.attached, 1, 5), "right unit not attached");
+    CHECK(usbfix_run_until(base, &s.attached, 1, 5), "right unit not attached");
     device_manager_status(m, 0, &st);
     CHECK(st.attached && strcmp(st.where, "usb 001/007") == 0,
           "attached %d where [%s]", st.attached, st.where);
-    CHECK(emu_get(&x[0], &x[0].claims) == 0 &&
+    CHECK(emu_get(&x[0], &x[0].dev.claims) == 0 &&
               emu_get(&x[0], &x[0].data_urbs) == 0,
           "the wrong unit was used");
     device_manager_free(m);
@@ -880,19 +633,19 @@ out:
     event_base_free(base);
     for (i = 0; i < 2; i++) {
         emu_unplug(tb, &x[i]);
-        emu_free(&x[i]);
+        usbfix_dev_free(&x[i].dev);
     }
 }
 
 /* Two doors, two units of one model told apart by serial number. */
 static void serial_pair(UMockdevTestbed *tb, int a_first)
 {
-    struct event_base *base = make_base();
+    struct event_base *base = usbfix_make_base();
     struct config_device cfg[2];
     struct device_manager *m;
     struct device_status st;
     struct emu x[2];
-    struct seen s;
+    struct usbfix_seen s;
     struct err e;
     int i, ia = a_first ? 0 : 1, ib = 1 - ia;
     char where[32];
@@ -911,8 +664,9 @@ static void serial_pair(UMockdevTestbed *tb, int a_first)
     CHECK(m != NULL, "%s", e.msg);
     if (m == NULL)
         goto out;
-    CHECK(run_until(base, &s.attached, 2, 5), "attached %d of 2", s.attached);
-    run_until(base, &s.attached, 3, 0.5);
+    CHECK(usbfix_run_until(base, &s.attached, 2, 5), "attached %d of 2",
+          s.attached);
+    usbfix_run_until(base, &s.attached, 3, 0.5);
     CHECK(s.attached == 2, "attached %d times", s.attached);
     device_manager_status(m, (size_t)ia, &st);
     snprintf(where, sizeof(where), "usb 001/%03d", x[0].devnum);
@@ -923,14 +677,14 @@ static void serial_pair(UMockdevTestbed *tb, int a_first)
     CHECK(st.attached && strcmp(st.where, where) == 0,
           "door-b: attached %d where [%s]", st.attached, st.where);
     for (i = 0; i < 2; i++)
-        CHECK(emu_get(&x[i], &x[i].claims) == 1, "unit %d claimed %d times", i,
-              emu_get(&x[i], &x[i].claims));
+        CHECK(emu_get(&x[i], &x[i].dev.claims) == 1, "unit %d claimed %d times",
+              i, emu_get(&x[i], &x[i].dev.claims));
     device_manager_free(m);
 out:
     event_base_free(base);
     for (i = 0; i < 2; i++) {
         emu_unplug(tb, &x[i]);
-        emu_free(&x[i]);
+        usbfix_dev_free(&x[i].dev);
     }
 }
 
@@ -938,14 +692,14 @@ static void test_serial_match(UMockdevTestbed *tb)
 {
     serial_case(tb, "AAA111", 0);
     serial_case(tb, "BBB222", 1);
-    report("serial number picks the unit, either order");
+    usbfix_report("serial number picks the unit, either order");
     serial_case(tb, "CCC333", -1);
-    report("unknown serial number attaches nothing");
+    usbfix_report("unknown serial number attaches nothing");
     serial_hotplug(tb);
-    report("right unit found by hotplug after a wrong one");
+    usbfix_report("right unit found by hotplug after a wrong one");
     serial_pair(tb, 1);
     serial_pair(tb, 0);
-    report("two doors, two units of one model, each by serial number");
+    usbfix_report("two doors, two units of one model, each by serial number");
 }
 
 int main(void)
@@ -954,17 +708,11 @@ int main(void)
 
     log_init("test_usb_hidreader", 1, LOG_LVL_WARN);
     /* The testbed first: it sets $UMOCKDEV_DIR, which libusb must see. */
-    tb = umockdev_testbed_new();
-    g_assert_true(umockdev_in_mock_environment());
+    tb = usbfix_testbed_new();
     test_frames();
     test_hid_read(tb);
     test_hid_broken(tb);
     test_serial_match(tb);
     g_clear_object(&tb);
-    if (failures) {
-        fprintf(stderr, "test_usb_hidreader: %d failures\n", failures);
-        return 1;
-    }
-    printf("test_usb_hidreader: all passed\n");
-    return 0;
+    return usbfix_finish("test_usb_hidreader");
 }
