@@ -71,28 +71,19 @@ static int exists(struct store *st, const char *sql, const char *session,
     return rc == SQLITE_DONE ? 0 : store_sqlerr(st, e, "attendance");
 }
 
+/* "ticket IS NULL" lets these use the partial index event_room_marks. */
 static const char *SQL_SEALED =
     "SELECT 1 FROM event WHERE session = ? AND room = ? "
-    "AND kind = 'session.closed' LIMIT 1";
-static const char *SQL_ABSENT =
-    "SELECT 1 FROM event WHERE session = ? AND room = ? "
-    "AND kind = 'absent.marked' LIMIT 1";
-
+    "AND kind = 'session.closed' AND ticket IS NULL LIMIT 1";
 int attendance_sealed(struct store *st, const char *session, const char *room,
                       struct err *e)
 {
     return exists(st, SQL_SEALED, session, room, e);
 }
 
-int attendance_absent_done(struct store *st, const char *session,
-                           const char *room, struct err *e)
-{
-    return exists(st, SQL_ABSENT, session, room, e);
-}
-
 static const char *SQL_OPENED =
     "SELECT 1 FROM event WHERE session = ? AND room = ? "
-    "AND kind = 'session.opened' LIMIT 1";
+    "AND kind = 'session.opened' AND ticket IS NULL LIMIT 1";
 static const char *SQL_HAS =
     "SELECT 1 FROM candidate WHERE session = ? AND room = ? LIMIT 1";
 

@@ -38,10 +38,6 @@ int attendance_get(struct store *st, const char *ticket, const char *session,
 int attendance_sealed(struct store *st, const char *session, const char *room,
                       struct err *e);
 
-/* 1 when absent.marked has already been recorded for session in room. */
-int attendance_absent_done(struct store *st, const char *session,
-                           const char *room, struct err *e);
-
 /* Candidates of session in room with no check-in and not yet marked
  * absent, by seat: the ones to mark at the late cut-off. */
 struct candidate;

@@ -66,7 +66,9 @@ CREATE TABLE event (
 );
 
 CREATE INDEX event_ticket ON event (ticket) WHERE ticket IS NOT NULL;
-CREATE INDEX event_session_kind ON event (session, kind);
+-- Room-level marks (session.opened, session.closed) carry no ticket; a
+-- check-in's commit does not touch this index.
+CREATE INDEX event_room_marks ON event (session, room, kind) WHERE ticket IS NULL;
 
 CREATE TRIGGER event_no_update BEFORE UPDATE ON event
 BEGIN
