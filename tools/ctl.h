@@ -36,6 +36,9 @@ int ctl_fail(const struct err *e);
 int ctl_failf(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* One JSON value as one compact line on stdout (the value is not freed). */
+void ctl_print_json(const json_t *j);
+
 /* Usage error for a command: prints its usage line, returns EX_USAGE. */
 int ctl_usage(const char *usage);
 

@@ -21,8 +21,7 @@ static int print_reply_event(struct ctl *c, json_t *reply, const char *what)
     const char *msg = json_string_value(json_object_get(pl, "message_en"));
 
     if (c->json) {
-        json_dumpf(ev, stdout, JSON_COMPACT);
-        putchar('\n');
+        ctl_print_json(ev);
     } else {
         printf("%s: event %" JSON_INTEGER_FORMAT "%s%s\n", what,
                json_integer_value(json_object_get(ev, "id")), msg ? ": " : "",
@@ -191,8 +190,7 @@ static int incident_list(struct ctl *c, int argc, char **argv)
         return ctl_fail(&e);
     arr = json_object_get(reply, "incidents");
     if (c->json) {
-        json_dumpf(arr, stdout, JSON_COMPACT);
-        putchar('\n');
+        ctl_print_json(arr);
     } else {
         json_array_foreach(arr, i, ev)
         {
@@ -287,8 +285,7 @@ int ctl_devices(struct ctl *c, int argc, char **argv)
         return ctl_fail(&e);
     arr = json_object_get(reply, "devices");
     if (c->json) {
-        json_dumpf(arr, stdout, JSON_COMPACT);
-        putchar('\n');
+        ctl_print_json(arr);
     } else {
         const char *zone =
             json_string_value(json_object_get(reply, "timezone"));

@@ -26,8 +26,7 @@ static int print_event(void *ud, const struct event *ev)
     if (c->json) {
         if ((j = event_to_json(ev)) == NULL)
             return -1;
-        json_dumpf(j, stdout, JSON_COMPACT);
-        putchar('\n');
+        ctl_print_json(j);
         json_decref(j);
         return 0;
     }
@@ -71,8 +70,7 @@ static int follow_stream(struct ctl *c, int fd)
             json_integer_value(json_object_get(j, "id")) > c->last_printed) {
             c->last_printed = json_integer_value(json_object_get(j, "id"));
             if (c->json) {
-                json_dumpf(j, stdout, JSON_COMPACT);
-                putchar('\n');
+                ctl_print_json(j);
             } else {
                 char *payload =
                     json_dumps(json_object_get(j, "payload"), JSON_COMPACT);
@@ -184,8 +182,7 @@ int ctl_verify(struct ctl *c, int argc, char **argv)
             json_object_set_new(j, "bad_event", json_integer(r.bad_id));
             json_object_set_new(j, "reason", json_string(r.reason));
         }
-        json_dumpf(j, stdout, JSON_COMPACT);
-        putchar('\n');
+        ctl_print_json(j);
         json_decref(j);
     }
     if (rc == 1) {

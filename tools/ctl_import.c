@@ -37,8 +37,7 @@ static void print_json(const struct import_report *r)
     json_object_set_new(j, "unchanged", json_integer(r->unchanged));
     json_object_set_new(j, "rejected", json_integer(r->rejected));
     json_object_set_new(j, "errors", errs);
-    json_dumpf(j, stdout, JSON_COMPACT);
-    putchar('\n');
+    ctl_print_json(j);
     json_decref(j);
 }
 

@@ -163,8 +163,7 @@ static int cmd_roster_list(struct ctl *c, int argc, char **argv)
     }
     if (arr != NULL) {
         json_t *j = json_pack("{s:o}", "candidates", arr);
-        json_dumpf(j, stdout, JSON_COMPACT);
-        putchar('\n');
+        ctl_print_json(j);
         json_decref(j);
     }
     return 0;
@@ -190,8 +189,7 @@ static int cmd_roster_show(struct ctl *c, int argc, char **argv)
         return ctl_failf(EX_DATAERR, "ticket %s is not on the roster", argv[1]);
     if (c->json) {
         json_t *j = candidate_json(&cd);
-        json_dumpf(j, stdout, JSON_COMPACT);
-        putchar('\n');
+        ctl_print_json(j);
         json_decref(j);
         return 0;
     }

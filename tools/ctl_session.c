@@ -206,8 +206,7 @@ static int cmd_session_list(struct ctl *c)
     }
     if (arr != NULL) {
         json_t *j = json_pack("{s:o}", "sessions", arr);
-        json_dumpf(j, stdout, JSON_COMPACT);
-        putchar('\n');
+        ctl_print_json(j);
         json_decref(j);
     }
     return 0;

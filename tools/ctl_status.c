@@ -81,8 +81,7 @@ static int status_from_daemon(struct ctl *c, const char *session,
     rows = json_object_get(reply, "sessions");
     if (c->json) {
         json_t *j = json_pack("{s:O}", "sessions", rows);
-        json_dumpf(j, stdout, JSON_COMPACT);
-        putchar('\n');
+        ctl_print_json(j);
         json_decref(j);
     } else {
         printf("site %s, station %s\n\n%-16s %-6s %8s %7s %4s %6s %6s %9s\n",
@@ -151,8 +150,7 @@ int ctl_status(struct ctl *c, int argc, char **argv)
     }
     if (arr != NULL) {
         json_t *j = json_pack("{s:o}", "sessions", arr);
-        json_dumpf(j, stdout, JSON_COMPACT);
-        putchar('\n');
+        ctl_print_json(j);
         json_decref(j);
     }
     return 0;

@@ -73,6 +73,12 @@ int ctl_failf(int code, const char *fmt, ...)
     return code;
 }
 
+void ctl_print_json(const json_t *j)
+{
+    json_dumpf(j, stdout, JSON_COMPACT);
+    putchar('\n');
+}
+
 int ctl_usage(const char *usage)
 {
     fprintf(stderr, "usage: examctl %s\n", usage);
