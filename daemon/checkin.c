@@ -188,6 +188,8 @@ out:
 struct matches {
     struct candidate c[CHECKIN_MAX_MATCHES];
     int n;
+    int chosen; /* choose() ran: c[0] is it, s its session */
+    struct session_row s;
 };
 
 static int collect(void *ud, const struct candidate *cand)
@@ -212,6 +214,10 @@ static int choose(struct daemon *d, struct matches *m, time_t now,
     struct session_row s;
     struct session_times t;
 
+    if (m->chosen) { /* already chosen for this input: no second look-up */
+        *out_s = m->s;
+        return 0;
+    }
     sitetime_today(today);
     for (i = 0; i < m->n; i++) {
         if (session_get(d->store, m->c[i].session, &s, e) != 1)
@@ -229,6 +235,10 @@ static int choose(struct daemon *d, struct matches *m, time_t now,
     }
     if (best > 0)
         m->c[0] = m->c[best];
+    if (best >= 0) {
+        m->chosen = 1;
+        m->s = *out_s;
+    }
     return best;
 }
 
@@ -365,7 +375,8 @@ static int decide(struct checkin *c, struct decision *dc,
     return 0;
 }
 
-/* Look up, decide, record.  matches holds the candidate(s) or none. */
+/* Look up, decide, record.  matches holds the candidate(s) or none; a
+ * decision already made (dc->reason set) is only recorded. */
 static void conclude(struct checkin *c, struct decision *dc, struct matches *m,
                      int expired)
 {
@@ -374,7 +385,9 @@ static void conclude(struct checkin *c, struct decision *dc, struct matches *m,
     time_t now = time(NULL);
 
     err_clear(&e);
-    if (m->n == 0 || choose(c->d, m, now, &s, &e) < 0) {
+    if (dc->reason != NULL) {
+        /* already decided (an id+ticket pair that does not match) */
+    } else if (m->n == 0 || choose(c->d, m, now, &s, &e) < 0) {
         if (e.code != 0)
             goto fail;
         deny(dc, "not_on_roster");
@@ -496,6 +509,7 @@ static int pair(struct checkin *c, struct decision *dc, enum factor f,
     for (i = 0; i < m->n; i++)
         if ((p = pending_find(c, dc->room, other, m->c[i].ticket)) != NULL) {
             m->c[0] = m->c[i];
+            m->chosen = m->chosen && i == 0;
             m->n = 1;
             *expired |= p->card_expired;
             dc->name_mismatch |= p->name_mismatch;
@@ -514,6 +528,17 @@ static int pair(struct checkin *c, struct decision *dc, enum factor f,
         return -1;
     pending_add(c, dc, f, m->c[0].ticket, *expired);
     return 1;
+}
+
+/* A card or a ticket, its candidates found: pair it if the policy wants
+ * both, then decide and record (unless it waits for its other half). */
+static void settle(struct checkin *c, struct decision *dc, enum factor f,
+                   struct matches *m, int expired)
+{
+    if (c->d->cfg.policy.mode == POLICY_ID_TICKET &&
+        pair(c, dc, f, m, &expired) == 1)
+        return;
+    conclude(c, dc, m, expired);
 }
 
 /* --- entry points ------------------------------------------------------------
@@ -555,17 +580,7 @@ void checkin_card(struct checkin *c, const char *device, const char *room,
     }
     if (m.n == 1 && strcmp(m.c[0].name, card->name) != 0)
         dc.name_mismatch = 1;
-    if (c->d->cfg.policy.mode == POLICY_ID_TICKET &&
-        pair(c, &dc, FACTOR_CARD, &m, &expired) != 0) {
-        if (m.n == 0)
-            conclude(c, &dc, &m, expired);
-        return;
-    }
-    if (dc.reason != NULL) { /* a pair mismatch, already decided */
-        record(c, &dc, NULL, &e);
-        return;
-    }
-    conclude(c, &dc, &m, expired);
+    settle(c, &dc, FACTOR_CARD, &m, expired);
 }
 
 void checkin_code(struct checkin *c, const char *device, const char *room,
@@ -604,17 +619,7 @@ void checkin_code(struct checkin *c, const char *device, const char *room,
         return;
     }
     m.n = rc;
-    if (c->d->cfg.policy.mode == POLICY_ID_TICKET &&
-        pair(c, &dc, FACTOR_TICKET, &m, &expired) != 0) {
-        if (m.n == 0)
-            conclude(c, &dc, &m, expired);
-        return;
-    }
-    if (dc.reason != NULL) {
-        record(c, &dc, NULL, &e);
-        return;
-    }
-    conclude(c, &dc, &m, expired);
+    settle(c, &dc, FACTOR_TICKET, &m, expired);
 }
 
 int checkin_manual(struct checkin *c, const char *ticket,
