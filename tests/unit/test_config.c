@@ -12,29 +12,14 @@
 #include "config.h"
 #include "testutil.h"
 
-struct fx {
-    struct tdir *t;
-    char path[300];
-};
-
 static int setup(void **state)
 {
-    struct fx *x = calloc(1, sizeof(*x));
-
-    if (x == NULL || (x->t = tdir_new()) == NULL)
-        return -1;
-    tdir_file(x->t, "examsite.conf", x->path, sizeof(x->path));
-    *state = x;
-    return 0;
+    return tfile_setup(state, "examsite.conf");
 }
 
 static int teardown(void **state)
 {
-    struct fx *x = *state;
-
-    tdir_free(x->t);
-    free(x);
-    return 0;
+    return tfile_teardown(state);
 }
 
 static const char full[] =
@@ -80,7 +65,7 @@ static const char full[] =
 
 static void test_full_valid(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     struct config c;
     struct err e;
 
@@ -129,7 +114,7 @@ static void test_full_valid(void **state)
 
 static void test_defaults(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     struct config c;
     struct err e;
 
@@ -239,7 +224,7 @@ static const struct bad_case bad_cases[] = {
 
 static void test_errors(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     struct config c;
     struct err e;
     char want[400];
@@ -267,7 +252,7 @@ static void test_errors(void **state)
 
 static void test_missing_site_id_and_file(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     struct config c;
     struct err e;
 

@@ -44,33 +44,18 @@ static int collect(void *ud, int line, char **fields, size_t nfields,
     return 0;
 }
 
-struct fx {
-    struct tdir *t;
-    char path[300];
-};
-
 static int setup(void **state)
 {
-    struct fx *x = calloc(1, sizeof(*x));
-
-    if (x == NULL || (x->t = tdir_new()) == NULL)
-        return -1;
-    tdir_file(x->t, "in.csv", x->path, sizeof(x->path));
-    *state = x;
-    return 0;
+    return tfile_setup(state, "in.csv");
 }
 
 static int teardown(void **state)
 {
-    struct fx *x = *state;
-
-    tdir_free(x->t);
-    free(x);
-    return 0;
+    return tfile_teardown(state);
 }
 
 /* Write data to the fixture file and read it with enc. */
-static int run(struct fx *x, const void *data, size_t len,
+static int run(struct tfile *x, const void *data, size_t len,
                enum csv_encoding enc, struct rows *r, struct csvread_info *info,
                struct err *e)
 {
@@ -82,7 +67,7 @@ static int run(struct fx *x, const void *data, size_t len,
 
 static void test_quotes_commas_newlines(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     struct rows r;
     struct err e;
     static const char csv[] =
@@ -109,7 +94,7 @@ static void test_quotes_commas_newlines(void **state)
 
 static void test_bom_crlf_blank_trailing(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     struct csvread_info info;
     struct rows r;
     struct err e;
@@ -152,7 +137,7 @@ static size_t to_gb18030(const char *utf8, char *out, size_t cap)
 
 static void test_gb18030_detected(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     struct csvread_info info;
     struct rows r;
     struct err e;
@@ -177,7 +162,7 @@ static void test_gb18030_detected(void **state)
 
 static void test_invalid_utf8_forced(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     struct rows r;
     struct err e;
     char gb[512], buf[600];
@@ -209,7 +194,7 @@ static void test_invalid_utf8_forced(void **state)
 
 static void test_neither_encoding(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     struct rows r;
     struct err e;
     /* 0x81 0x20 is not a GB18030 sequence either */
@@ -224,7 +209,7 @@ static void test_neither_encoding(void **state)
 
 static void test_unterminated_quote(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     struct rows r;
     struct err e;
     static const char csv[] = "a,b\nT1,x\nT2,\"open\nnever closed\n";
@@ -239,7 +224,7 @@ static void test_unterminated_quote(void **state)
 
 static void test_stray_quote(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     struct rows r;
     struct err e;
     static const char csv[] = "a,b\nT1,x\nT2,ab\"c\"d\n";
@@ -252,7 +237,7 @@ static void test_stray_quote(void **state)
 
 static void test_too_many_fields(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     struct rows r;
     struct err e;
     char buf[1024];
@@ -279,7 +264,7 @@ static void test_too_many_fields(void **state)
 
 static void test_field_too_long(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     struct rows r;
     struct err e;
     char *buf = malloc(2 * CSVREAD_MAX_FIELD + 64);
@@ -303,7 +288,7 @@ static void test_field_too_long(void **state)
 
 static void test_nul_byte(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     struct rows r;
     struct err e;
     static const char csv[] = "a,b\nT1,x\0y\n";
@@ -317,7 +302,7 @@ static void test_nul_byte(void **state)
 
 static void test_missing_file_and_directory(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     struct rows r;
     struct err e;
 
@@ -334,7 +319,7 @@ static void test_missing_file_and_directory(void **state)
 
 static void test_callback_error_prefixed(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     struct rows r;
     struct err e;
     static const char csv[] = "a\n1\n\"2\n2\"\n3\n";
@@ -352,7 +337,7 @@ static void test_callback_error_prefixed(void **state)
 
 static void test_empty_file(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     struct rows r;
     struct err e;
 
@@ -382,7 +367,7 @@ static void test_encoding_names(void **state)
 
 static void test_column_lookup(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     static const char *const ticket[] = {"ticket", "准考证号", NULL};
     static const char *const name[] = {"name", "姓名", NULL};
     static const char *const seat[] = {"seat", "座位号", NULL};

@@ -13,29 +13,14 @@
 #include "store.h"
 #include "testutil.h"
 
-struct fx {
-    struct tdir *t;
-    char db[300];
-};
-
 static int setup(void **state)
 {
-    struct fx *x = calloc(1, sizeof(*x));
-
-    if (x == NULL || (x->t = tdir_new()) == NULL)
-        return -1;
-    tdir_file(x->t, "site.db", x->db, sizeof(x->db));
-    *state = x;
-    return 0;
+    return tfile_setup(state, "site.db");
 }
 
 static int teardown(void **state)
 {
-    struct fx *x = *state;
-
-    tdir_free(x->t);
-    free(x);
-    return 0;
+    return tfile_teardown(state);
 }
 
 /* The schema as text, to compare before and after. */
@@ -59,13 +44,13 @@ static void schema_of(sqlite3 *db, char *out, size_t cap)
 
 static void test_fresh_database(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     struct store *st;
     struct err e;
 
     assert_true(migrate_latest() >= 1);
     assert_int_equal(store_schema_latest(), migrate_latest());
-    assert_int_equal(store_open(&st, x->db, STORE_CREATE, &e), 0);
+    assert_int_equal(store_open(&st, x->path, STORE_CREATE, &e), 0);
     assert_int_equal(store_schema_version(st), migrate_latest());
     assert_int_equal(sql_int(store_db(st), "PRAGMA user_version"),
                      migrate_latest());
@@ -92,15 +77,15 @@ static void test_fresh_database(void **state)
 
 static void test_reopen_idempotent(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     static char before[65536], after[65536];
     struct store *st;
     struct err e;
 
-    assert_int_equal(store_open(&st, x->db, STORE_CREATE, &e), 0);
+    assert_int_equal(store_open(&st, x->path, STORE_CREATE, &e), 0);
     schema_of(store_db(st), before, sizeof(before));
     store_close(st);
-    assert_int_equal(store_open(&st, x->db, 0, &e), 0);
+    assert_int_equal(store_open(&st, x->path, 0, &e), 0);
     assert_int_equal(store_schema_version(st), migrate_latest());
     schema_of(store_db(st), after, sizeof(after));
     store_close(st);
@@ -109,7 +94,7 @@ static void test_reopen_idempotent(void **state)
     /* and a direct second migrate_apply is a no-op too */
     {
         sqlite3 *db;
-        assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_open(x->path, &db), SQLITE_OK);
         assert_int_equal(migrate_apply(db, &e), 0);
         schema_of(db, after, sizeof(after));
         assert_int_equal(sql_int(db, "PRAGMA user_version"), migrate_latest());
@@ -120,46 +105,46 @@ static void test_reopen_idempotent(void **state)
 
 static void test_newer_schema_refused(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     struct store *st;
     sqlite3 *db;
     char sql[64];
     struct err e;
 
-    assert_int_equal(store_open(&st, x->db, STORE_CREATE, &e), 0);
+    assert_int_equal(store_open(&st, x->path, STORE_CREATE, &e), 0);
     store_close(st);
-    assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(x->path, &db), SQLITE_OK);
     snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
              migrate_latest() + 1);
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
 
     st = (struct store *)1;
-    assert_int_equal(store_open(&st, x->db, 0, &e), -1);
+    assert_int_equal(store_open(&st, x->path, 0, &e), -1);
     assert_null(st);
     assert_non_null(strstr(e.msg, "newer than this program"));
-    assert_non_null(strstr(e.msg, x->db));
+    assert_non_null(strstr(e.msg, x->path));
     /* and nothing was changed by trying */
-    assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(x->path, &db), SQLITE_OK);
     assert_int_equal(sql_int(db, "PRAGMA user_version"), migrate_latest() + 1);
     sqlite3_close(db);
 }
 
 static void test_durability_pragmas(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     struct store *st;
     char buf[32];
     struct err e;
 
-    assert_int_equal(store_open(&st, x->db, STORE_CREATE, &e), 0);
+    assert_int_equal(store_open(&st, x->path, STORE_CREATE, &e), 0);
     assert_string_equal(
         sql_text(store_db(st), "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
     assert_int_equal(sql_int(store_db(st), "PRAGMA synchronous"), 2); /* FULL */
     assert_int_equal(sql_int(store_db(st), "PRAGMA foreign_keys"), 1);
     store_close(st);
     /* WAL is persistent; synchronous is per connection and set again */
-    assert_int_equal(store_open(&st, x->db, 0, &e), 0);
+    assert_int_equal(store_open(&st, x->path, 0, &e), 0);
     assert_string_equal(
         sql_text(store_db(st), "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
     assert_int_equal(sql_int(store_db(st), "PRAGMA synchronous"), 2);
@@ -168,7 +153,7 @@ static void test_durability_pragmas(void **state)
     {
         sqlite3 *other;
         assert_int_equal(store_begin(st, &e), 0);
-        assert_int_equal(sqlite3_open(x->db, &other), SQLITE_OK);
+        assert_int_equal(sqlite3_open(x->path, &other), SQLITE_OK);
         assert_int_equal(
             sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
             SQLITE_BUSY);
@@ -180,23 +165,23 @@ static void test_durability_pragmas(void **state)
 
 static void test_missing_without_create(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     struct store *st;
     struct err e;
 
-    assert_int_equal(store_open(&st, x->db, 0, &e), -1);
+    assert_int_equal(store_open(&st, x->path, 0, &e), -1);
     assert_int_equal(e.code, EX_NOINPUT);
     /* and it did not create the file */
-    assert_int_equal(access(x->db, F_OK), -1);
+    assert_int_equal(access(x->path, F_OK), -1);
 }
 
 static void test_transactions(void **state)
 {
-    struct fx *x = *state;
+    struct tfile *x = *state;
     struct store *st;
     struct err e;
 
-    assert_int_equal(store_open(&st, x->db, STORE_CREATE, &e), 0);
+    assert_int_equal(store_open(&st, x->path, STORE_CREATE, &e), 0);
     assert_int_equal(store_in_txn(st), 0);
     assert_int_equal(store_commit(st, &e), -1);
     assert_int_equal(e.code, EX_SOFTWARE);

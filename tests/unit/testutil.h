@@ -111,4 +111,36 @@ static inline const char *sql_text(sqlite3 *db, const char *sql, char *out,
     return out;
 }
 
+/*
+ * The fixture of the tests that need one temporary file: a private
+ * directory and the path of NAME in it.  Use as cmocka setup/teardown:
+ *   static int setup(void **state) { return tfile_setup(state, "in.csv"); }
+ */
+struct tfile {
+    struct tdir *t;
+    char path[300];
+};
+
+static inline int tfile_setup(void **state, const char *name)
+{
+    struct tfile *x = calloc(1, sizeof(*x));
+
+    if (x == NULL || (x->t = tdir_new()) == NULL) {
+        free(x);
+        return -1;
+    }
+    tdir_file(x->t, name, x->path, sizeof(x->path));
+    *state = x;
+    return 0;
+}
+
+static inline int tfile_teardown(void **state)
+{
+    struct tfile *x = *state;
+
+    tdir_free(x->t);
+    free(x);
+    return 0;
+}
+
 #endif
