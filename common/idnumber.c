@@ -190,3 +190,30 @@ int idnumber_hash(const unsigned char *secret, size_t secret_len, const char *s,
     idhasher_free(h);
     return rc;
 }
+
+int idnumber_redact(char *s)
+{
+    size_t i = 0, n = strlen(s);
+    int found = 0;
+
+    while (i < n) {
+        size_t j = i;
+        while (j < n && isdigit((unsigned char)s[j]))
+            j++;
+        /* A run of exactly 17 digits then a digit/X, not inside a longer
+         * number: that is what an ID number looks like. */
+        if (j - i == 17 && j < n && (s[j] == 'X' || s[j] == 'x') &&
+            (j + 1 == n || !isalnum((unsigned char)s[j + 1]))) {
+            memset(s + i + 6, '*', 8);
+            found = 1;
+            i = j + 1;
+        } else if (j - i == 18) {
+            memset(s + i + 6, '*', 8);
+            found = 1;
+            i = j;
+        } else {
+            i = j > i ? j : i + 1;
+        }
+    }
+    return found;
+}

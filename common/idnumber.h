@@ -29,6 +29,14 @@ int idnumber_canonical(const char *s, char out[IDNUMBER_LEN + 1]);
  * IDNUMBER_LEN + 1 bytes.  Input of another length is masked whole. */
 void idnumber_mask(const char *s, char out[IDNUMBER_LEN + 1]);
 
+/*
+ * Mask, in place, everything in s shaped like an ID number (17 digits and
+ * a digit or X, not part of a longer number): first 6 and last 4 kept.
+ * Returns 1 when something was masked.  Every log line, and every ticket
+ * or note that comes from outside, goes through it.
+ */
+int idnumber_redact(char *s);
+
 /* Keyed hash: hex(HMAC-SHA256(secret, canonical number)).  Returns 0, or
  * -1 if the number is not canonicalisable. */
 int idnumber_hash(const unsigned char *secret, size_t secret_len, const char *s,

@@ -10,6 +10,7 @@
 #include <syslog.h>
 #include <sysexits.h>
 
+#include "idnumber.h"
 #include "log.h"
 
 #define LOG_LINE_MAX 2048
@@ -44,25 +45,7 @@ const char *log_progname(void)
 
 void log_redact(char *s)
 {
-    size_t i = 0, n = strlen(s);
-
-    while (i < n) {
-        size_t j = i;
-        while (j < n && isdigit((unsigned char)s[j]))
-            j++;
-        /* A run of exactly 17 digits then a digit/X, not inside a longer
-         * number: that is what an ID number looks like. */
-        if (j - i == 17 && j < n && (s[j] == 'X' || s[j] == 'x') &&
-            (j + 1 == n || !isalnum((unsigned char)s[j + 1]))) {
-            memset(s + i + 6, '*', 8);
-            i = j + 1;
-        } else if (j - i == 18) {
-            memset(s + i + 6, '*', 8);
-            i = j;
-        } else {
-            i = j > i ? j : i + 1;
-        }
-    }
+    idnumber_redact(s);
 }
 
 static void log_emit(enum log_level lvl, int with_errno, const char *fmt,

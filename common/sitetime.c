@@ -128,11 +128,23 @@ time_t sitetime_local(int y, int m, int d, int minutes)
     return mktime(&tm);
 }
 
-void sitetime_today(char out[11])
+void sitetime_date(time_t t, char out[11])
 {
-    time_t t = time(NULL);
     struct tm tm;
 
     localtime_r(&t, &tm);
     strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+void sitetime_today(char out[11])
+{
+    sitetime_date(time(NULL), out);
+}
+
+void sitetime_hhmm(time_t t, char out[6])
+{
+    struct tm tm;
+
+    localtime_r(&t, &tm);
+    strftime(out, 6, "%H:%M", &tm);
 }

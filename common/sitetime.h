@@ -42,4 +42,10 @@ time_t sitetime_local(int y, int m, int d, int minutes);
 /* Today's site-local date as "YYYY-MM-DD" (11 bytes). */
 void sitetime_today(char out[11]);
 
+/* The site-local date of instant t, "YYYY-MM-DD" (11 bytes). */
+void sitetime_date(time_t t, char out[11]);
+
+/* "HH:MM" (6 bytes) of instant t in the site's zone. */
+void sitetime_hhmm(time_t t, char out[6]);
+
 #endif

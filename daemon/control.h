@@ -13,10 +13,18 @@
 #include "err.h"
 
 #define CONTROL_REQUEST_MAX (64 * 1024) /* bytes in one request line */
-#define CONTROL_SUBSCRIBER_MAX                                                 \
-    (1024 * 1024) /* queued bytes before a slow                                \
-                   * subscriber is dropped */
+/* Bytes queued for one client (replies or stream) before it is dropped. */
+#define CONTROL_OUTPUT_MAX (1024 * 1024)
+#define CONTROL_REPLY_MAX  (512 * 1024) /* one reply line */
+/* A client's next request waits while this much is unread... */
+#define CONTROL_OUTPUT_PAUSE (256 * 1024)
+/* ...and a client that reads nothing of it for this long is dropped. */
+#define CONTROL_STALL_S 10
 #define CONTROL_CLIENTS_MAX 64
+#define CONTROL_ADMIN_SLOTS 4  /* of those, kept for administrators */
+#define CONTROL_LINES_PER_TURN 8 /* requests run per turn of the loop */
+#define CONTROL_IDLE_S 30 /* a client that sends nothing is closed */
+#define CONTROL_DRAIN_S 5 /* a closing client's last reply, at most */
 
 struct daemon;
 struct control;
@@ -34,5 +42,8 @@ void control_free(struct control *c);
 void control_broadcast(struct control *c, const char *room, json_t *msg);
 
 const char *control_role_name(enum control_role r);
+
+/* Look the configured group names up again (start, reload). */
+void control_groups_refresh(struct control *c);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "config.h"
 #include "secret.h"
 #include "site.h"
@@ -23,6 +24,8 @@ struct event;
 
 struct daemon {
     struct event_base *base;
+    struct clock clock; /* the rules' wall clock: the system's */
+    int lockfd;         /* DATABASE.lock, held while running */
     struct config cfg;
     const char *config_path;
     int foreground;

@@ -4,8 +4,11 @@
  * This file sets it all up, reloads on SIGHUP, stops on SIGTERM, and keeps
  * systemd informed (READY=1, STATUS=, WATCHDOG=1).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +123,7 @@ static void record_device(struct daemon *d, const struct device_event *dev,
     ev.room = dev->config->room;
     ev.device = dev->device;
     ev.payload = payload;
+    ev.time_ms = clock_ms(&d->clock);
     if (store_begin(d->store, &e) == -1 ||
         event_append(d->store, &ev, &e) == -1 ||
         store_commit(d->store, &e) == -1) {
@@ -128,6 +132,7 @@ static void record_device(struct daemon *d, const struct device_event *dev,
     } else {
         daemon_published(d, &ev);
     }
+    event_release(&ev);
     free(payload);
 }
 
@@ -138,7 +143,7 @@ static void note_read(struct daemon *d, const char *device)
 
     for (i = 0; i < d->cfg.ndevices; i++)
         if (strcmp(d->cfg.devices[i].name, device) == 0)
-            d->last_read_ms[i] = sitetime_now_ms();
+            d->last_read_ms[i] = clock_ms(&d->clock);
 }
 
 static void device_cb(const struct device_event *ev, void *arg)
@@ -156,6 +161,7 @@ static void device_cb(const struct device_event *ev, void *arg)
                      ev->code_len);
         break;
     case DEVICE_CARD_REMOVED:
+        checkin_card_removed(d->checkin, ev->device);
         break;
     case DEVICE_ATTACHED:
         log_info("%s attached (%s)", ev->device, ev->reason ? ev->reason : "");
@@ -174,6 +180,29 @@ static void device_cb(const struct device_event *ev, void *arg)
                       "Read failed: place the card again");
         break;
     }
+}
+
+/* The narrow interfaces the rules get from the manager. */
+static void published_cb(void *arg, const struct event *ev)
+{
+    daemon_published(arg, ev);
+}
+
+static void notice_cb(void *arg, const char *room, const char *type,
+                      const char *zh, const char *en)
+{
+    daemon_notice(arg, room, type, zh, en);
+}
+
+static void polling_cb(void *arg, const char *room, int on)
+{
+    struct daemon *d = arg;
+    size_t i;
+
+    for (i = 0; i < d->cfg.ndevices; i++)
+        if (strcmp(d->cfg.devices[i].room, room) == 0 &&
+            d->cfg.devices[i].type == DEVTYPE_IDCARD && d->devices != NULL)
+            device_manager_set_polling(d->devices, d->cfg.devices[i].name, on);
 }
 
 static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
@@ -218,6 +247,7 @@ static void sighup_cb(evutil_socket_t sig, short what, void *arg)
     free(fresh);
     memset(d->last_read_ms, 0, sizeof(d->last_read_ms));
     checkin_reset(d->checkin);
+    control_groups_refresh(d->control);
     if ((dm = device_manager_new(d->base, d->cfg.devices, d->cfg.ndevices,
                                  device_cb, d, &e)) == NULL)
         log_warnx("reload: devices: %s", e.msg);
@@ -234,6 +264,43 @@ static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     (void)arg;
     sd_notify(0, "WATCHDOG=1");
+}
+
+/*
+ * One daemon per database: an open-file-description lock on DATABASE.lock,
+ * taken before the devices, the socket or the database are touched, and
+ * held until exit.  A second daemon names the holder and leaves.
+ */
+static int daemon_lock(struct daemon *d, struct err *e)
+{
+    char path[CONFIG_STR + 8], pid[32] = "";
+    struct flock fl;
+    ssize_t n;
+
+    snprintf(path, sizeof(path), "%s.lock", d->cfg.site.database);
+    if ((d->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) == -1)
+        return err_errno(e, EX_CANTCREAT, "lock file %s", path);
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (fcntl(d->lockfd, F_OFD_SETLK, &fl) == -1) {
+        int saved = errno;
+        if ((n = pread(d->lockfd, pid, sizeof(pid) - 1, 0)) > 0)
+            pid[n] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        close(d->lockfd);
+        d->lockfd = -1;
+        if (saved == EAGAIN || saved == EACCES)
+            return err_set(e, EX_TEMPFAIL,
+                           "another examsited (pid %s) already runs on %s",
+                           pid[0] ? pid : "?", d->cfg.site.database);
+        errno = saved;
+        return err_errno(e, EX_OSERR, "lock file %s", path);
+    }
+    n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(d->lockfd, 0) == -1 || pwrite(d->lockfd, pid, (size_t)n, 0) != n)
+        log_warn("lock file %s: cannot write the pid", path);
+    return 0;
 }
 
 static int daemon_open(struct daemon *d, struct err *e)
@@ -266,15 +333,41 @@ static int daemon_start(struct daemon *d, struct err *e)
 {
     uint64_t usec = 0;
 
+    struct checkin_env ce;
+    struct schedule_env se;
+
+    /* The last card and the secret must not land in a core dump. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+        log_warn("prctl(PR_SET_DUMPABLE)");
     if ((d->base = event_base_new()) == NULL)
         return err_set(e, EX_OSERR, "event_base_new failed");
-    if (daemon_open(d, e) == -1)
+    if (daemon_lock(d, e) == -1 || daemon_open(d, e) == -1)
         return -1;
+    /* From here on the loop runs: it never waits for another process's
+     * lock (checkin.c queues, ops reply 75, the schedule looks again). */
+    store_set_busy_timeout(d->store, 0);
     if (store_autocheckpoint(d->store, 0, e) == -1 ||
         (d->ev_checkpoint = evtimer_new(d->base, checkpoint_cb, d)) == NULL)
         return -1;
-    if ((d->checkin = checkin_new(d, e)) == NULL ||
-        (d->schedule = schedule_new(d, e)) == NULL ||
+    memset(&ce, 0, sizeof(ce));
+    ce.store = d->store;
+    ce.base = d->base;
+    ce.clock = &d->clock;
+    ce.cfg = &d->cfg;
+    ce.published = published_cb;
+    ce.notice = notice_cb;
+    ce.arg = d;
+    memset(&se, 0, sizeof(se));
+    se.store = d->store;
+    se.base = d->base;
+    se.clock = &d->clock;
+    se.cfg = &d->cfg;
+    se.set_polling = polling_cb;
+    se.published = published_cb;
+    se.arg = d;
+    if ((d->checkin = checkin_new(&ce, d->secret.key, sizeof(d->secret.key),
+                                  e)) == NULL ||
+        (d->schedule = schedule_new(&se, e)) == NULL ||
         (d->control = control_new(d, e)) == NULL)
         return -1;
     d->ev_sigterm = evsignal_new(d->base, SIGTERM, sigterm_cb, d);
@@ -323,6 +416,8 @@ static void daemon_stop(struct daemon *d)
     secret_wipe(&d->secret);
     if (d->base)
         event_base_free(d->base);
+    if (d->lockfd > 0)
+        close(d->lockfd); /* the lock goes with it */
 }
 
 int main(int argc, char **argv)

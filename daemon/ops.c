@@ -13,6 +13,8 @@
 #include "daemon.h"
 #include "device.h"
 #include "event.h"
+#include "idnumber.h"
+#include "sitetime.h"
 #include "log.h"
 #include "ops.h"
 #include "report.h"
@@ -81,6 +83,27 @@ static const char *arg(struct ops_request *rq, const char *key, size_t max,
     if ((var = arg(rq, key, max, 0, e)) == NULL && e->code != 0)               \
     return -1
 
+/* The authenticated account of the client, for the record. */
+static json_t *account(const struct ops_request *rq)
+{
+    json_t *j = json_pack("{s:I}", "uid", (json_int_t)rq->uid);
+
+    if (rq->user != NULL && rq->user[0] != '\0')
+        json_object_set_new(j, "user", json_string(rq->user));
+    return j;
+}
+
+/* Text from a client that will be stored: anything shaped like a resident
+ * ID number is masked first (a note is no place for one). */
+static const char *masked(char *buf, size_t len, const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    snprintf(buf, len, "%s", s);
+    idnumber_redact(buf);
+    return buf;
+}
+
 static int reply_ok(json_t **reply, json_t *extra)
 {
     json_t *j = json_pack("{s:b}", "ok", 1);
@@ -134,6 +157,9 @@ static int op_devices(struct ops_request *rq, json_t **reply, struct err *e)
             rq->d->cfg.devices[i].room, "attached", ds.attached, "polling",
             ds.polling, "sam_ok", ds.sam_ok, "sam_id", ds.sam_id, "where",
             ds.where, "last_error", ds.last_error);
+        json_object_set_new(
+            dj, "repeats_ignored",
+            json_integer((json_int_t)checkin_repeats(rq->d->checkin, ds.name)));
         if (rq->d->last_read_ms[i] != 0) {
             sitetime_format_utc(rq->d->last_read_ms[i], when);
             json_object_set_new(dj, "last_read", json_string(when));
@@ -178,11 +204,15 @@ static int op_checkin_manual(struct ops_request *rq, json_t **reply,
 {
     const char *ticket, *op, *reason;
     json_t *ev = NULL;
+    struct checkin_account who = {(long)rq->uid, rq->user};
+    char mreason[NOTE_MAX + 1], mop[OPERATOR_MAX + 1];
 
     NEED(ticket, "ticket", ROSTER_TICKET_MAX);
     NEED(op, "operator", OPERATOR_MAX);
     NEED(reason, "reason", NOTE_MAX);
-    if (checkin_manual(rq->d->checkin, ticket, op, reason, &ev, e) == -1)
+    if (checkin_manual(rq->d->checkin, ticket, masked(mop, sizeof(mop), op),
+                       masked(mreason, sizeof(mreason), reason), &who, &ev,
+                       e) == -1)
         return -1;
     return reply_ok(reply, json_pack("{s:o}", "event", ev));
 }
@@ -208,12 +238,12 @@ static int pick_now(void *ud, const struct session_row *s)
 {
     struct now_pick *p = ud;
     struct session_times t;
-    time_t now = time(NULL), key;
+    time_t now = clock_s(&p->d->clock), key;
     char today[11];
     struct err e;
     int rank;
 
-    sitetime_today(today);
+    sitetime_date(now, today);
     if (strcmp(s->date, today) != 0 ||
         attendance_room_has(p->d->store, s->code, p->room, &e) != 1)
         return 0;
@@ -263,28 +293,40 @@ static int seat_candidate(void *ud, const struct candidate *c)
     return 0;
 }
 
-/* Commit one event and publish it; *out gets its JSON. */
-static int commit_event(struct daemon *d, struct event *ev, json_t *payload,
-                        json_t **out, struct err *e)
+/*
+ * Commit one event, with the client's account in its payload, and publish
+ * it; *out gets its JSON.  Never waits for a lock another process holds:
+ * EX_TEMPFAIL and nothing stored.
+ */
+static int commit_event(struct ops_request *rq, struct event *ev,
+                        json_t *payload, json_t **out, struct err *e)
 {
-    char *p = json_dumps(payload, JSON_COMPACT);
+    struct daemon *d = rq->d;
+    char *p;
     int rc = -1;
 
+    json_object_set_new(payload, "account", account(rq));
+    p = json_dumps(payload, JSON_COMPACT);
     json_decref(payload);
     if (p == NULL)
         return err_set(e, EX_OSERR, "out of memory");
     ev->payload = p;
+    ev->time_ms = clock_ms(&d->clock);
     if (store_begin(d->store, e) == 0) {
         if (event_append(d->store, ev, e) == 0 &&
             store_commit(d->store, e) == 0)
             rc = 0;
         else
             store_rollback(d->store);
+    } else if (e->code == EX_TEMPFAIL) {
+        err_set(e, EX_TEMPFAIL, "the database is locked by another process: "
+                                "nothing recorded, try again");
     }
     if (rc == 0) {
         daemon_published(d, ev);
         *out = event_to_json(ev);
     }
+    event_release(ev);
     free(p);
     return rc;
 }
@@ -372,11 +414,14 @@ static int op_incident_add(struct ops_request *rq, json_t **reply,
     ev.ticket = have_cand ? cand.ticket : NULL;
     ev.operator_name = op;
     payload = json_pack("{s:s, s:s}", "kind", kind, "seat", seat);
-    if (note)
-        json_object_set_new(payload, "note", json_string(note));
+    if (note) {
+        char mnote[NOTE_MAX + 1];
+        json_object_set_new(payload, "note",
+                            json_string(masked(mnote, sizeof(mnote), note)));
+    }
     if (confirm)
         json_object_set_new(payload, "confirmed_by", json_string(confirm));
-    if (commit_event(rq->d, &ev, payload, &out, e) == -1)
+    if (commit_event(rq, &ev, payload, &out, e) == -1)
         return -1;
     return reply_ok(reply, json_pack("{s:o}", "event", out));
 }
@@ -390,6 +435,7 @@ static int op_incident_amend(struct ops_request *rq, json_t **reply,
         char session[33], room[17], ticket[33];
     } f;
     const char *op, *note;
+    char mnote[NOTE_MAX + 1];
     json_t *idv = json_object_get(rq->req, "id"), *out = NULL;
     sqlite3_stmt *q;
     struct event ev;
@@ -425,44 +471,113 @@ static int op_incident_amend(struct ops_request *rq, json_t **reply,
     ev.ticket = f.ticket[0] ? f.ticket : NULL;
     ev.operator_name = op;
     if (commit_event(
-            rq->d, &ev,
-            json_pack("{s:I, s:s}", "amends", (json_int_t)f.id, "note", note),
+            rq, &ev,
+            json_pack("{s:I, s:s}", "amends", (json_int_t)f.id, "note",
+                      masked(mnote, sizeof(mnote), note)),
             &out, e) == -1)
         return -1;
     return reply_ok(reply, json_pack("{s:o}", "event", out));
 }
 
-static int list_incident(void *ud, const struct event *ev)
-{
-    json_t **ctx = ud; /* [0] array, [1] session filter as string */
-    const char *session = json_string_value(ctx[1]);
+/*
+ * Anything that lists the log comes in pages: at most LIST_LIMIT_MAX
+ * events and about LIST_BYTES_MAX of them in a reply, at most
+ * LIST_SCAN_MAX rows read for one request, so no request holds the loop
+ * for long or builds a reply without bound.  The reply says where to go
+ * on ("next", "more").
+ */
+#define LIST_LIMIT_MAX 200
+#define LIST_SCAN_MAX  5000
+#define LIST_BYTES_MAX (256 * 1024)
 
-    if (strcmp(ev->kind, "incident.logged") != 0 &&
-        strcmp(ev->kind, "incident.amended") != 0)
-        return 0;
-    if (session != NULL &&
-        (ev->session == NULL || strcmp(ev->session, session) != 0))
-        return 0;
-    json_array_append_new(ctx[0], event_to_json(ev));
+struct page {
+    json_t *arr;
+    const char *session;
+    int incidents_only;
+    int64_t limit, scanned, next;
+    size_t bytes;
+    int full;
+};
+
+static int page_row(void *ud, const struct event *ev)
+{
+    struct page *p = ud;
+    int incident = strcmp(ev->kind, "incident.logged") == 0 ||
+                   strcmp(ev->kind, "incident.amended") == 0;
+
+    p->scanned++;
+    p->next = ev->id;
+    if ((!p->incidents_only || incident) &&
+        (p->session == NULL ||
+         (ev->session != NULL && strcmp(ev->session, p->session) == 0))) {
+        json_array_append_new(p->arr, event_to_json(ev));
+        p->bytes += strlen(ev->payload ? ev->payload : "") + 512;
+        if ((int64_t)json_array_size(p->arr) >= p->limit ||
+            p->bytes >= LIST_BYTES_MAX) {
+            p->full = 1;
+            return 1;
+        }
+    }
     return 0;
+}
+
+/* since and limit of a listing request; 0 or -1. */
+static int page_args(struct ops_request *rq, int64_t *since, int64_t *limit,
+                     struct err *e)
+{
+    json_t *sv = json_object_get(rq->req, "since");
+    json_t *lv = json_object_get(rq->req, "limit");
+
+    *since = 0;
+    *limit = LIST_LIMIT_MAX;
+    if (sv != NULL && (!json_is_integer(sv) || json_integer_value(sv) < 0))
+        return err_set(e, EX_USAGE, "'since' must be an event id (>= 0)");
+    if (lv != NULL && (!json_is_integer(lv) || json_integer_value(lv) < 1))
+        return err_set(e, EX_USAGE, "'limit' must be a positive integer");
+    if (sv != NULL)
+        *since = json_integer_value(sv);
+    if (lv != NULL && json_integer_value(lv) < LIST_LIMIT_MAX)
+        *limit = json_integer_value(lv);
+    return 0;
+}
+
+static int list_page(struct ops_request *rq, const char *key, int incidents,
+                     json_t **reply, struct err *e)
+{
+    const char *session;
+    struct page p;
+    int64_t since, last;
+
+    OPTIONAL(session, "session", 32);
+    if (page_args(rq, &since, &p.limit, e) == -1)
+        return -1;
+    p.arr = json_array();
+    p.session = session;
+    p.incidents_only = incidents;
+    p.scanned = 0;
+    p.next = since;
+    p.bytes = 0;
+    p.full = 0;
+    if (event_foreach(rq->d->store, since, LIST_SCAN_MAX, page_row, &p, e) ==
+            -1 ||
+        (last = event_last_id(rq->d->store, e)) == -1) {
+        json_decref(p.arr);
+        return -1;
+    }
+    return reply_ok(reply, json_pack("{s:o, s:I, s:b}", key, p.arr, "next",
+                                     (json_int_t)p.next, "more",
+                                     p.next < last));
 }
 
 static int op_incident_list(struct ops_request *rq, json_t **reply,
                             struct err *e)
 {
-    const char *session;
-    json_t *ctx[2];
+    return list_page(rq, "incidents", 1, reply, e);
+}
 
-    OPTIONAL(session, "session", 32);
-    ctx[0] = json_array();
-    ctx[1] = session ? json_string(session) : NULL;
-    if (event_foreach(rq->d->store, 0, 0, list_incident, ctx, e) == -1) {
-        json_decref(ctx[0]);
-        json_decref(ctx[1]);
-        return -1;
-    }
-    json_decref(ctx[1]);
-    return reply_ok(reply, json_pack("{s:o}", "incidents", ctx[0]));
+static int op_events(struct ops_request *rq, json_t **reply, struct err *e)
+{
+    return list_page(rq, "events", 0, reply, e);
 }
 
 static int op_session_close(struct ops_request *rq, json_t **reply,
@@ -494,7 +609,7 @@ static int op_session_close(struct ops_request *rq, json_t **reply,
     ev.session = code;
     ev.room = room;
     ev.operator_name = op;
-    if (commit_event(rq->d, &ev,
+    if (commit_event(rq, &ev,
                      json_pack("{s:s, s:s}", "message_zh", "已封场",
                                "message_en", "Closed and signed off"),
                      &out, e) == -1)
@@ -524,6 +639,7 @@ static const struct op ops[] = {
     {"devices", ROLE_KIOSK, op_devices},
     {"status", ROLE_OPERATOR, op_status},
     {"incident.list", ROLE_OPERATOR, op_incident_list},
+    {"events", ROLE_OPERATOR, op_events},
     {"checkin.manual", ROLE_OPERATOR, op_checkin_manual},
     {"incident.add", ROLE_OPERATOR, op_incident_add},
     {"incident.amend", ROLE_OPERATOR, op_incident_amend},

@@ -23,6 +23,7 @@ struct ops_request {
     struct daemon *d;
     enum control_role role;
     uid_t uid;
+    const char *user; /* the uid's account name, "" when unknown */
     json_t *req;   /* the request object (borrowed) */
     int subscribe; /* out: the client subscribed */
     char room[17]; /* out: its room filter */

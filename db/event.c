@@ -4,6 +4,8 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -114,7 +116,50 @@ static int payload_valid(const char *payload, struct err *e)
 }
 
 static const char *SQL_LAST =
-    "SELECT id, hash FROM event ORDER BY id DESC LIMIT 1";
+    "SELECT id, hash, time FROM event ORDER BY id DESC LIMIT 1";
+
+void event_release(struct event *ev)
+{
+    free(ev->payload_owned);
+    ev->payload_owned = NULL;
+}
+
+/* "2026-11-22T00:30:01.123Z" → ms; 0 when it does not parse. */
+static int64_t iso_ms(const char *iso)
+{
+    struct tm tm;
+    const char *rest;
+    int ms = 0;
+
+    memset(&tm, 0, sizeof(tm));
+    if ((rest = strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+        return 0;
+    if (rest[0] == '.' && sscanf(rest + 1, "%3d", &ms) != 1)
+        ms = 0;
+    return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+/* The clock is behind the record: keep the chain's time monotonic and
+ * say by how much in the payload. */
+static int hold_time(struct event *ev, int64_t last_ms, struct err *e)
+{
+    int64_t behind = last_ms - ev->time_ms;
+    size_t n = strlen(ev->payload);
+    const char *rest = strchr(ev->payload, '{') + 1; /* it is an object */
+    char *p;
+
+    ev->time_ms = last_ms;
+    if ((p = malloc(n + 48)) == NULL)
+        return err_set(e, EX_OSERR, "out of memory");
+    while (*rest == ' ' || *rest == '\n' || *rest == '\t' || *rest == '\r')
+        rest++;
+    snprintf(p, n + 48, "{\"clock_behind_ms\":%lld%s%s", (long long)behind,
+             *rest == '}' ? "" : ",", rest);
+    free(ev->payload_owned);
+    ev->payload_owned = p;
+    ev->payload = p;
+    return 0;
+}
 static const char *SQL_INSERT =
     "INSERT INTO event (id, time, tz_offset, kind, session, room, ticket, "
     "device, operator, payload, prev_hash, hash) "
@@ -137,10 +182,17 @@ int event_append(struct store *st, struct event *ev, struct err *e)
     if ((s = store_stmt(st, SQL_LAST, e)) == NULL)
         return -1;
     rc = sqlite3_step(s);
+    if (ev->time_ms == 0)
+        ev->time_ms = sitetime_now_ms();
     if (rc == SQLITE_ROW) {
+        int64_t last_ms = iso_ms(store_col_text(s, 2));
         ev->id = sqlite3_column_int64(s, 0) + 1;
         snprintf(ev->prev_hash, sizeof(ev->prev_hash), "%s",
                  store_col_text(s, 1));
+        if (ev->time_ms < last_ms && hold_time(ev, last_ms, e) == -1) {
+            sqlite3_reset(s);
+            return -1;
+        }
     } else if (rc == SQLITE_DONE) {
         ev->id = 1;
         memcpy(ev->prev_hash, zero_hash, sizeof(zero_hash));
@@ -149,8 +201,6 @@ int event_append(struct store *st, struct event *ev, struct err *e)
         return store_sqlerr(st, e, "event: last");
     }
     sqlite3_reset(s);
-    if (ev->time_ms == 0)
-        ev->time_ms = sitetime_now_ms();
     sitetime_format_utc(ev->time_ms, ev->time);
     ev->tz_offset = sitetime_offset(ev->time_ms);
     if (event_compute_hash(ev, ev->prev_hash, ev->hash) == -1)

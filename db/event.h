@@ -32,6 +32,8 @@ struct event {
     const char *kind;            /* one of event_kinds[] */
     const char *session, *room, *ticket, *device, *operator_name;
     const char *payload; /* JSON object text; NULL means "{}" */
+    char *payload_owned; /* set by event_append when it had to rewrite
+                          * the payload: free with event_release() */
     char prev_hash[EVENT_HASH_HEX + 1];
     char hash[EVENT_HASH_HEX + 1];
 };
@@ -42,11 +44,19 @@ int event_kind_valid(const char *kind);
 /*
  * Append ev inside the caller's transaction (store_begin): reads the last
  * row's hash, fills id, time, tz_offset, prev_hash and hash, inserts.
+ * Event times never go backwards in the chain: when the clock reads
+ * earlier than the last event (it was stepped back), the event takes the
+ * last event's time and its payload says so ("clock_behind_ms": how far
+ * behind the clock was); the caller then frees ev with event_release().
  * The write lock taken by store_begin makes this safe with several writers.
  * Unknown kinds, payloads that are not a JSON object or are larger than
  * EVENT_PAYLOAD_MAX, are refused (EX_SOFTWARE / EX_DATAERR).
  */
 int event_append(struct store *st, struct event *ev, struct err *e);
+
+/* Free what event_append allocated for ev (nothing, usually).  Accepts
+ * an event that was never appended (zeroed). */
+void event_release(struct event *ev);
 
 /* Compute hash from ev's fields and prev_hash (hex).  0 or -1. */
 int event_compute_hash(const struct event *ev, const char *prev_hash,

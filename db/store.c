@@ -129,6 +129,11 @@ void store_close(struct store *st)
     free(st);
 }
 
+void store_set_busy_timeout(struct store *st, int ms)
+{
+    sqlite3_busy_timeout(st->db, ms);
+}
+
 sqlite3 *store_db(struct store *st)
 {
     return st->db;

@@ -32,6 +32,10 @@ int store_open(struct store **out, const char *path, int flags, struct err *e);
 /* Finalise cached statements and close.  Accepts NULL. */
 void store_close(struct store *st);
 
+/* How long a statement waits for another process's lock before it fails
+ * with EX_TEMPFAIL (0: not at all).  The daemon's loop never waits. */
+void store_set_busy_timeout(struct store *st, int ms);
+
 sqlite3 *store_db(struct store *st);
 const char *store_path(const struct store *st);
 

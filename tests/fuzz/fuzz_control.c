@@ -27,6 +27,19 @@
 #include "site.h"
 #include "store.h"
 
+static void no_polling(void *arg, const char *room, int on)
+{
+    (void)arg;
+    (void)room;
+    (void)on;
+}
+
+static void no_publish(void *arg, const struct event *ev)
+{
+    (void)arg;
+    (void)ev;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
@@ -40,6 +53,8 @@ static void fail(const char *what, const struct err *e)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    struct checkin_env ce;
+    struct schedule_env se;
     char dir[] = "/tmp/examsite-fuzz-control.XXXXXX", db[128];
     struct session_row s;
     struct candidate c;
@@ -96,9 +111,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     }
     if (store_commit(d.store, &e) == -1)
         fail("commit", &e);
-    if ((d.base = event_base_new()) == NULL ||
-        (d.checkin = checkin_new(&d, &e)) == NULL ||
-        (d.schedule = schedule_new(&d, &e)) == NULL)
+    if ((d.base = event_base_new()) == NULL)
+        fail("daemon", &e);
+    memset(&ce, 0, sizeof(ce));
+    ce.store = d.store;
+    ce.base = d.base;
+    ce.clock = &d.clock;
+    ce.cfg = &d.cfg;
+    memset(&se, 0, sizeof(se));
+    se.store = d.store;
+    se.base = d.base;
+    se.clock = &d.clock;
+    se.cfg = &d.cfg;
+    se.set_polling = no_polling;
+    se.published = no_publish;
+    if ((d.checkin = checkin_new(&ce, d.secret.key, sizeof(d.secret.key),
+                                 &e)) == NULL ||
+        (d.schedule = schedule_new(&se, &e)) == NULL)
         fail("daemon", &e);
     return 0;
 }

@@ -157,3 +157,28 @@ write_conf() {
             printf '[device reader1]\ntype = idcard\ntransport = serial\npath = %s\nbaud = 115200\nroom = 101\n\n' "${SIMPTY[reader1]}"
     } >"$f"
 }
+
+# --- decisions -------------------------------------------------------------
+mark() { MARK=$(q "select coalesce(max(id), 0) from event"); }
+# decision: the first check-in event after MARK, as JSON in D (10 s at most).
+decision() {
+    local i
+    D=
+    for ((i = 0; i < 100; i++)); do
+        D=$(q "select json_object('id', id, 'kind', kind, 'ticket', ticket,
+               'session', session, 'room', room, 'device', device,
+               'operator', operator, 'payload', json(payload))
+               from event where id > $MARK and kind like 'checkin.%' order by id limit 1")
+        [ -n "$D" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+# check NAME JQ: the last decision satisfies the jq condition.
+check() {
+    if [ -n "$D" ] && jq -e "$2" <<<"$D" >/dev/null 2>&1; then
+        t_ok "$1"
+    else
+        t_fail "$1" "decision [$D] fails: $2"
+    fi
+}
