@@ -146,7 +146,7 @@ EOF
 ex "$S" roster import --skip-invalid "$T/mixed.csv"
 t_eq "skip-invalid: exit" 0 "$RC"
 t_contains "skip-invalid: line 4 reported" "mixed.csv:4: ID number 320102********3038: the check digit is wrong" "$(cat "$T/e")"
-t_contains "skip-invalid: line 5 reported" "mixed.csv:5: session 'NOPE' is not known" "$(cat "$T/e")"
+t_contains "skip-invalid: line 5 reported" "mixed.csv:5: session 'NOPE' is not defined" "$(cat "$T/e")"
 t_contains "skip-invalid: summary" "imported 2 candidates, 0 already present, 2 rejected" "$(cat "$T/o")"
 ex "$S" --json roster list
 t_eq "skip-invalid: 42 on the roster" 42 "$(jq '.candidates | length' "$T/o")"
