@@ -381,16 +381,10 @@ static void session_unknown(struct import_ctx *x, const char *code,
     for (i = 0; i < x->nsessions && i < 4; i++)
         n += (size_t)snprintf(known + n, sizeof(known) - n, "%s%s",
                               i ? ", " : "", x->sessions[i].code);
-    if (x->nsessions == 0)
-        row_bad(w,
-                "session '%.40s' is not defined: import the sessions first "
-                "(examctl session import FILE)",
-                code);
-    else
-        row_bad(w,
-                "session '%.40s' is not defined: import the sessions first, "
-                "or correct the code (this site has %s%s)",
-                code, known, x->nsessions > 4 ? ", ..." : "");
+    row_bad(w,
+            "session '%.40s' is not defined: import the sessions first, or "
+            "correct the code (this site has %s%s)",
+            code, known, x->nsessions > 4 ? ", ..." : "");
     if (x->r == NULL || strlen(code) > SESSION_CODE_MAX)
         return;
     if (x->nunknown == x->capunknown) {
@@ -754,6 +748,14 @@ static int roster_row(struct import_ctx *x, char **f, struct row_errs *w,
     struct candidate c;
     int rc, dup;
 
+    /* A roster imported before its sessions: one line for the file, not
+     * one for each row. */
+    if (x->nsessions == 0)
+        return err_set(e, EX_DATAERR,
+                       "session '%.40s' is not defined: import the sessions "
+                       "first (this site has none yet: examctl session import "
+                       "FILE)",
+                       session);
     /* every field is checked, so that a row lists all that is wrong */
     if (*ticket == '\0')
         row_bad(w, "ticket number is empty");

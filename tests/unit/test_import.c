@@ -415,6 +415,41 @@ static void test_unknown_session_once(void **state)
     assert_int_equal(q(x, "SELECT count(*) FROM candidate"), 0);
 }
 
+/* A roster imported before any session: one error for the file. */
+static void test_roster_before_sessions(void **state)
+{
+    struct fx *x = *state;
+    struct import_report r;
+    struct import_opts o;
+    struct store *st;
+    struct err e;
+    char db[300], want[400];
+
+    tdir_file(x->t, "empty.db", db, sizeof(db));
+    assert_int_equal(store_open(&st, db, STORE_CREATE, &e), 0);
+    memset(&o, 0, sizeof(o));
+    o.skip_invalid = 1;
+    assert_int_equal(write_bytes(x->csv,
+                                 "ticket,name,id_number,session,room,"
+                                 "seat\n" ROW1 ROW2 ROW3,
+                                 (size_t)-1),
+                     0);
+    err_clear(&e);
+    assert_int_equal(import_roster(st, &x->sec, x->csv, &o, &r, &e), -1);
+    assert_int_equal(e.code, EX_DATAERR);
+    snprintf(want, sizeof(want),
+             "%s:2: session 'S1' is not defined: import the sessions first "
+             "(this site has none yet",
+             x->csv);
+    if (strncmp(e.msg, want, strlen(want)) != 0)
+        fail_msg("want [%s], got [%s]", want, e.msg);
+    assert_int_equal(r.committed, 0);
+    import_report_free(&r);
+    assert_int_equal(sql_int(store_db(st), "SELECT count(*) FROM candidate"),
+                     0);
+    store_close(st);
+}
+
 /* Excel's ",,,,," rows are not rows. */
 static void test_comma_rows_skipped(void **state)
 {
@@ -676,6 +711,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_every_error_of_a_row, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unknown_session_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_roster_before_sessions, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_comma_rows_skipped, setup,
                                         teardown),
