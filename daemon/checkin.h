@@ -1,8 +1,8 @@
 /*
- * checkin.h: the check-in rules (DESIGN.md, rules 1-10).  A card read or a
- * ticket scan at a device bound to a room becomes one decision, recorded
- * as an event and committed before anyone is told; a late arrival also
- * gets its automatic `late` incident in the same transaction.
+ * checkin.h: the check-in rules (docs/examsited.8, Check-in rules).  A card
+ * read or a ticket scan at a device bound to a room becomes one decision,
+ * recorded as an event and committed before anyone is told; a late
+ * arrival also gets its automatic `late` incident in the same transaction.
  *
  * Decisions carry their kiosk text (Chinese and English) in the payload,
  * so whatever reads the event log can show them.
