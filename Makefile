@@ -6,6 +6,8 @@
 #   make bench      benchmarks against baselines measured in the same run
 #   make fuzz       libFuzzer targets for FUZZ_SECONDS each
 #   make install    PREFIX=/usr DESTDIR=...
+#   make check-systemd  the units under a real systemd (nspawn)
+#   make deb        Debian packages: not written yet, fails saying so
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -169,6 +171,12 @@ install: all
 
 check-systemd: deps all
 	scripts/check-systemd
+
+# No debian/ yet: say so and fail, rather than succeed having built nothing.
+deb:
+	@echo "make deb: Debian packaging (debian/) is not written yet;" \
+	    "use 'make install PREFIX=/usr DESTDIR=DIR' to stage the files" >&2
+	@exit 1
 
 clean:
 	rm -rf build

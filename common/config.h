@@ -1,5 +1,5 @@
 /*
- * config.h: the INI configuration of a station (INTERFACES.md, examsited),
+ * config.h: the INI configuration of a station (docs/examsite.conf.5),
  * read with libinih.  Every error names FILE:LINE.  config_load() fills a
  * struct config completely or not at all, so a reload can parse into a
  * fresh struct and swap only on success.
@@ -39,6 +39,8 @@ struct config {
     struct {
         char id[64], station[64], database[CONFIG_STR], secret_file[CONFIG_STR],
             timezone[64];
+        /* where station and timezone were given, 0 for the defaults */
+        int station_line, timezone_line;
     } site;
     struct {
         char socket[CONFIG_STR], kiosk_group[64], operator_group[64],
@@ -64,6 +66,17 @@ void config_defaults(struct config *c);
 /* Parse path into c (defaults first).  0, or -1 with "FILE:LINE: reason"
  * in e (code EX_CONFIG, or EX_NOINPUT when the file cannot be opened). */
 int config_load(const char *path, struct config *c, struct err *e);
+
+/*
+ * Does the configuration's [site] station or timezone contradict the site
+ * database's (db_station, db_timezone: the `site` row)?  Only keys the file
+ * actually sets are compared (a default says nothing).  Returns 1 and one
+ * line in out ("FILE:LINE: [site] station 'a' differs from the database's
+ * 'b' ...; the database's is used"), or 0 and out = "" when they agree.
+ * out is always NUL-terminated (outlen > 0); nothing is logged.
+ */
+int config_site_mismatch(const struct config *c, const char *db_station,
+                         const char *db_timezone, char *out, size_t outlen);
 
 /* "id", "ticket", "id+ticket". */
 const char *config_policy_name(enum config_policy p);

@@ -224,7 +224,7 @@ static void on_row(int c, void *ud)
     struct csvread_state *st = ud;
     char *view[CSVREAD_MAX_FIELDS];
     size_t i;
-    int line = st->row_start ? st->row_start : st->line;
+    int line = st->row_start ? st->row_start : st->line, empty;
 
     (void)c;
     st->row_start = 0;
@@ -243,9 +243,15 @@ static void on_row(int c, void *ud)
         free_fields(st);
         return;
     }
-    for (i = 0; i < st->nfields; i++) {
+    for (i = 0, empty = 1; i < st->nfields; i++) {
         view[i] = st->rowbuf + st->off[i];
         trim(&view[i]);
+        if (*view[i] != '\0')
+            empty = 0;
+    }
+    if (empty) { /* ",,,,,": what Excel leaves of a cleared row */
+        free_fields(st);
+        return;
     }
     if (st->fn(st->ud, line, view, st->nfields, st->e) == -1) {
         err_prefix(st->e, "%s:%d", st->path, line);

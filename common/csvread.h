@@ -5,8 +5,10 @@
  * Encodings: UTF-8 with or without BOM, or GB18030, detected (a file that
  * is not valid UTF-8 is taken as GB18030) or forced; converted with iconv.
  * Parsing is libcsv in strict mode (RFC 4180 quoting, LF or CRLF, embedded
- * commas and newlines in quotes).  Blank lines are skipped.  The whole file
- * is bounded (CSVREAD_MAX_BYTES) and so is each field.
+ * commas and newlines in quotes).  Blank lines are skipped, and so are
+ * rows whose every field is empty (the ",,,,," lines Excel leaves where a
+ * row was cleared).  The whole file is bounded (CSVREAD_MAX_BYTES) and so
+ * is each field.
  */
 #ifndef EXAMSITE_CSVREAD_H
 #define EXAMSITE_CSVREAD_H
@@ -22,7 +24,8 @@
 enum csv_encoding { CSV_ENC_AUTO = 0, CSV_ENC_UTF8, CSV_ENC_GB18030 };
 
 /*
- * Called once per record, header included.  fields[i] are NUL-terminated,
+ * Called once per record that has a non-empty field, header included.
+ * fields[i] are NUL-terminated,
  * trimmed of surrounding white space, owned by the reader and valid only
  * during the call.  line is where the record starts.  Return 0 to go on,
  * -1 to stop (csvread_file then returns -1 with the callback's reason

@@ -1,8 +1,8 @@
 /*
- * checkin.h: the check-in rules (docs/checkin-rules.md).  A card read or a
- * ticket scan at a device bound to a room becomes one decision, recorded
- * as an event and committed before anyone is told; a late arrival also
- * gets its automatic `late` incident in the same transaction.
+ * checkin.h: the check-in rules (docs/examsited.8, Check-in rules).  A card
+ * read or a ticket scan at a device bound to a room becomes one decision,
+ * recorded as an event and committed before anyone is told; a late
+ * arrival also gets its automatic `late` incident in the same transaction.
  *
  * The rules see the world through a narrow interface (struct checkin_env):
  * the store, a clock, the policy, and two callbacks to publish what was

@@ -2,8 +2,9 @@
  * import.c: session and roster files into the store, validated and atomic.
  */
 #include <ctype.h>
-#include <stdint.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,69 @@ void import_report_free(struct import_report *r)
     r->nerrors = r->caperrors = 0;
 }
 
+/*
+ * Where the checks of one row put their complaints: every one goes into
+ * the report (when there is one) at the row's line, the first also into e
+ * (for `session add`, which has no report).  n counts them, folded ones
+ * (an unknown session named again, see session_unknown) included.
+ */
+struct row_errs {
+    struct import_report *r; /* or NULL */
+    int line;
+    int n;
+    int oom;
+    struct err *e; /* or NULL */
+};
+
+static int row_bad(struct row_errs *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int row_bad(struct row_errs *w, const char *fmt, ...)
+{
+    char msg[ERR_MSG_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (w->n++ == 0 && w->e != NULL)
+        err_set(w->e, EX_DATAERR, "%s", msg);
+    if (w->r != NULL && report_add(w->r, w->line, msg) == -1)
+        w->oom = 1;
+    return -1;
+}
+
+/*
+ * "2.60000E+11": what Excel shows, and saves, of a long number in a column
+ * formatted as General.  The digits after the sixth are lost.
+ */
+static int excel_scientific(const char *s)
+{
+    const char *p = s;
+
+    if (!isdigit((unsigned char)*p))
+        return 0;
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return 0;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    if ((*p != 'E' && *p != 'e') || (p[1] != '+' && p[1] != '-') ||
+        !isdigit((unsigned char)p[2]))
+        return 0;
+    for (p += 2; isdigit((unsigned char)*p); p++)
+        ;
+    return *p == '\0';
+}
+
+#define EXCEL_HINT                                                             \
+    "Excel turned the column into numbers and dropped digits: format the "     \
+    "column as text in the office's workbook and save the CSV again"
+
 /* --- field checks -------------------------------------------------------- */
 
 /* Printable UTF-8 text of 1..max bytes: no control characters. */
@@ -92,58 +156,62 @@ static int int_field(const char *s, int lo, int hi, int dflt, int *out)
     return 0;
 }
 
-int import_session_fields(const char *code, const char *certificate,
-                          const char *level, const char *date,
-                          const char *start, const char *end,
-                          const char *opens_before, const char *late_after,
-                          const char *published, const char *organisation,
-                          struct session_row *s, struct err *e)
+/* Every check of one session's fields; w->n > 0 when any failed. */
+static int session_check(const char *code, const char *certificate,
+                         const char *level, const char *date, const char *start,
+                         const char *end, const char *opens_before,
+                         const char *late_after, const char *published,
+                         const char *organisation, struct session_row *s,
+                         struct row_errs *w)
 {
-    int y, m, d;
+    int y, m, d, times_ok = 1, opens_ok = 1, late_ok = 1;
 
     memset(s, 0, sizeof(*s));
     if (*code == '\0')
-        return err_set(e, EX_DATAERR, "session code is empty");
-    if (!site_ident_valid(code, SESSION_CODE_MAX))
-        return err_set(
-            e, EX_DATAERR,
-            "session code '%s' must be 1-%d letters, digits, '-', '_' or '.'",
-            code, SESSION_CODE_MAX);
+        row_bad(w, "session code is empty");
+    else if (!site_ident_valid(code, SESSION_CODE_MAX))
+        row_bad(w,
+                "session code '%.40s' must be 1-%d letters, digits, '-', '_' "
+                "or '.'",
+                code, SESSION_CODE_MAX);
     if (!text_valid(certificate, sizeof(s->certificate) - 1))
-        return err_set(e, EX_DATAERR, "certificate name is empty or too long");
+        row_bad(w, "certificate name is empty or too long");
     if (!session_level_valid(level))
-        return err_set(e, EX_DATAERR,
-                       "level must be 初级, 中级 or 高级, not '%s'", level);
+        row_bad(w, "level must be 初级, 中级 or 高级, not '%.40s'", level);
     if (sitetime_parse_date(date, &y, &m, &d) == -1)
-        return err_set(e, EX_DATAERR, "date '%s' is not a real YYYY-MM-DD date",
-                       date);
-    if ((s->start_min = sitetime_parse_hhmm(start)) == -1)
-        return err_set(e, EX_DATAERR, "start time '%s' is not HH:MM", start);
-    if ((s->end_min = sitetime_parse_hhmm(end)) == -1)
-        return err_set(e, EX_DATAERR, "end time '%s' is not HH:MM", end);
-    if (s->end_min <= s->start_min)
-        return err_set(e, EX_DATAERR, "end time %s is not after start time %s",
-                       end, start);
-    if (int_field(opens_before, 0, 240, 30, &s->opens_before) == -1)
-        return err_set(e, EX_DATAERR, "opens_before '%s' must be 0-240 minutes",
-                       opens_before);
-    if (int_field(late_after, 0, 240, 15, &s->late_after) == -1)
-        return err_set(e, EX_DATAERR, "late_after '%s' must be 0-240 minutes",
-                       late_after);
-    if (s->start_min + s->late_after > s->end_min)
-        return err_set(
-            e, EX_DATAERR,
-            "late cut-off (%d minutes after start) falls after the end",
-            s->late_after);
-    if (s->start_min - s->opens_before < 0)
-        return err_set(e, EX_DATAERR, "check-in would open before midnight");
+        row_bad(w, "date '%.40s' is not a real YYYY-MM-DD date", date);
+    if ((s->start_min = sitetime_parse_hhmm(start)) == -1) {
+        times_ok = 0;
+        row_bad(w, "start time '%.40s' is not HH:MM", start);
+    }
+    if ((s->end_min = sitetime_parse_hhmm(end)) == -1) {
+        times_ok = 0;
+        row_bad(w, "end time '%.40s' is not HH:MM", end);
+    }
+    if (times_ok && s->end_min <= s->start_min) {
+        times_ok = 0;
+        row_bad(w, "end time %s is not after start time %s", end, start);
+    }
+    if (int_field(opens_before, 0, 240, 30, &s->opens_before) == -1) {
+        opens_ok = 0;
+        row_bad(w, "opens_before '%.40s' must be 0-240 minutes", opens_before);
+    }
+    if (int_field(late_after, 0, 240, 15, &s->late_after) == -1) {
+        late_ok = 0;
+        row_bad(w, "late_after '%.40s' must be 0-240 minutes", late_after);
+    }
+    if (times_ok && late_ok && s->start_min + s->late_after > s->end_min)
+        row_bad(w, "late cut-off (%d minutes after start) falls after the end",
+                s->late_after);
+    if (times_ok && opens_ok && s->start_min - s->opens_before < 0)
+        row_bad(w, "check-in would open before midnight");
     if (int_field(published, 0, 1000000, -1, &s->published) == -1)
-        return err_set(e, EX_DATAERR,
-                       "published count '%s' must be a whole number",
-                       published);
+        row_bad(w, "published count '%.40s' must be a whole number", published);
     if (organisation && *organisation &&
         !text_valid(organisation, sizeof(s->organisation) - 1))
-        return err_set(e, EX_DATAERR, "organisation is too long");
+        row_bad(w, "organisation is too long");
+    if (w->n > 0)
+        return -1;
     snprintf(s->code, sizeof(s->code), "%s", code);
     snprintf(s->certificate, sizeof(s->certificate), "%s", certificate);
     snprintf(s->level, sizeof(s->level), "%s", level);
@@ -151,6 +219,22 @@ int import_session_fields(const char *code, const char *certificate,
     snprintf(s->organisation, sizeof(s->organisation), "%s",
              organisation ? organisation : "");
     return 0;
+}
+
+int import_session_fields(const char *code, const char *certificate,
+                          const char *level, const char *date,
+                          const char *start, const char *end,
+                          const char *opens_before, const char *late_after,
+                          const char *published, const char *organisation,
+                          struct session_row *s, struct err *e)
+{
+    struct row_errs w;
+
+    memset(&w, 0, sizeof(w));
+    w.e = e;
+    return session_check(code, certificate, level, date, start, end,
+                         opens_before, late_after, published, organisation, s,
+                         &w);
 }
 
 /* --- the shared row loop ---------------------------------------------------
@@ -174,7 +258,10 @@ struct import_ctx {
     int idx[COL_MAX]; /* header position of each column */
     size_t header_fields;
     int seen_header;
-    int (*row)(struct import_ctx *x, int line, char **f, struct err *e);
+    /* one data row: 1 new, 0 unchanged, -1 refused (w->n > 0, the reasons
+     * are in the report) or failed (w->n == 0, e says why) */
+    int (*row)(struct import_ctx *x, char **f, struct row_errs *w,
+               struct err *e);
     /* roster: rooms known, tickets of this run for duplicate messages */
     char (*rooms)[ROSTER_ROOM_MAX + 1];
     size_t nrooms, caprooms, lastroom; /* lastroom: the latest hit */
@@ -182,6 +269,16 @@ struct import_ctx {
     size_t nsessions, capsessions;
     struct ticket_seen *seen;
     size_t capseen, nseen;
+    /* sessions rows name that the site does not have: one message each */
+    struct unknown_session *unknown;
+    size_t nunknown, capunknown;
+};
+
+struct unknown_session {
+    char code[SESSION_CODE_MAX + 1];
+    size_t error;  /* its message in the report */
+    int more;      /* rows after the first that name it */
+    int last_line; /* the last of them */
 };
 
 struct ticket_seen {
@@ -228,8 +325,9 @@ static int on_record(void *ud, int line, char **f, size_t n, struct err *e)
 {
     struct import_ctx *x = ud;
     char *fields[COL_MAX];
+    struct row_errs w;
     struct err rowerr;
-    int i;
+    int i, rc;
 
     if (!x->seen_header)
         return header_row(x, f, n, e);
@@ -237,35 +335,93 @@ static int on_record(void *ud, int line, char **f, size_t n, struct err *e)
     if (x->o->progress && x->r->rows % PROGRESS_EVERY == 0)
         x->o->progress(x->o->progress_ud, x->r->rows);
     err_clear(&rowerr);
+    memset(&w, 0, sizeof(w));
+    w.r = x->r;
+    w.line = line;
     if (n != x->header_fields) {
-        char msg[128];
-        snprintf(msg, sizeof(msg),
-                 "expected %zu fields as in the header, found %zu",
-                 x->header_fields, n);
-        x->r->rejected++;
-        return report_add(x->r, line, msg) == -1
-                   ? err_set(e, EX_OSERR, "out of memory")
-                   : 0;
+        row_bad(&w, "expected %zu fields as in the header, found %zu",
+                x->header_fields, n);
+        rc = -1;
+    } else {
+        for (i = 0; i < x->ncols; i++)
+            fields[i] = x->idx[i] >= 0 ? f[x->idx[i]] : "";
+        rc = x->row(x, fields, &w, &rowerr);
     }
-    for (i = 0; i < x->ncols; i++)
-        fields[i] = x->idx[i] >= 0 ? f[x->idx[i]] : "";
-    switch (x->row(x, line, fields, &rowerr)) {
-    case 1:
+    if (w.oom)
+        return err_set(e, EX_OSERR, "out of memory");
+    if (rc == 1)
         x->r->imported++;
-        return 0;
-    case 0:
+    else if (rc == 0)
         x->r->unchanged++;
-        return 0;
-    default:
-        if (rowerr.code != EX_DATAERR) { /* the store failed, not the row */
-            *e = rowerr;
-            return -1;
-        }
+    else if (w.n > 0)
         x->r->rejected++;
-        return report_add(x->r, line, rowerr.msg) == -1
-                   ? err_set(e, EX_OSERR, "out of memory")
-                   : 0;
+    else { /* the store failed, not the row */
+        *e = rowerr;
+        return -1;
     }
+    return 0;
+}
+
+/* "session 'X' is not defined" once per code, however many rows name it:
+ * a roster imported before its sessions says so in one line, not forty. */
+static void session_unknown(struct import_ctx *x, const char *code,
+                            struct row_errs *w)
+{
+    struct unknown_session *u;
+    char known[160] = "";
+    size_t i, n = 0;
+
+    for (i = 0; i < x->nunknown; i++)
+        if (strcmp(x->unknown[i].code, code) == 0) {
+            x->unknown[i].more++;
+            x->unknown[i].last_line = w->line;
+            w->n++; /* refused, said already */
+            return;
+        }
+    for (i = 0; i < x->nsessions && i < 4; i++)
+        n += (size_t)snprintf(known + n, sizeof(known) - n, "%s%s",
+                              i ? ", " : "", x->sessions[i].code);
+    row_bad(w,
+            "session '%.40s' is not defined: import the sessions first, or "
+            "correct the code (this site has %s%s)",
+            code, known, x->nsessions > 4 ? ", ..." : "");
+    if (x->r == NULL || strlen(code) > SESSION_CODE_MAX)
+        return;
+    if (x->nunknown == x->capunknown) {
+        size_t cap = x->capunknown ? x->capunknown * 2 : 8;
+        if ((u = realloc(x->unknown, cap * sizeof(*u))) == NULL) {
+            w->oom = 1;
+            return;
+        }
+        x->unknown = u;
+        x->capunknown = cap;
+    }
+    u = &x->unknown[x->nunknown++];
+    snprintf(u->code, sizeof(u->code), "%s", code);
+    u->error = x->r->nerrors - 1;
+    u->more = 0;
+    u->last_line = w->line;
+}
+
+/* Say how many more rows named each unknown session. */
+static int unknown_finish(struct import_ctx *x, struct err *e)
+{
+    size_t i;
+    char *old, *n;
+
+    for (i = 0; i < x->nunknown; i++) {
+        struct unknown_session *u = &x->unknown[i];
+        if (u->more == 0 || u->error >= x->r->nerrors)
+            continue;
+        old = x->r->errors[u->error].reason;
+        if (asprintf(&n, "%s; %d more row%s name%s it (up to line %d)", old,
+                     u->more, u->more == 1 ? "" : "s", u->more == 1 ? "s" : "",
+                     u->last_line) == -1)
+            return err_set(e, EX_OSERR, "out of memory");
+        free(old);
+        x->r->errors[u->error].reason = n;
+    }
+    return 0;
 }
 
 static char *file_payload(const char *path, const struct import_report *r,
@@ -301,6 +457,8 @@ static int import_txn(struct import_ctx *x, const char *path,
     if (store_begin(x->st, e) == -1)
         return -1;
     rc = csvread_file(path, x->o->encoding, on_record, x, &r->file, e);
+    if (rc == 0)
+        rc = unknown_finish(x, e);
     if (rc == 0 && !x->seen_header) {
         rc = err_set(e, EX_DATAERR, "%s: empty file (no header row)", path);
         e->line = 1;
@@ -394,15 +552,19 @@ static const struct column_spec session_cols[] = {
     {"published", S_PUB, 0},      {"organisation", S_ORG, 0},
 };
 
-static int session_row(struct import_ctx *x, int line, char **f, struct err *e)
+static int session_row(struct import_ctx *x, char **f, struct row_errs *w,
+                       struct err *e)
 {
     struct session_row s;
+    int rc;
 
-    (void)line;
-    if (import_session_fields(f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7],
-                              f[8], f[9], &s, e) == -1)
+    if (session_check(f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8],
+                      f[9], &s, w) == -1)
         return -1;
-    return session_add(x->st, &s, x->o->operator_name, e);
+    if ((rc = session_add(x->st, &s, x->o->operator_name, e)) == -1 &&
+        e->code == EX_DATAERR)
+        row_bad(w, "%s", e->msg);
+    return rc;
 }
 
 int import_sessions(struct store *st, const char *path,
@@ -410,6 +572,7 @@ int import_sessions(struct store *st, const char *path,
                     struct err *e)
 {
     struct import_ctx x;
+    int rc;
 
     memset(&x, 0, sizeof(x));
     x.st = st;
@@ -418,7 +581,9 @@ int import_sessions(struct store *st, const char *path,
     x.cols = session_cols;
     x.ncols = (int)(sizeof(session_cols) / sizeof(session_cols[0]));
     x.row = session_row;
-    return import_run(&x, path, NULL, e);
+    rc = import_run(&x, path, NULL, e);
+    free(x.unknown);
+    return rc;
 }
 
 /* --- roster ----------------------------------------------------------------
@@ -574,7 +739,8 @@ static int roster_conflict(struct import_ctx *x, const struct candidate *c,
     return -1;
 }
 
-static int roster_row(struct import_ctx *x, int line, char **f, struct err *e)
+static int roster_row(struct import_ctx *x, char **f, struct row_errs *w,
+                      struct err *e)
 {
     const char *ticket = f[0], *name = f[1], *id = f[2], *session = f[3],
                *room = f[4], *seat = f[5], *why;
@@ -582,51 +748,59 @@ static int roster_row(struct import_ctx *x, int line, char **f, struct err *e)
     struct candidate c;
     int rc, dup;
 
+    /* A roster imported before its sessions: one line for the file, not
+     * one for each row. */
+    if (x->nsessions == 0)
+        return err_set(e, EX_DATAERR,
+                       "session '%.40s' is not defined: import the sessions "
+                       "first (this site has none yet: examctl session import "
+                       "FILE)",
+                       session);
+    /* every field is checked, so that a row lists all that is wrong */
     if (*ticket == '\0')
-        return err_set(e, EX_DATAERR, "ticket number is empty");
-    if (!site_ident_valid(ticket, ROSTER_TICKET_MAX))
-        return err_set(e, EX_DATAERR,
-                       "ticket number '%.40s' must be 1-%d letters, digits, "
-                       "'-', '_' or '.'",
-                       ticket, ROSTER_TICKET_MAX);
+        row_bad(w, "ticket number is empty");
+    else if (excel_scientific(ticket))
+        row_bad(w,
+                "ticket number '%.40s' is in scientific notation: " EXCEL_HINT,
+                ticket);
+    else if (!site_ident_valid(ticket, ROSTER_TICKET_MAX))
+        row_bad(w,
+                "ticket number '%.40s' must be 1-%d letters, digits, '-', '_' "
+                "or '.'",
+                ticket, ROSTER_TICKET_MAX);
     if (*name == '\0')
-        return err_set(e, EX_DATAERR, "name is empty");
-    if (!text_valid(name, ROSTER_NAME_MAX))
-        return err_set(e, EX_DATAERR,
-                       "name is longer than %d bytes or has control characters",
-                       ROSTER_NAME_MAX);
-    if (*id == '\0')
-        return err_set(e, EX_DATAERR, "ID number is empty");
-    if (idnumber_canonical(id, canon) == -1 ||
-        idnumber_check(canon, &why) == -1) {
+        row_bad(w, "name is empty");
+    else if (!text_valid(name, ROSTER_NAME_MAX))
+        row_bad(w, "name is longer than %d bytes or has control characters",
+                ROSTER_NAME_MAX);
+    if (*id == '\0') {
+        row_bad(w, "ID number is empty");
+    } else if (excel_scientific(id)) {
+        row_bad(w, "ID number is in scientific notation: " EXCEL_HINT);
+    } else if (idnumber_canonical(id, canon) == -1 ||
+               idnumber_check(canon, &why) == -1) {
         idnumber_mask(id, masked);
         if (strlen(id) != IDNUMBER_LEN)
-            return err_set(e, EX_DATAERR,
-                           "ID number must be 18 characters, not %zu",
-                           strlen(id));
-        return err_set(e, EX_DATAERR, "ID number %s: %s", masked, why);
+            row_bad(w, "ID number must be 18 characters, not %zu", strlen(id));
+        else
+            row_bad(w, "ID number %s: %s", masked, why);
     }
     if (*session == '\0')
-        return err_set(e, EX_DATAERR, "session is empty");
-    if (!session_known(x, session))
-        return err_set(
-            e, EX_DATAERR,
-            "session '%.40s' is not known (import the sessions first)",
-            session);
+        row_bad(w, "session is empty");
+    else if (!session_known(x, session))
+        session_unknown(x, session, w);
     if (*room == '\0')
-        return err_set(e, EX_DATAERR, "room is empty");
-    if (!site_ident_valid(room, ROSTER_ROOM_MAX))
-        return err_set(
-            e, EX_DATAERR,
-            "room '%.40s' must be 1-%d letters, digits, '-', '_' or '.'", room,
-            ROSTER_ROOM_MAX);
+        row_bad(w, "room is empty");
+    else if (!site_ident_valid(room, ROSTER_ROOM_MAX))
+        row_bad(w, "room '%.40s' must be 1-%d letters, digits, '-', '_' or '.'",
+                room, ROSTER_ROOM_MAX);
     if (*seat == '\0')
-        return err_set(e, EX_DATAERR, "seat is empty");
-    if (!site_ident_valid(seat, ROSTER_SEAT_MAX))
-        return err_set(
-            e, EX_DATAERR,
-            "seat '%.40s' must be 1-%d letters, digits, '-', '_' or '.'", seat,
-            ROSTER_SEAT_MAX);
+        row_bad(w, "seat is empty");
+    else if (!site_ident_valid(seat, ROSTER_SEAT_MAX))
+        row_bad(w, "seat '%.40s' must be 1-%d letters, digits, '-', '_' or '.'",
+                seat, ROSTER_SEAT_MAX);
+    if (w->n > 0)
+        return -1;
 
     /* Every length was checked above: plain copies. */
     memset(&c, 0, sizeof(c));
@@ -640,13 +814,17 @@ static int roster_row(struct import_ctx *x, int line, char **f, struct err *e)
     memcpy(c.seat, seat, strlen(seat));
     if (room_known(x, room, e) == -1)
         return -1;
-    if ((rc = candidate_put(x->st, &c, e)) == -1)
-        return e->code == EX_DATAERR ? roster_conflict(x, &c, e) : -1;
+    if ((rc = candidate_put(x->st, &c, e)) == -1) {
+        if (e->code == EX_DATAERR) {
+            roster_conflict(x, &c, e);
+            row_bad(w, "%s", e->msg);
+        }
+        return -1;
+    }
     if (rc == 0 && (dup = seen_line(x, c.ticket)) > 0)
-        return err_set(e, EX_DATAERR,
-                       "ticket %s appears twice (also on line %d)", c.ticket,
+        return row_bad(w, "ticket %s appears twice (also on line %d)", c.ticket,
                        dup);
-    if (rc == 1 && seen_add(x, c.ticket, line) == -1)
+    if (rc == 1 && seen_add(x, c.ticket, w->line) == -1)
         return err_set(e, EX_OSERR, "out of memory");
     return rc;
 }
@@ -674,6 +852,7 @@ int import_roster(struct store *st, const struct secret *sec, const char *path,
     }
     rc = import_run(&x, path, "roster", e);
     idhasher_free(x.hasher);
+    free(x.unknown);
     free(x.sessions);
     free(x.rooms);
     free(x.seen);

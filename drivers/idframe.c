@@ -1,6 +1,6 @@
 /*
  * idframe.c: SAM frame encoding, the incremental decoder, and the command
- * and status tables.  See idframe.h and shared/notes/idcard-protocol.md.
+ * and status tables.  See idframe.h and docs/idcard-protocol.md.
  */
 #include <string.h>
 

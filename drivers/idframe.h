@@ -1,6 +1,6 @@
 /*
  * idframe.h: the framing of the resident ID-card reader's SAM protocol
- * (GA 467; see shared/notes/idcard-protocol.md): the frame encoder, an
+ * (GA 467; see docs/idcard-protocol.md): the frame encoder, an
  * incremental decoder, and the tables of commands and status codes.
  *
  *   command : AA AA AA 96 69 | LEN_H LEN_L | CMD PARA [DATA] | CHK

@@ -3,7 +3,7 @@
  * turned into UTF-8 fields, and back (for the simulator and the tests).
  *
  * Three layouts exist, told apart by the UCS-2 character at bytes 248..249
- * (shared/notes/idcard-protocol.md §3): ' ' resident ID card, 'I' foreigner
+ * (docs/idcard-protocol.md §3): ' ' resident ID card, 'I' foreigner
  * permanent residence card (2017), 'J' Hong Kong/Macau/Taiwan residence
  * permit.  Any other marker (e.g. 'Y', the 2023 foreigner card, whose
  * layout is not public) is refused with a reason, never read as a resident

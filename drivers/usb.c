@@ -1,6 +1,6 @@
 /*
  * usb.c: libusb in the libevent loop, hotplug, claiming, transfers.
- * See usb.h and shared/notes/usb-testing.md §5 for the traps avoided here.
+ * See usb.h and docs/usb-testing.md §5 for the traps avoided here.
  */
 #include <poll.h>
 #include <stdio.h>

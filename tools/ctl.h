@@ -3,7 +3,7 @@
  * global options into a struct ctl and dispatches on the command word; each
  * ctl_*.c file owns one command family and returns a sysexits code.
  *
- * Output: results to stdout (JSON with --json where INTERFACES.md says),
+ * Output: results to stdout (JSON with --json where examctl(1) says),
  * errors to stderr as one line each through ctl_fail().
  */
 #ifndef EXAMSITE_CTL_H
@@ -39,8 +39,28 @@ int ctl_failf(int code, const char *fmt, ...)
 /* One JSON value as one compact line on stdout (the value is not freed). */
 void ctl_print_json(const json_t *j);
 
-/* Usage error for a command: prints its usage line, returns EX_USAGE. */
+/* Usage error for a command: "examctl: usage: examctl USAGE" on stderr,
+ * returns EX_USAGE.  Prefer ctl_usagef, which says what was wrong. */
 int ctl_usage(const char *usage);
+
+/* "examctl: usage: WHAT: examctl SYNOPSIS" (one line; with a NULL
+ * synopsis "... (see 'examctl --help')"), returns EX_USAGE. */
+int ctl_usagef(const char *synopsis, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* After getopt_long returned '?' or ':' (the optstring starts with ':', so
+ * getopt itself prints nothing): names the option, returns EX_USAGE. */
+int ctl_opt_error(const char *synopsis, int ch, char **argv);
+
+/* A stored UTC time ("2026-12-05T01:02:03.456Z") as the site's local time
+ * (the zone ctl_open_store set) with strftime fmt.  0, or -1 and out = ""
+ * when utc is empty or not such a time. */
+int ctl_site_time(const char *utc, const char *fmt, char *out, size_t outlen);
+
+/* Ask a running examsited to re-read the sessions and roster and re-plan
+ * (the admin `reload` op).  No daemon is fine (it reads them when it
+ * starts); a refusal is said on stderr.  Nothing is returned. */
+void ctl_tell_daemon(struct ctl *c);
 
 /* True if argv holds -h or --help (commands print their help and exit 0). */
 int ctl_wants_help(int argc, char **argv);
@@ -103,5 +123,6 @@ int ctl_devices(struct ctl *c, int argc, char **argv);
 int ctl_export(struct ctl *c, int argc, char **argv);
 int ctl_idcard(struct ctl *c, int argc, char **argv); /* ctl_idcard.c */
 int ctl_device(struct ctl *c, int argc, char **argv); /* ctl_device.c */
+int ctl_reload(struct ctl *c, int argc, char **argv); /* ctl_client.c */
 
 #endif

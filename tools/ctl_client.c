@@ -152,3 +152,53 @@ int ctl_request(struct ctl *c, json_t *req, json_t **reply, struct err *e)
     close(fd);
     return rc;
 }
+
+void ctl_tell_daemon(struct ctl *c)
+{
+    json_t *req = json_pack("{s:s}", "op", "reload"), *reply = NULL;
+    struct err e;
+
+    if (ctl_request(c, req, &reply, &e) == -1 && e.code != EX_UNAVAILABLE)
+        fprintf(stderr,
+                "examctl: examsited was not told (%s): run 'examctl reload' "
+                "as an administrator\n",
+                e.msg);
+    json_decref(reply);
+    json_decref(req);
+}
+
+static const char reload_usage[] = "reload";
+
+int ctl_reload(struct ctl *c, int argc, char **argv)
+{
+    json_t *req, *reply = NULL;
+    struct err e;
+    int rc;
+
+    if (ctl_wants_help(argc, argv)) {
+        puts("usage: examctl reload\n\n"
+             "Ask the running examsited to read the sessions and the roster "
+             "again and\nre-plan its timers (reader polling, check-in "
+             "windows, absent marking).\nsession import, session add and "
+             "roster import do this themselves.  Needs\nthe admin role.  It "
+             "does not re-read the configuration file: that is\n'systemctl "
+             "reload examsited' (SIGHUP).");
+        return 0;
+    }
+    if (argc != 1)
+        return ctl_usagef(reload_usage, "reload takes no arguments");
+    req = json_pack("{s:s}", "op", "reload");
+    rc = ctl_request(c, req, &reply, &e);
+    json_decref(req);
+    if (rc == -1)
+        return ctl_fail(&e);
+    json_decref(reply);
+    if (c->json) {
+        json_t *j = json_pack("{s:b}", "reloaded", 1);
+        ctl_print_json(j);
+        json_decref(j);
+    } else {
+        puts("examsited re-read the sessions and the roster");
+    }
+    return 0;
+}

@@ -1,6 +1,6 @@
 /*
  * ctl_device.c: `examctl device listen`, the technician's test of one
- * reader or scanner without the daemon (INTERFACES.md):
+ * reader or scanner without the daemon (examctl(1), device listen):
  *
  *   examctl device listen (--usb VID:PID | --serial PATH [--baud N])
  *                  --type idcard|scanner [--count N] [--timeout SEC]

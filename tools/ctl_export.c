@@ -6,7 +6,6 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <csv.h>
 
@@ -15,6 +14,9 @@
 #include "roster.h"
 #include "session.h"
 #include "store.h"
+
+/* Longer than any cell (a name is at most 64 bytes). */
+#define CSVEXPORT_CELL_MAX 256
 
 static const char export_usage[] =
     "export attendance --session CODE [--room ROOM]";
@@ -25,27 +27,27 @@ struct export_ctx {
     int failed;
 };
 
+/*
+ * One cell.  A cell that Excel or LibreOffice would read as a formula (it
+ * begins with = + - @, or a tab or CR that they skip before one) gets a
+ * leading single quote, the OWASP way: a candidate named
+ * "=HYPERLINK(...)" stays text in the office's spreadsheet.  Cells are
+ * always quoted (csv_fwrite).
+ */
 static void field(const char *s, int last)
 {
-    csv_fwrite(stdout, s, strlen(s));
+    if (s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL) {
+        char buf[CSVEXPORT_CELL_MAX + 2];
+        size_t n = strlen(s);
+        if (n > CSVEXPORT_CELL_MAX)
+            n = CSVEXPORT_CELL_MAX;
+        buf[0] = '\'';
+        memcpy(buf + 1, s, n);
+        csv_fwrite(stdout, buf, n + 1);
+    } else {
+        csv_fwrite(stdout, s, strlen(s));
+    }
     fputs(last ? "\r\n" : ",", stdout);
-}
-
-/* "2026-12-05T01:02:03.456Z" → "09:02:03" local. */
-static void local_time(const char *utc, char out[16])
-{
-    struct tm tm;
-    time_t t;
-
-    out[0] = '\0';
-    if (*utc == '\0')
-        return;
-    memset(&tm, 0, sizeof(tm));
-    if (strptime(utc, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
-        return;
-    t = timegm(&tm);
-    localtime_r(&t, &tm);
-    strftime(out, 16, "%H:%M:%S", &tm);
 }
 
 static int export_row(void *ud, const struct candidate *cd)
@@ -72,7 +74,7 @@ static int export_row(void *ud, const struct candidate *cd)
     default:
         status = "not checked in";
     }
-    local_time(a.first_time, when);
+    ctl_site_time(a.first_time, "%H:%M:%S", when, sizeof(when));
     field(cd->ticket, 0);
     field(cd->name, 0);
     field(cd->session, 0);
@@ -104,21 +106,26 @@ int ctl_export(struct ctl *c, int argc, char **argv)
             export_usage);
         return 0;
     }
-    if (argc < 2 || strcmp(argv[1], "attendance") != 0)
-        return ctl_usage(export_usage);
+    if (argc < 2)
+        return ctl_usagef(export_usage, "export needs what to export");
+    if (strcmp(argv[1], "attendance") != 0)
+        return ctl_usagef(export_usage, "cannot export '%s'", argv[1]);
     argc--;
     argv++;
     optind = 0;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         if (ch == 's')
             session = optarg;
         else if (ch == 'r')
             room = optarg;
         else
-            return ctl_usage(export_usage);
+            return ctl_opt_error(export_usage, ch, argv);
     }
-    if (optind != argc || session == NULL)
-        return ctl_usage(export_usage);
+    if (optind != argc)
+        return ctl_usagef(export_usage, "unexpected argument '%s'",
+                          argv[optind]);
+    if (session == NULL)
+        return ctl_usagef(export_usage, "export attendance needs --session");
     memset(&x, 0, sizeof(x));
     if (ctl_open_store(c, &x.st, &x.e) == -1)
         return ctl_fail(&x.e);

@@ -1,6 +1,6 @@
 /*
  * ctl_idcard.c: `examctl idcard decode [FILE] [--reveal]`, the technician's
- * look at reader frames (INTERFACES.md).
+ * look at reader frames (examctl(1), idcard decode).
  *
  * Input is FILE or stdin, read whole (at most CTL_IDCARD_MAX bytes).  If
  * every byte is a hex digit, whitespace, ',' or ':' (with optional "0x"

@@ -13,11 +13,11 @@
 #include "secret.h"
 #include "store.h"
 
-static const char roster_usage[] =
+static const char import_syn[] =
     "roster import FILE [--encoding auto|utf-8|gb18030] [--skip-invalid] "
-    "[--dry-run]\n"
-    "       examctl roster list [--session CODE] [--room ROOM]\n"
-    "       examctl roster show TICKET";
+    "[--dry-run]";
+static const char list_syn[] = "roster list [--session CODE] [--room ROOM]";
+static const char show_syn[] = "roster show TICKET";
 
 static const char roster_help[] =
     "usage: examctl roster import FILE [--encoding auto|utf-8|gb18030] "
@@ -61,12 +61,14 @@ static int cmd_roster_import(struct ctl *c, int argc, char **argv)
 
     memset(&o, 0, sizeof(o));
     optind = 0;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (ch) {
         case 'e':
             if (csvread_encoding(optarg, &o.encoding) == -1)
-                return ctl_failf(EX_USAGE,
-                                 "--encoding must be auto, utf-8 or gb18030");
+                return ctl_usagef(
+                    import_syn,
+                    "--encoding must be auto, utf-8 or gb18030, not '%s'",
+                    optarg);
             break;
         case 's':
             o.skip_invalid = 1;
@@ -75,11 +77,14 @@ static int cmd_roster_import(struct ctl *c, int argc, char **argv)
             o.dry_run = 1;
             break;
         default:
-            return ctl_usage(roster_usage);
+            return ctl_opt_error(import_syn, ch, argv);
         }
     }
+    if (optind == argc)
+        return ctl_usagef(import_syn, "roster import needs the FILE");
     if (optind != argc - 1)
-        return ctl_usage(roster_usage);
+        return ctl_usagef(import_syn, "roster import takes one FILE, not %d",
+                          argc - optind);
     ctl_import_opts(&o);
     o.operator_name = ctl_operator();
     if (ctl_open_store(c, &st, &e) == -1)
@@ -97,6 +102,9 @@ static int cmd_roster_import(struct ctl *c, int argc, char **argv)
         return ctl_fail(&e);
     }
     rc = ctl_import_finish(c, argv[optind], "candidates", &o, &r);
+    /* the daemon starts the readers of rooms that now have candidates */
+    if (rc == 0 && r.committed)
+        ctl_tell_daemon(c);
     import_report_free(&r);
     return rc;
 }
@@ -138,16 +146,16 @@ static int cmd_roster_list(struct ctl *c, int argc, char **argv)
     int ch, rc;
 
     optind = 0;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         if (ch == 's')
             session = optarg;
         else if (ch == 'r')
             room = optarg;
         else
-            return ctl_usage(roster_usage);
+            return ctl_opt_error(list_syn, ch, argv);
     }
     if (optind != argc)
-        return ctl_usage(roster_usage);
+        return ctl_usagef(list_syn, "unexpected argument '%s'", argv[optind]);
     if (ctl_open_store(c, &st, &e) == -1)
         return ctl_fail(&e);
     if (c->json)
@@ -178,7 +186,8 @@ static int cmd_roster_show(struct ctl *c, int argc, char **argv)
     int rc;
 
     if (argc != 2)
-        return ctl_usage(roster_usage);
+        return ctl_usagef(show_syn, argc < 2 ? "roster show needs a TICKET"
+                                             : "roster show takes one TICKET");
     if (ctl_open_store(c, &st, &e) == -1)
         return ctl_fail(&e);
     rc = candidate_get(st, argv[1], &cd, &e);
@@ -207,12 +216,13 @@ int ctl_roster(struct ctl *c, int argc, char **argv)
         return 0;
     }
     if (argc < 2)
-        return ctl_usage(roster_usage);
+        return ctl_usagef(NULL, "roster needs import, list or show");
     if (strcmp(argv[1], "import") == 0)
         return cmd_roster_import(c, argc - 1, argv + 1);
     if (strcmp(argv[1], "list") == 0)
         return cmd_roster_list(c, argc - 1, argv + 1);
     if (strcmp(argv[1], "show") == 0)
         return cmd_roster_show(c, argc - 1, argv + 1);
-    return ctl_usage(roster_usage);
+    return ctl_usagef(
+        NULL, "unknown roster subcommand '%s' (import, list, show)", argv[1]);
 }

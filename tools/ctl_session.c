@@ -12,13 +12,13 @@
 #include "session.h"
 #include "store.h"
 
-static const char session_usage[] =
-    "session import FILE | session add CODE --certificate NAME --level "
-    "初级|中级|高级\n"
-    "            --date YYYY-MM-DD --start HH:MM --end HH:MM [--opens-before "
-    "MIN]\n"
-    "            [--late-after MIN] [--published N] | session list\n"
-    "       examctl session close CODE --room ROOM --operator NAME";
+static const char import_syn[] = "session import FILE";
+static const char add_syn[] =
+    "session add CODE --certificate NAME --level 初级|中级|高级 --date "
+    "YYYY-MM-DD --start HH:MM --end HH:MM [--opens-before MIN] [--late-after "
+    "MIN] [--published N] [--organisation NAME]";
+static const char close_syn[] =
+    "session close CODE --room ROOM --operator NAME";
 
 static const char session_help[] =
     "usage: examctl session import FILE\n"
@@ -38,24 +38,6 @@ static const char session_help[] =
     "An import is atomic; a session already present with the same details is\n"
     "left as it is; one with other details is an error.\n";
 
-/*
- * A running daemon plans its timers from the sessions: ask it to look again.
- * No daemon is fine (it reads them when it starts); a refusal is said.
- */
-static void tell_daemon(struct ctl *c)
-{
-    json_t *req = json_pack("{s:s}", "op", "reload"), *reply = NULL;
-    struct err e;
-
-    if (ctl_request(c, req, &reply, &e) == -1 && e.code != EX_UNAVAILABLE)
-        fprintf(stderr,
-                "examctl: examsited was not told (%s): run "
-                "'systemctl reload examsited'\n",
-                e.msg);
-    json_decref(reply);
-    json_decref(req);
-}
-
 static int cmd_session_import(struct ctl *c, int argc, char **argv)
 {
     struct import_report r;
@@ -65,7 +47,9 @@ static int cmd_session_import(struct ctl *c, int argc, char **argv)
     int rc;
 
     if (argc != 2)
-        return ctl_usage("session import FILE");
+        return ctl_usagef(import_syn, argc < 2
+                                          ? "session import needs the FILE"
+                                          : "session import takes one FILE");
     if (ctl_open_store(c, &st, &e) == -1)
         return ctl_fail(&e);
     memset(&o, 0, sizeof(o));
@@ -78,7 +62,7 @@ static int cmd_session_import(struct ctl *c, int argc, char **argv)
     }
     rc = ctl_import_finish(c, argv[1], "sessions", &o, &r);
     if (rc == 0 && r.committed)
-        tell_daemon(c);
+        ctl_tell_daemon(c);
     import_report_free(&r);
     store_close(st);
     return rc;
@@ -106,7 +90,7 @@ static int cmd_session_add(struct ctl *c, int argc, char **argv)
     int ch, rc;
 
     optind = 0;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             cert = optarg;
@@ -136,11 +120,21 @@ static int cmd_session_add(struct ctl *c, int argc, char **argv)
             org = optarg;
             break;
         default:
-            return ctl_usage(session_usage);
+            return ctl_opt_error(add_syn, ch, argv);
         }
     }
-    if (optind != argc - 1 || !cert || !level || !date || !start || !end)
-        return ctl_usage(session_usage);
+    if (optind == argc)
+        return ctl_usagef(add_syn, "session add needs the session CODE");
+    if (optind != argc - 1)
+        return ctl_usagef(add_syn, "session add takes one CODE, not %d",
+                          argc - optind);
+    if (!cert || !level || !date || !start || !end)
+        return ctl_usagef(add_syn, "session add needs %s",
+                          !cert    ? "--certificate"
+                          : !level ? "--level"
+                          : !date  ? "--date"
+                          : !start ? "--start"
+                                   : "--end");
     if (import_session_fields(argv[optind], cert, level, date, start, end,
                               opens, late, pub, org, &s, &e) == -1)
         return ctl_fail(&e);
@@ -157,7 +151,7 @@ static int cmd_session_add(struct ctl *c, int argc, char **argv)
     }
     store_close(st);
     if (rc == 1)
-        tell_daemon(c);
+        ctl_tell_daemon(c);
     printf(rc == 1 ? "session %s added\n"
                    : "session %s already present, unchanged\n",
            s.code);
@@ -226,16 +220,19 @@ static int cmd_session_close(struct ctl *c, int argc, char **argv)
     int ch, rc;
 
     optind = 0;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         if (ch == 'r')
             room = optarg;
         else if (ch == 'o')
             op = optarg;
         else
-            return ctl_usage("session close CODE --room ROOM --operator NAME");
+            return ctl_opt_error(close_syn, ch, argv);
     }
-    if (optind != argc - 1 || room == NULL || op == NULL)
-        return ctl_usage("session close CODE --room ROOM --operator NAME");
+    if (optind != argc - 1)
+        return ctl_usagef(close_syn, "session close needs one session CODE");
+    if (room == NULL || op == NULL)
+        return ctl_usagef(close_syn, "session close needs %s",
+                          room == NULL ? "--room" : "--operator");
     req = json_pack("{s:s, s:s, s:s, s:s}", "op", "session.close", "session",
                     argv[optind], "room", room, "operator", op);
     rc = ctl_request(c, req, &reply, &e);
@@ -258,14 +255,19 @@ int ctl_session(struct ctl *c, int argc, char **argv)
         return 0;
     }
     if (argc < 2)
-        return ctl_usage(session_usage);
+        return ctl_usagef(NULL, "session needs import, add, list or close");
     if (strcmp(argv[1], "import") == 0)
         return cmd_session_import(c, argc - 1, argv + 1);
     if (strcmp(argv[1], "add") == 0)
         return cmd_session_add(c, argc - 1, argv + 1);
-    if (strcmp(argv[1], "list") == 0 && argc == 2)
-        return cmd_session_list(c);
+    if (strcmp(argv[1], "list") == 0)
+        return argc == 2 ? cmd_session_list(c)
+                         : ctl_usagef("session list",
+                                      "session list takes no arguments");
     if (strcmp(argv[1], "close") == 0)
         return cmd_session_close(c, argc - 1, argv + 1);
-    return ctl_usage(session_usage);
+    return ctl_usagef(NULL,
+                      "unknown session subcommand '%s' (import, add, list, "
+                      "close)",
+                      argv[1]);
 }

@@ -3,6 +3,7 @@
  * global options, finds the database and the configuration, and dispatches
  * to the command families in ctl_*.c.
  */
+#include <ctype.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -19,18 +21,26 @@
 #include "sitetime.h"
 #include "store.h"
 
+static const char global_synopsis[] =
+    "[--db PATH] [--config FILE] [--socket PATH] [--json] COMMAND ...";
+
 static const char usage_text[] =
     "usage: examctl [--db PATH] [--config FILE] [--socket PATH] [--json] "
     "COMMAND ...\n"
     "\n"
     "Site set-up and roster:\n"
     "  init --site-id ID --site-name NAME [--station ID] [--timezone ZONE]\n"
-    "  session import FILE | add CODE ... | list | close CODE --room ROOM "
-    "--operator NAME\n"
+    "  session import FILE | list | close CODE --room ROOM --operator NAME\n"
+    "  session add CODE --certificate NAME --level 初级|中级|高级 --date "
+    "YYYY-MM-DD\n"
+    "              --start HH:MM --end HH:MM [--opens-before MIN] "
+    "[--late-after MIN]\n"
+    "              [--published N] [--organisation NAME]\n"
     "  roster import FILE [--encoding auto|utf-8|gb18030] [--skip-invalid] "
     "[--dry-run]\n"
     "  roster list [--session CODE] [--room ROOM] | show TICKET\n"
-    "Exam day (checkin, incident, devices, events --follow need examsited):\n"
+    "Exam day (checkin, incident, devices, events --follow, reload need "
+    "examsited):\n"
     "  status [--session CODE] [--room ROOM]\n"
     "  checkin manual TICKET --operator NAME --reason TEXT\n"
     "  incident add (--ticket TICKET | --seat ROOM:SEAT [--session CODE]) "
@@ -41,6 +51,8 @@ static const char usage_text[] =
     "  events [--since ID] [--follow]\n"
     "  verify\n"
     "  export attendance --session CODE [--room ROOM]\n"
+    "  reload                     (examsited re-reads the sessions and "
+    "roster)\n"
     "Technician helpers:\n"
     "  idnumber check NUMBER\n"
     "  idcard decode [FILE] [--reveal]\n"
@@ -81,8 +93,68 @@ void ctl_print_json(const json_t *j)
 
 int ctl_usage(const char *usage)
 {
-    fprintf(stderr, "usage: examctl %s\n", usage);
+    fprintf(stderr, "examctl: usage: examctl %s\n", usage);
     return EX_USAGE;
+}
+
+int ctl_usagef(const char *synopsis, const char *fmt, ...)
+{
+    char what[ERR_MSG_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    log_redact(what);
+    if (synopsis != NULL)
+        fprintf(stderr, "examctl: usage: %s: examctl %s\n", what, synopsis);
+    else
+        fprintf(stderr, "examctl: usage: %s (see 'examctl --help')\n", what);
+    return EX_USAGE;
+}
+
+int ctl_opt_error(const char *synopsis, int ch, char **argv)
+{
+    char opt[64];
+    const char *a = optind > 0 ? argv[optind - 1] : NULL;
+    size_t n;
+
+    if (a != NULL && strncmp(a, "--", 2) == 0) {
+        n = strcspn(a, "=");
+        snprintf(opt, sizeof(opt), "%.*s", (int)n, a);
+    } else {
+        snprintf(opt, sizeof(opt), "-%c", optopt ? optopt : '?');
+    }
+    if (ch == ':')
+        return ctl_usagef(synopsis, "option '%s' needs an argument", opt);
+    return ctl_usagef(synopsis, "unknown option '%s'", opt);
+}
+
+int ctl_site_time(const char *utc, const char *fmt, char *out, size_t outlen)
+{
+    struct tm tm;
+    const char *rest;
+    time_t t;
+
+    if (outlen == 0)
+        return -1;
+    out[0] = '\0';
+    memset(&tm, 0, sizeof(tm));
+    if (utc == NULL || *utc == '\0' ||
+        (rest = strptime(utc, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+        return -1;
+    /* only UTC: "Z", after optional fractional seconds */
+    if (*rest == '.')
+        for (rest++; isdigit((unsigned char)*rest); rest++)
+            ;
+    if (strcmp(rest, "Z") != 0)
+        return -1;
+    t = timegm(&tm);
+    if (localtime_r(&t, &tm) == NULL || strftime(out, outlen, fmt, &tm) == 0) {
+        out[0] = '\0';
+        return -1;
+    }
+    return 0;
 }
 
 int ctl_wants_help(int argc, char **argv)
@@ -148,13 +220,21 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"init", ctl_init},         {"session", ctl_session},
-    {"roster", ctl_roster},     {"status", ctl_status},
-    {"events", ctl_events},     {"verify", ctl_verify},
-    {"checkin", ctl_checkin},   {"incident", ctl_incident},
-    {"devices", ctl_devices},   {"export", ctl_export},
-    {"idnumber", ctl_idnumber}, {"idcard", ctl_idcard},
-    {"device", ctl_device},     {NULL, NULL},
+    {"init", ctl_init},
+    {"session", ctl_session},
+    {"roster", ctl_roster},
+    {"status", ctl_status},
+    {"events", ctl_events},
+    {"verify", ctl_verify},
+    {"checkin", ctl_checkin},
+    {"incident", ctl_incident},
+    {"devices", ctl_devices},
+    {"export", ctl_export},
+    {"idnumber", ctl_idnumber},
+    {"idcard", ctl_idcard},
+    {"device", ctl_device},
+    {"reload", ctl_reload},
+    {NULL, NULL},
 };
 
 static int load_config(struct ctl *c)
@@ -192,7 +272,8 @@ int main(int argc, char **argv)
     c.db_path = getenv("EXAMSITE_DB");
     c.config_path = getenv("EXAMSITE_CONFIG");
     c.socket_path = getenv("EXAMSITE_SOCKET");
-    while ((ch = getopt_long(argc, argv, "+d:c:s:jh", opts, NULL)) != -1) {
+    /* "+": options end at the command; ":": we name the bad one */
+    while ((ch = getopt_long(argc, argv, "+:d:c:s:jh", opts, NULL)) != -1) {
         switch (ch) {
         case 'd':
             c.db_path = optarg;
@@ -210,16 +291,13 @@ int main(int argc, char **argv)
             fputs(usage_text, stdout);
             return 0;
         default:
-            fputs(usage_text, stderr);
-            return EX_USAGE;
+            return ctl_opt_error(global_synopsis, ch, argv);
         }
     }
     argc -= optind;
     argv += optind;
-    if (argc < 1) {
-        fputs(usage_text, stderr);
-        return EX_USAGE;
-    }
+    if (argc < 1)
+        return ctl_usagef(NULL, "no command given");
     /* --json is global, but `examctl events --json` is what people type. */
     for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
         if (strcmp(argv[i], "--json") == 0) {
@@ -240,7 +318,5 @@ int main(int argc, char **argv)
             optind = 0; /* each command parses its own options afresh */
             return cmd->fn(&c, argc, argv);
         }
-    fprintf(stderr, "examctl: unknown command '%s'\n", argv[0]);
-    fputs(usage_text, stderr);
-    return EX_USAGE;
+    return ctl_usagef(NULL, "unknown command '%s'", argv[0]);
 }

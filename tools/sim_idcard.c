@@ -1,6 +1,6 @@
 /*
  * sim_idcard.c: examsim's ID-card reader.  It answers the SAM protocol
- * (shared/notes/idcard-protocol.md) from card JSON files:
+ * (docs/idcard-protocol.md) from card JSON files:
  *
  *   place CARD.json    a card lies on the reader (replaces any other)
  *   remove             the card is taken away

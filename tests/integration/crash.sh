@@ -13,7 +13,7 @@
 #   accepted events = distinct tickets accepted; a duplicate scan after a
 #   restart is a duplicate, not a second accept.
 # CRASH_ROUNDS rounds (default 20, about a minute and a half); the
-# reliability run of DESIGN.md is
+# reliability run (README.md, Reliability) is
 #     CRASH_ROUNDS=200 bash tests/integration/crash.sh
 # Needs $BIN, jq, sqlite3.
 . "$(dirname "$0")/lib.sh"

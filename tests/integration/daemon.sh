@@ -2,7 +2,7 @@
 # daemon.sh: examsited end to end with simulated devices.  Two serial
 # scanners (door1, door2) and a serial ID-card reader (reader1), all bound
 # to room 101, each an examsim on a pseudo-terminal.  Walks every check-in
-# rule of DESIGN.md through the real binaries and checks each decision in
+# rule of examsited(8) through the real binaries and checks each decision in
 # the database (the event table, json_extract on payloads), in the event
 # stream (`examctl events --follow --json`), and in `examctl status`:
 #   policy ticket: wrong room (right room named), not on the roster, too

@@ -7,7 +7,14 @@
 #     --skip-invalid, --dry-run, re-import;
 #   - privacy: no full ID number in any output or in the database files;
 #   - status/verify/events/idnumber/init/usage/--help exit codes and shapes;
-#   - verify catches rows edited, deleted and inserted with the sqlite3 CLI.
+#   - verify catches rows edited, deleted and inserted with the sqlite3 CLI;
+#   - what Excel and tired administrators do: rows of only commas, a ticket
+#     in scientific notation, several errors in one row, a roster before
+#     its sessions (one line), usage errors (one line naming the problem),
+#     init's file modes and its chown hint;
+#   - with a running examsited (simulated readers): roster import starts the
+#     readers of its rooms, `examctl reload`, export attendance in site time
+#     with formula cells neutralised, the -wal file's mode.
 # Standalone: BIN=build bash tests/integration/foundation.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -146,7 +153,7 @@ EOF
 ex "$S" roster import --skip-invalid "$T/mixed.csv"
 t_eq "skip-invalid: exit" 0 "$RC"
 t_contains "skip-invalid: line 4 reported" "mixed.csv:4: ID number 320102********3038: the check digit is wrong" "$(cat "$T/e")"
-t_contains "skip-invalid: line 5 reported" "mixed.csv:5: session 'NOPE' is not known" "$(cat "$T/e")"
+t_contains "skip-invalid: line 5 reported" "mixed.csv:5: session 'NOPE' is not defined" "$(cat "$T/e")"
 t_contains "skip-invalid: summary" "imported 2 candidates, 0 already present, 2 rejected" "$(cat "$T/o")"
 ex "$S" --json roster list
 t_eq "skip-invalid: 42 on the roster" 42 "$(jq '.candidates | length' "$T/o")"
@@ -309,5 +316,146 @@ for cmd in "" init session "session import" "session add" "session list" roster 
     t_eq "examctl $cmd --help: exit" 0 "$rc"
     t_contains "examctl $cmd --help: usage" "usage:" "$(cat "$T/o")"
 done
+
+# --- init: file modes and the hand-over to the service ------------------------
+mkdir -p "$T/modes"
+(umask 077 && "$EX" --db "$T/modes/site.db" init --site-id S1 --site-name X >"$T/o" 2>"$T/e")
+t_eq "init (umask 077): exit" 0 "$?"
+t_eq "init: database mode 0640" 640 "$(stat -c %a "$T/modes/site.db")"
+t_eq "init: secret mode 0600" 600 "$(stat -c %a "$T/modes/site.db.secret")"
+t_contains "init: says how to hand them to the service" \
+    "chown examsite:examsite $T/modes/site.db $T/modes/site.db.secret" "$(cat "$T/o")"
+mkdir -p "$T/modes/with space"
+"$EX" --db "$T/modes/with space/site.db" init --site-id S1 --site-name X >"$T/o" 2>&1
+t_contains "init: the chown line is quoted for the shell" \
+    "chown examsite:examsite '$T/modes/with space/site.db' '$T/modes/with space/site.db.secret'" "$(cat "$T/o")"
+
+# --- a roster before its sessions: one line -----------------------------------
+ex "$T/modes" roster import "$SAMPLES/roster.csv"
+t_eq "roster before sessions: exit" 65 "$RC"
+t_eq "roster before sessions: one line" 1 "$(wc -l <"$T/e")"
+t_contains "roster before sessions: says what to do" \
+    "examctl: $SAMPLES/roster.csv:2: session 'WEB-2026-12A' is not defined: import the sessions first" "$(cat "$T/e")"
+t_eq "roster before sessions: nothing imported" 0 "$(sqlite3 "$T/modes/site.db" 'select count(*) from candidate')"
+
+# --- Excel's files: comma rows, several errors in a row -------------------------
+fresh tpl-sessions excel
+{
+    printf 'ticket,name,id_number,session,room,seat\r\n,,,,,\r\n'
+    sed -n 2,3p "$SAMPLES/roster.csv" | sed 's/$/\r/'
+    printf ',,,,,\r\n,,,,,\r\n'
+} >"$T/commas.csv"
+ex "$T/excel" roster import "$T/commas.csv"
+t_eq "comma-only rows: exit" 0 "$RC"
+t_contains "comma-only rows: skipped" "imported 2 candidates, 0 already present, 0 rejected" "$(cat "$T/o")"
+t_eq "comma-only rows: no complaint" "" "$(cat "$T/e")"
+printf 'ticket,name,id_number,session,room,seat\n2.60000E+11,,3.20102E+17,WEB-2026-12A,1/01,\n' >"$T/many.csv"
+ex "$T/excel" roster import "$T/many.csv"
+t_eq "several errors in a row: exit" 65 "$RC"
+t_eq "several errors in a row: one line each, and the summary" 6 "$(wc -l <"$T/e")"
+t_eq "several errors in a row: all at line 2" 5 "$(grep -c "^examctl: $T/many.csv:2: " "$T/e")"
+t_contains "several errors: the Excel hint" "ticket number '2.60000E+11' is in scientific notation: Excel turned the column into numbers" "$(cat "$T/e")"
+t_contains "several errors: the name" "many.csv:2: name is empty" "$(cat "$T/e")"
+t_contains "several errors: the seat" "many.csv:2: seat is empty" "$(cat "$T/e")"
+
+# --- usage errors: one line, naming what was wrong -------------------------------
+usage_case() {   # usage_case NAME EXPECTED-SUBSTRING ARGS...
+    local name=$1 want=$2
+    shift 2
+    "$EX" "$@" >"$T/o" 2>"$T/e"
+    t_eq "usage, $name: exit 64" 64 "$?"
+    t_eq "usage, $name: one line" 1 "$(wc -l <"$T/e")"
+    t_contains "usage, $name: says what" "examctl: usage: $want" "$(cat "$T/e")"
+    t_eq "usage, $name: nothing on stdout" "" "$(cat "$T/o")"
+}
+usage_case "no command" "no command given" --db "$G/site.db"
+usage_case "unknown command" "unknown command 'frobnicate'" --db "$G/site.db" frobnicate
+usage_case "unknown global option" "unknown option '--frob'" --frob status
+usage_case "global option without argument" "option '--db' needs an argument" --db
+usage_case "unknown import option" "unknown option '--force': examctl roster import FILE" \
+    --db "$G/site.db" roster import --force "$SAMPLES/roster.csv"
+usage_case "missing option argument" "option '--encoding' needs an argument" \
+    --db "$G/site.db" roster import "$SAMPLES/roster.csv" --encoding
+usage_case "bad encoding" "--encoding must be auto, utf-8 or gb18030, not 'latin1'" \
+    --db "$G/site.db" roster import --encoding latin1 "$SAMPLES/roster.csv"
+usage_case "missing file" "roster import needs the FILE" --db "$G/site.db" roster import
+usage_case "missing subcommand" "roster needs import, list or show" --db "$G/site.db" roster
+usage_case "unknown subcommand" "unknown session subcommand 'frob'" --db "$G/site.db" session frob
+usage_case "missing required option" "session add needs --level" \
+    --db "$G/site.db" session add X1 --certificate C --date 2026-12-05 --start 09:00 --end 11:00
+usage_case "init without --site-name" "init needs --site-name" --db "$T/u.db" init --site-id S1
+usage_case "export without --session" "export attendance needs --session" --db "$G/site.db" export attendance
+usage_case "reload with an argument" "reload takes no arguments" reload now
+t_eq "usage errors created nothing (2)" no "$([ -e "$T/u.db" ] && echo yes || echo no)"
+
+# --- with a running examsited ------------------------------------------------------
+. "$TOP/tests/data/daemon/lib-daemon.sh"
+L="$T/live"
+mkdir -p "$L"
+pick_zone
+site_init "$L"
+{
+    echo "code,certificate,level,date,start,end,opens_before,late_after"
+    echo "ONTIME,Web前端开发,初级,$TODAY,$(at 20),$(at 120),60,15"
+} >"$L/sessions.csv"
+ctl session import "$L/sessions.csv" >/dev/null
+sim_start r101 idcard || t_fail "live: examsim r101" "no pty"
+sim_start r102 idcard || t_fail "live: examsim r102" "no pty"
+{
+    printf '[site]\nid = S1\nstation = st1\ndatabase = %s\ntimezone = %s\n' "$DB" "$ZONE"
+    printf '[control]\nsocket = %s\n[policy]\nmode = ticket\n' "$SOCK"
+    printf '[device r101]\ntype = idcard\ntransport = serial\npath = %s\nroom = 101\n' "${SIMPTY[r101]}"
+    printf '[device r102]\ntype = idcard\ntransport = serial\npath = %s\nroom = 109\n' "${SIMPTY[r102]}"
+} >"$L/site.conf"
+daemon_start "$L/site.conf" "$L/daemon.log" || t_fail "live: daemon start" "$(tail -5 "$L/daemon.log")"
+wait_for 100 all_attached 2 || t_fail "live: readers attached" "$(ctl devices 2>&1)"
+polling() { [ "$(ctl --json devices | jq -r ".[] | select(.name == \"$1\") | .polling")" = "$2" ]; }
+t_eq "live: no roster yet, r101 idle" yes "$(polling r101 false && echo yes)"
+t_eq "live: db-wal mode follows the database" 640 "$(stat -c %a "$DB-wal" 2>&1)"
+
+{
+    grep -E '^ticket|,ONTIME,' "$DDATA/roster.csv"
+    echo "260100000091,\"=HYPERLINK(\"\"http://x.example\"\",\"\"y\"\")\",$(idnum 11010519900101001),ONTIME,101,91"
+    echo "260100000092,+86 123,$(idnum 11010519900101002),ONTIME,101,92"
+    echo "260100000093,-minus,$(idnum 11010519900101003),ONTIME,101,93"
+    echo "260100000094,@SUM(A1),$(idnum 11010519900101004),ONTIME,101,94"
+} >"$L/roster.csv"
+ctl roster import "$L/roster.csv" >"$T/o" 2>"$T/e"
+t_eq "live: roster import exit" 0 "$?"
+t_eq "live: roster import told the daemon (no complaint)" "" "$(cat "$T/e")"
+wait_for 50 polling r101 true && t_ok "live: roster import starts r101" ||
+    t_fail "live: roster import starts r101" "$(ctl devices 2>&1)"
+t_eq "live: room 109 has no candidates, r102 idle" yes "$(polling r102 false && echo yes)"
+
+# a change behind examctl's back is seen after `examctl reload`
+q "INSERT INTO room VALUES ('109'); UPDATE candidate SET room = '109' WHERE ticket = '260100000002'"
+sleep 1
+t_eq "live: not told, r102 still idle" yes "$(polling r102 false && echo yes)"
+ctl reload >"$T/o" 2>"$T/e"
+t_eq "live: reload exit" 0 "$?"
+t_contains "live: reload says so" "examsited re-read the sessions and the roster" "$(cat "$T/o")"
+wait_for 50 polling r102 true && t_ok "live: reload starts r102" ||
+    t_fail "live: reload starts r102" "$(ctl devices 2>&1)"
+t_eq "live: reload --json" '{"reloaded":true}' "$(ctl --json reload)"
+
+# export attendance: check-in time in the site's zone, formulas neutralised
+ctl checkin manual 260100000001 --operator 王老师 --reason "forgot ID card" >/dev/null 2>&1 ||
+    t_fail "live: manual check-in" "$(ctl checkin manual 260100000001 --operator x --reason y 2>&1)"
+utc=$(q "select time from event where kind = 'checkin.manual' and ticket = '260100000001'")
+ctl export attendance --session ONTIME >"$L/att.csv" 2>"$T/e"
+t_eq "live: export exit" 0 "$?"
+t_contains "live: export time in site time ($ZONE)" \
+    "\"260100000001\",\"黄伟\",\"ONTIME\",\"101\",\"01\",\"present\",\"$(TZ=$ZONE date -d "$utc" +%H:%M:%S)\"" "$(cat "$L/att.csv")"
+t_contains "live: =formula neutralised" '"'"'"'=HYPERLINK(""http://x.example"",""y"")"' "$(cat "$L/att.csv")"
+t_contains "live: +cell neutralised" '"'"'"'+86 123"' "$(cat "$L/att.csv")"
+t_contains "live: -cell neutralised" '"'"'"'-minus"' "$(cat "$L/att.csv")"
+t_contains "live: @cell neutralised" '"'"'"'@SUM(A1)"' "$(cat "$L/att.csv")"
+t_eq "live: no cell starts with a formula character" 0 \
+    "$(grep -c '\(^\|,\)"[=+@-]' "$L/att.csv")"
+kill "$DPID" 2>/dev/null
+wait "$DPID" 2>/dev/null
+ctl reload >/dev/null 2>"$T/e"
+t_eq "reload without a daemon: exit 69" 69 "$?"
+t_contains "reload without a daemon: says so" "examsited is not answering" "$(cat "$T/e")"
 
 t_done

@@ -1,6 +1,8 @@
 /*
- * test_config.c: common/config.c: every key of INTERFACES.md parsed into
- * struct config, and every refusal as "FILE:LINE: reason" at the right line.
+ * test_config.c: common/config.c: every key of examsite.conf(5) parsed into
+ * struct config, and every refusal as "FILE:LINE: reason" at the right line:
+ * long lines, indentation, duplicate keys and sections, a missing [site];
+ * and config_site_mismatch().
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -220,6 +222,26 @@ static const struct bad_case bad_cases[] = {
      "[site]\nid = S1\nnonsense\n[policy]\nmode = x\n", 3, "syntax error"},
     {"bad value before a syntax error",
      "[site]\nid = S1\n[policy]\nmode = x\nnonsense\n", 4, "mode must be"},
+    {"key given twice", "[site]\nid = S1\nstation = a\nid = S2\n", 4,
+     "'id' is given twice in [site] (also on line 2)"},
+    {"key given twice in a device",
+     "[site]\nid = S1\n[device r]\ntype = idcard\nroom = 1\ntype = "
+     "scanner\n",
+     6, "'type' is given twice in [device r] (also on line 4)"},
+    {"section given twice", "[site]\nid = S1\n[policy]\n[site]\n", 4,
+     "section [site] appears twice (also on line 1)"},
+    {"device given twice names the first",
+     "[site]\nid = S1\n[device r]\n[device r]\n", 4,
+     "device 'r' is defined twice (also on line 3)"},
+    {"indented section after a key",
+     "[site]\nid = S1\n  [device r]\ntype = idcard\n", 3,
+     "an indented line continues the value of 'id' (line 2)"},
+    {"indented key after a key", "[site]\nid = S1\n\tstation = a\n", 3,
+     "values are one line"},
+    {"key before any section", "id = S1\n[site]\nid = S1\n", 1,
+     "'id' comes before any [section]: the file starts with [site]"},
+    {"site without id", "; x\n[site]\nstation = a\n[policy]\nmode = id\n", 2,
+     "[site] id is required"},
 };
 
 static void test_errors(void **state)
@@ -248,6 +270,168 @@ static void test_errors(void **state)
         /* a failed load leaves the caller's struct alone */
         assert_int_equal(((unsigned char *)&c)[0], 0x5a);
     }
+}
+
+/* Lines longer than inih's default 200 bytes are read whole and count as
+ * one line each (they were read in pieces, each a "line"). */
+static void test_long_lines(void **state)
+{
+    struct tfile *x = *state;
+    char text[12000], want[600];
+    struct config c;
+    struct err e;
+    int n;
+
+    n = snprintf(text, sizeof(text),
+                 "# %0300d\n[site]\nid = S1\n; %0900d\n"
+                 "database = /var/lib/%0200d\n[device d]\ntype = idcard\n"
+                 "transport = serial\npath = /dev/ttyS0\nroom = 1\n",
+                 0, 0, 0);
+    assert_true(n > 0 && (size_t)n < sizeof(text));
+    assert_int_equal(write_bytes(x->path, text, (size_t)-1), 0);
+    err_clear(&e);
+    if (config_load(x->path, &c, &e) != 0)
+        fail_msg("long comments: %s", e.msg);
+    assert_int_equal(strlen(c.site.database), strlen("/var/lib/") + 200);
+    assert_int_equal(c.ndevices, 1);
+    assert_int_equal(c.devices[0].line, 6);
+
+    /* an error after long lines is at its own line */
+    snprintf(text, sizeof(text),
+             "# %0300d\n[site]\n; %0500d\nid = S1\n"
+             "colour = red\n",
+             0, 0);
+    assert_int_equal(write_bytes(x->path, text, (size_t)-1), 0);
+    assert_int_equal(config_load(x->path, &c, &e), -1);
+    snprintf(want, sizeof(want), "%s:5: unknown key 'colour'", x->path);
+    assert_non_null(strstr(e.msg, want));
+    assert_int_equal(e.line, 5);
+
+    /* a value too long for its field is refused, not cut */
+    snprintf(text, sizeof(text), "[site]\nid = S1\ndatabase = /%0300d\n", 0);
+    assert_int_equal(write_bytes(x->path, text, (size_t)-1), 0);
+    assert_int_equal(config_load(x->path, &c, &e), -1);
+    assert_int_equal(e.line, 3);
+    assert_non_null(strstr(e.msg, "value too long"));
+
+    /* past 4096 bytes a line is refused at its number */
+    n = snprintf(text, sizeof(text), "[site]\nid = S1\n# %05000d\n", 0);
+    assert_int_equal(write_bytes(x->path, text, (size_t)-1), 0);
+    assert_int_equal(config_load(x->path, &c, &e), -1);
+    assert_int_equal(e.code, EX_CONFIG);
+    assert_int_equal(e.line, 3);
+    assert_non_null(strstr(e.msg, "line is longer than 4096 bytes"));
+}
+
+/* What is accepted: CRLF, a BOM, spaces inside brackets, an indented key
+ * right under its header (inih reads it as a key), inline comments, long
+ * device names. */
+static void test_accepted_forms(void **state)
+{
+    struct tfile *x = *state;
+    static const char text[] =
+        "\xEF\xBB\xBF[site]\r\n"                                       /* 1 */
+        "id = S1 ; the site\r\n"                                       /* 2 */
+        "\r\n"                                                         /* 3 */
+        "[ device abcdefghij-abcdefghij-abcdefghij-abcdefghij-x ]\r\n" /* 4 */
+        "   type = scanner\r\n"                                        /* 5 */
+        "transport = serial\r\n"                                       /* 6 */
+        "  ; an indented comment\r\n"                                  /* 7 */
+        "path = /dev/ttyACM0\r\n"                                      /* 8 */
+        "room = 7\r\n"                                                 /* 9 */
+        "[policy]\r\n"                                                 /* 10 */
+        "mode = ticket";                                               /* 11 */
+    struct config c;
+    struct err e;
+
+    assert_int_equal(write_bytes(x->path, text, (size_t)-1), 0);
+    err_clear(&e);
+    if (config_load(x->path, &c, &e) != 0)
+        fail_msg("config_load: %s", e.msg);
+    assert_string_equal(c.site.id, "S1");
+    assert_int_equal(c.ndevices, 1);
+    assert_string_equal(c.devices[0].name,
+                        "abcdefghij-abcdefghij-abcdefghij-abcdefghij-x");
+    assert_int_equal(c.devices[0].type, DEVTYPE_SCANNER);
+    assert_string_equal(c.devices[0].path, "/dev/ttyACM0");
+    assert_string_equal(c.devices[0].room, "7");
+    assert_int_equal(c.devices[0].line, 4);
+    assert_int_equal(c.policy.mode, POLICY_TICKET);
+}
+
+static void test_no_site_section(void **state)
+{
+    static const char nul[] = "[site]\nid = S1\nstation = a\0b\n";
+    struct tfile *x = *state;
+    struct config c;
+    struct err e;
+
+    assert_int_equal(write_bytes(x->path, nul, sizeof(nul) - 1), 0);
+    assert_int_equal(config_load(x->path, &c, &e), -1);
+    assert_int_equal(e.line, 3);
+    assert_non_null(strstr(e.msg, "a NUL byte"));
+
+    assert_int_equal(write_bytes(x->path, "[policy]\nmode = id\n", (size_t)-1),
+                     0);
+    assert_int_equal(config_load(x->path, &c, &e), -1);
+    assert_int_equal(e.code, EX_CONFIG);
+    assert_non_null(strstr(e.msg, "there is no [site] section"));
+    assert_int_equal(write_bytes(x->path, "", 0), 0);
+    assert_int_equal(config_load(x->path, &c, &e), -1);
+    assert_non_null(strstr(e.msg, "there is no [site] section"));
+}
+
+static void test_site_mismatch(void **state)
+{
+    struct tfile *x = *state;
+    struct config c;
+    struct err e;
+    char out[600], want[600];
+
+    /* defaults say nothing about the database */
+    assert_int_equal(write_bytes(x->path, "[site]\nid = S1\n", (size_t)-1), 0);
+    assert_int_equal(config_load(x->path, &c, &e), 0);
+    assert_int_equal(
+        config_site_mismatch(&c, "elsewhere", "Europe/Paris", out, sizeof(out)),
+        0);
+    assert_string_equal(out, "");
+
+    assert_int_equal(write_bytes(x->path,
+                                 "[site]\nid = S1\nstation = door-1\n"
+                                 "timezone = Asia/Urumqi\n",
+                                 (size_t)-1),
+                     0);
+    assert_int_equal(config_load(x->path, &c, &e), 0);
+    assert_int_equal(
+        config_site_mismatch(&c, "door-1", "Asia/Urumqi", out, sizeof(out)), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(
+        config_site_mismatch(&c, "door-2", "Asia/Urumqi", out, sizeof(out)), 1);
+    snprintf(want, sizeof(want),
+             "%s:3: [site] station 'door-1' differs from the database's "
+             "'door-2'",
+             x->path);
+    assert_non_null(strstr(out, want));
+    assert_null(strstr(out, "timezone"));
+    assert_non_null(strstr(out, "the database's is used"));
+    assert_int_equal(
+        config_site_mismatch(&c, "door-1", "Asia/Shanghai", out, sizeof(out)),
+        1);
+    snprintf(want, sizeof(want),
+             "%s:4: [site] timezone 'Asia/Urumqi' differs from the "
+             "database's 'Asia/Shanghai'",
+             x->path);
+    assert_non_null(strstr(out, want));
+    assert_int_equal(
+        config_site_mismatch(&c, "door-2", "Asia/Shanghai", out, sizeof(out)),
+        1);
+    assert_non_null(strstr(out, "station 'door-1'"));
+    assert_non_null(strstr(out, "timezone 'Asia/Urumqi'"));
+    assert_null(strchr(out, '\n'));
+    /* a short buffer is cut, still terminated */
+    assert_int_equal(
+        config_site_mismatch(&c, "door-2", "Asia/Shanghai", out, 10), 1);
+    assert_int_equal(strlen(out), 9);
 }
 
 static void test_missing_site_id_and_file(void **state)
@@ -287,6 +471,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_site_id_and_file, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_long_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_accepted_forms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_site_section, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_site_mismatch, setup, teardown),
         cmocka_unit_test(test_secret_path),
     };
 

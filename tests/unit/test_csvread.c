@@ -1,6 +1,7 @@
 /*
  * test_csvread.c: common/csvread.c on real files: RFC 4180 quoting, the
- * line a record starts on, BOM, CRLF, blank lines, GB18030 (bytes made with
+ * line a record starts on, BOM, CRLF, blank lines and Excel's rows of only
+ * commas, GB18030 (bytes made with
  * iconv here), and every refusal with its line.
  */
 #include <errno.h>
@@ -120,6 +121,35 @@ static void test_bom_crlf_blank_trailing(void **state)
     assert_string_equal(r.f[2][0], "T2");
     assert_string_equal(r.f[2][1], "李 娜");
     assert_int_equal(r.nf[2], 2);
+}
+
+/* Excel saves a row whose cells were cleared as ",,,,,": skipped like a
+ * blank line, before the header and among the rows, without shifting the
+ * line numbers; a row with one non-empty field is still a row. */
+static void test_comma_only_rows(void **state)
+{
+    struct tfile *x = *state;
+    struct rows r;
+    struct err e;
+    static const char csv[] = ",,,\r\n"                   /* 1 skipped */
+                              "ticket,name,room,seat\r\n" /* 2 header */
+                              "T1,王伟,101,1\r\n"         /* 3 */
+                              ",,,\r\n"                   /* 4 skipped */
+                              " , ,\t,\r\n"               /* 5 skipped */
+                              "\"\",\"\",,\r\n"           /* 6 skipped */
+                              ",,,9\r\n"                  /* 7 a row */
+                              ",,,,,,,,\r\n"              /* 8 skipped */
+                              ",,,";                      /* 9 skipped */
+
+    assert_int_equal(run(x, csv, (size_t)-1, CSV_ENC_AUTO, &r, NULL, &e), 0);
+    assert_int_equal(r.n, 3);
+    assert_int_equal(r.line[0], 2);
+    assert_string_equal(r.f[0][0], "ticket");
+    assert_int_equal(r.line[1], 3);
+    assert_string_equal(r.f[1][1], "王伟");
+    assert_int_equal(r.line[2], 7);
+    assert_int_equal(r.nf[2], 4);
+    assert_string_equal(r.f[2][3], "9");
 }
 
 /* UTF-8 text → GB18030 bytes, with iconv, as an office's Excel would save. */
@@ -400,6 +430,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_quotes_commas_newlines, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_comma_only_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bom_crlf_blank_trailing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_gb18030_detected, setup, teardown),

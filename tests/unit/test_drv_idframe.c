@@ -1,6 +1,6 @@
 /*
  * test_drv_idframe.c: the SAM frame encoder and incremental decoder, on
- * the real frames of shared/notes/idcard-protocol.md §5, byte by byte and
+ * the real frames of docs/idcard-protocol.md §5, byte by byte and
  * in random chunkings (each chunk in its own exact-size allocation, so
  * ASan catches a read past the input), plus garbage, bad lengths and a
  * synthetic full 1,295-byte read answer.

@@ -318,7 +318,9 @@ static void test_every_bad_row_reported(void **state)
     assert_int_equal(r.nerrors, 5);
     assert_int_equal(r.errors[0].line, 2);
     assert_int_equal(r.errors[1].line, 4);
-    assert_non_null(strstr(r.errors[1].reason, "session 'S9' is not known"));
+    assert_non_null(strstr(r.errors[1].reason,
+                           "session 'S9' is not defined: import the "
+                           "sessions first"));
     assert_int_equal(r.errors[2].line, 5);
     assert_non_null(strstr(r.errors[2].reason, "name is empty"));
     assert_int_equal(r.errors[3].line, 6);
@@ -327,6 +329,145 @@ static void test_every_bad_row_reported(void **state)
     assert_non_null(strstr(r.errors[4].reason, "expected 6 fields"));
     import_report_free(&r);
     assert_int_equal(q(x, "SELECT count(*) FROM candidate"), 0);
+}
+
+/* A row lists everything wrong with it, each reason at the row's line. */
+static void test_every_error_of_a_row(void **state)
+{
+    struct fx *x = *state;
+    struct import_report r;
+    struct err e;
+    static const char *const want[] = {
+        "ticket number '2.60000E+11' is in scientific notation: Excel turned "
+        "the column into numbers",
+        "name is empty",
+        "ID number is in scientific notation: Excel turned the column",
+        "session 'S9' is not defined",
+        "room '1/01' must be",
+        "seat is empty",
+    };
+    size_t i;
+
+    assert_int_equal(roster(x,
+                            "ticket,name,id_number,session,room,seat\n" ROW1
+                            "2.60000E+11,,3.20102E+17,S9,1/01,\n",
+                            0, 0, &r, &e),
+                     0);
+    assert_int_equal(r.rows, 2);
+    assert_int_equal(r.rejected, 1);
+    assert_int_equal(r.nerrors, sizeof(want) / sizeof(want[0]));
+    for (i = 0; i < r.nerrors; i++) {
+        assert_int_equal(r.errors[i].line, 3);
+        if (strstr(r.errors[i].reason, want[i]) == NULL)
+            fail_msg("error %zu: want [%s], got [%s]", i, want[i],
+                     r.errors[i].reason);
+    }
+    import_report_free(&r);
+
+    /* a session row too */
+    assert_int_equal(sessions(x,
+                              "code,certificate,level,date,start,end\n"
+                              "X1,证书,特级,2026-02-30,09:00,08:00\n",
+                              &r, &e),
+                     0);
+    assert_int_equal(r.rejected, 1);
+    assert_int_equal(r.nerrors, 3);
+    assert_non_null(strstr(r.errors[0].reason, "level must be"));
+    assert_non_null(strstr(r.errors[1].reason, "not a real YYYY-MM-DD"));
+    assert_non_null(strstr(r.errors[2].reason, "is not after start time"));
+    import_report_free(&r);
+    assert_int_equal(q(x, "SELECT count(*) FROM candidate"), 0);
+    assert_int_equal(q(x, "SELECT count(*) FROM session"), 2);
+}
+
+/* Rows naming a session the site does not have: one message per code, at
+ * its first row, counting the others; other errors of those rows still
+ * listed. */
+static void test_unknown_session_once(void **state)
+{
+    struct fx *x = *state;
+    struct import_report r;
+    struct err e;
+    char buf[8192], *p = buf;
+    int i;
+
+    p += sprintf(p, "ticket,name,id_number,session,room,seat\n");
+    for (i = 0; i < 40; i++)
+        p += sprintf(p, "U%02d,某某,11010519491231002X,LATER,101,%d\n", i, i);
+    p += sprintf(p, "V1,某某,440524188001010014,OTHER,101,1\n"); /* 42 */
+    p += sprintf(p, "V2,,440524188001015368,LATER,101,2\n");     /* 43 */
+    assert_int_equal(roster(x, buf, 0, 0, &r, &e), 0);
+    assert_int_equal(r.rows, 42);
+    assert_int_equal(r.rejected, 42);
+    assert_int_equal(r.nerrors, 3);
+    assert_int_equal(r.errors[0].line, 2);
+    assert_non_null(
+        strstr(r.errors[0].reason,
+               "session 'LATER' is not defined: import the sessions first, "
+               "or correct the code (this site has S1, S2); 40 more rows "
+               "name it (up to line 43)"));
+    assert_int_equal(r.errors[1].line, 42);
+    assert_non_null(strstr(r.errors[1].reason, "session 'OTHER'"));
+    assert_null(strstr(r.errors[1].reason, "more row"));
+    assert_int_equal(r.errors[2].line, 43);
+    assert_string_equal(r.errors[2].reason, "name is empty");
+    import_report_free(&r);
+    assert_int_equal(q(x, "SELECT count(*) FROM candidate"), 0);
+}
+
+/* A roster imported before any session: one error for the file. */
+static void test_roster_before_sessions(void **state)
+{
+    struct fx *x = *state;
+    struct import_report r;
+    struct import_opts o;
+    struct store *st;
+    struct err e;
+    char db[300], want[400];
+
+    tdir_file(x->t, "empty.db", db, sizeof(db));
+    assert_int_equal(store_open(&st, db, STORE_CREATE, &e), 0);
+    memset(&o, 0, sizeof(o));
+    o.skip_invalid = 1;
+    assert_int_equal(write_bytes(x->csv,
+                                 "ticket,name,id_number,session,room,"
+                                 "seat\n" ROW1 ROW2 ROW3,
+                                 (size_t)-1),
+                     0);
+    err_clear(&e);
+    assert_int_equal(import_roster(st, &x->sec, x->csv, &o, &r, &e), -1);
+    assert_int_equal(e.code, EX_DATAERR);
+    snprintf(want, sizeof(want),
+             "%s:2: session 'S1' is not defined: import the sessions first "
+             "(this site has none yet",
+             x->csv);
+    if (strncmp(e.msg, want, strlen(want)) != 0)
+        fail_msg("want [%s], got [%s]", want, e.msg);
+    assert_int_equal(r.committed, 0);
+    import_report_free(&r);
+    assert_int_equal(sql_int(store_db(st), "SELECT count(*) FROM candidate"),
+                     0);
+    store_close(st);
+}
+
+/* Excel's ",,,,," rows are not rows. */
+static void test_comma_rows_skipped(void **state)
+{
+    struct fx *x = *state;
+    struct import_report r;
+    struct err e;
+
+    assert_int_equal(roster(x,
+                            "ticket,name,id_number,session,room,seat\n"
+                            ",,,,,\n" ROW1 ",,,,,\n,,,,,\n" ROW2 ",,,,,\n",
+                            0, 0, &r, &e),
+                     0);
+    assert_int_equal(r.rows, 2);
+    assert_int_equal(r.imported, 2);
+    assert_int_equal(r.rejected, 0);
+    assert_int_equal(r.committed, 1);
+    import_report_free(&r);
+    assert_int_equal(q(x, "SELECT count(*) FROM candidate"), 2);
 }
 
 static void test_skip_invalid(void **state)
@@ -566,6 +707,14 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_atomic_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_bad_row_reported, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_every_error_of_a_row, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_session_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_roster_before_sessions, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_comma_rows_skipped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_skip_invalid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dry_run, setup, teardown),

@@ -54,7 +54,7 @@ static void test_fresh_database(void **state)
     assert_int_equal(store_schema_version(st), migrate_latest());
     assert_int_equal(sql_int(store_db(st), "PRAGMA user_version"),
                      migrate_latest());
-    /* the tables DESIGN.md names, and the append-only triggers */
+    /* the tables of the schema, and the append-only triggers */
     assert_int_equal(
         sql_int(store_db(st),
                 "SELECT count(*) FROM sqlite_master WHERE type = 'table' "

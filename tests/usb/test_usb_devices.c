@@ -1,7 +1,7 @@
 /*
  * test_usb_devices.c: the real drivers/ USB path (usb.c in a libevent
  * loop, hotplug, transfers, device.c, hidkbd / idreader) against devices
- * emulated in-process by umockdev (shared/notes/usb-testing.md):
+ * emulated in-process by umockdev (docs/usb-testing.md):
  *
  *   1. a HID keyboard-mode scanner typing codes (Shift, repeats with
  *      releases, rollover) through interrupt IN reports;

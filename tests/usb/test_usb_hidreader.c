@@ -2,7 +2,7 @@
  * test_usb_hidreader.c: the HID transport of the ID-card reader and USB
  * serial-number matching, through device_manager_new() on a libevent loop
  * against devices emulated in-process by umockdev
- * (shared/notes/usb-testing.md; the protocol in idcard-protocol.md §4):
+ * (docs/usb-testing.md; the protocol in docs/idcard-protocol.md §4):
  *
  *   1. a 2B8B:2721 HID reader (interrupt IN 0x81 and OUT 0x02, 64-byte
  *      reports): every command must arrive as one zero-padded 64-byte

@@ -1,6 +1,6 @@
 /*
  * usbfix.h: the fixture shared by the emulated-USB tests (tests/usb/test_*.c;
- * shared/notes/usb-testing.md): the umockdev testbed, USB devices added and
+ * docs/usb-testing.md): the umockdev testbed, USB devices added and
  * removed through it, a usbfs emulation answering the ioctls libusb sends
  * (SUBMITURB / REAPURB(NDELAY) / DISCARDURB / CLAIM / RELEASE), the
  * libevent loop helpers, the device-event recorder and the CHECK / report

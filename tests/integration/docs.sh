@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# docs.sh: the documentation says what the binaries do.
+#   - every option (--name) in a binary's --help (for examctl: the top
+#     level and every command's --help) is in its man page, and every
+#     option in the man page's SYNOPSIS, OPTIONS and COMMANDS sections is
+#     in some --help;
+#   - every command examctl --help lists has a man page entry, and back;
+#   - every folder the README's layout lists exists (with the subfolders
+#     named on its line), and every make target it names is in the
+#     Makefile;
+#   - `make deb` fails with a message while there is no packaging;
+#   - no source cites design files that are not in the tree, and the docs
+#     they cite instead exist.
+# Standalone: BIN=build bash tests/integration/docs.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+t_tmpdir
+
+# options WORDS...: the --options in the text on stdin, one per line, sorted
+options() { grep -o -- '--[a-z][a-z0-9-]*' | sort -u; }
+
+# man_options PAGE: the options a man page documents: SYNOPSIS and every
+# section whose title has OPTIONS or COMMANDS (other sections may mention
+# other programs' options).
+man_options() {
+    awk '/^\.SH/ { keep = ($0 ~ /SYNOPSIS|OPTIONS|COMMANDS/) } keep' "$1" |
+        sed 's/\\-/-/g; s/\\f[BIRP]//g' | options
+}
+
+# compare NAME HELP-OPTIONS-FILE MAN-OPTIONS-FILE
+compare() {
+    local only_help only_man
+    only_help=$(comm -23 "$2" "$3" | tr '\n' ' ')
+    only_man=$(comm -13 "$2" "$3" | tr '\n' ' ')
+    t_eq "$1: every --help option is in the man page" "" "$only_help"
+    t_eq "$1: every man page option is in --help" "" "$only_man"
+    t_eq "$1: options found" yes "$([ -s "$2" ] && echo yes || echo no)"
+}
+
+# --- examctl ------------------------------------------------------------------
+EX="$BIN/examctl"
+if [ -x "$EX" ]; then
+    "$EX" --help >"$T/examctl.help" 2>&1
+    t_eq "examctl --help: exit" 0 "$?"
+    # the commands: the words that start the indented lines of --help
+    cmds=$(grep -E '^  [a-z]' "$T/examctl.help" | awk '{ print $1 }' | sort -u)
+    t_eq "examctl --help lists commands" yes "$([ "$(echo "$cmds" | wc -l)" -ge 10 ] && echo yes)"
+    : >"$T/examctl.all"
+    for c in $cmds; do
+        "$EX" "$c" --help >"$T/o" 2>&1
+        t_eq "examctl $c --help: exit" 0 "$?"
+        t_contains "examctl $c --help: usage" "usage:" "$(cat "$T/o")"
+        cat "$T/o" >>"$T/examctl.all"
+    done
+    cat "$T/examctl.help" "$T/examctl.all" | options >"$T/help.opts"
+    man_options "$TOP/docs/examctl.1" >"$T/man.opts"
+    compare examctl "$T/help.opts" "$T/man.opts"
+    # commands: the first word of each .TP/.TQ entry of COMMANDS
+    awk '/^\.SH/ { keep = ($0 ~ /COMMANDS/) }
+         keep && tag && $1 == ".B" { print $2 }
+         { tag = ($0 == ".TP" || $0 == ".TQ") }' "$TOP/docs/examctl.1" |
+        sed 's/\\-/-/g' | sort -u >"$T/man.cmds"
+    echo "$cmds" >"$T/help.cmds"
+    t_eq "examctl: every command of --help has a man page entry" "" \
+        "$(comm -23 "$T/help.cmds" "$T/man.cmds" | tr '\n' ' ')"
+    t_eq "examctl: every man page command is in --help" "" \
+        "$(comm -13 "$T/help.cmds" "$T/man.cmds" | tr '\n' ' ')"
+else
+    t_fail examctl "no $EX"
+fi
+
+# --- the other binaries: one --help each ---------------------------------------
+for pair in examsited:8 examsim:1 examkiosk:1 examcentral:8; do
+    b=${pair%:*}
+    page="$TOP/docs/$b.${pair#*:}"
+    if [ ! -x "$BIN/$b" ]; then
+        # not built (kiosk/, central/ are planned): no page to check either
+        [ -e "$TOP/$b" ] && t_fail "$b" "sources but no binary"
+        continue
+    fi
+    t_eq "$b has a man page" yes "$([ -f "$page" ] && echo yes || echo no)"
+    "$BIN/$b" --help >"$T/$b.help" 2>&1
+    t_eq "$b --help: exit" 0 "$?"
+    options <"$T/$b.help" >"$T/$b.help.opts"
+    man_options "$page" >"$T/$b.man.opts"
+    compare "$b" "$T/$b.help.opts" "$T/$b.man.opts"
+done
+
+# the comparison can fail: a control
+printf -- '--one\n--two\n' >"$T/a"
+printf -- '--one\n' >"$T/b"
+t_eq "the comparison sees a missing option" "--two " "$(comm -23 "$T/a" "$T/b" | tr '\n' ' ')"
+
+# --- README layout -----------------------------------------------------------------
+awk '/^## Layout/ { inl = 1; next } inl && /^```/ { n++; if (n == 2) exit; next }
+     inl && n == 1' "$TOP/README.md" >"$T/layout"
+t_eq "README has a layout block" yes "$([ "$(wc -l <"$T/layout")" -ge 8 ] && echo yes)"
+while read -r first rest; do
+    [ -n "$first" ] || continue
+    case "$first" in
+        */)
+            t_eq "README layout: $first exists" yes "$([ -d "$TOP/$first" ] && echo yes || echo no)"
+            for sub in $(echo "$rest" | grep -o '\b[a-z][a-z0-9_-]*/' | sort -u); do
+                t_eq "README layout: $first$sub exists" yes \
+                    "$([ -d "$TOP/$first$sub" ] && echo yes || echo no)"
+            done
+            ;;
+        Makefile)
+            t_eq "README layout: Makefile exists" yes "$([ -f "$TOP/Makefile" ] && echo yes)"
+            for tgt in $(echo "${rest#*:}" | tr ',' ' '); do
+                t_eq "README layout: make $tgt is a target" yes \
+                    "$(grep -q "^$tgt:" "$TOP/Makefile" && echo yes || echo no)"
+            done
+            ;;
+        *) t_fail "README layout" "entry '$first' is neither a folder nor the Makefile" ;;
+    esac
+done <"$T/layout"
+# every top-level folder of the tree is in the layout
+for d in "$TOP"/*/; do
+    d=$(basename "$d")
+    case "$d" in build) continue ;; esac
+    t_eq "README layout lists $d/" yes "$(grep -q "^$d/" "$T/layout" && echo yes || echo no)"
+done
+
+# --- make deb ----------------------------------------------------------------------
+make -s -C "$TOP" deb >"$T/o" 2>"$T/e"
+rc=$?
+if [ -d "$TOP/debian" ]; then
+    t_eq "make deb with debian/: exit 0" 0 "$rc"
+else
+    t_eq "make deb without packaging: fails" yes "$([ "$rc" -ne 0 ] && echo yes || echo no)"
+    t_contains "make deb without packaging: says so" "Debian packaging (debian/) is not written yet" "$(cat "$T/e")"
+fi
+
+# --- citations of files not in the tree ------------------------------------------------
+cites=$(cd "$TOP" && grep -rln -e 'DESIGN\.md' -e 'INTERFACES\.md' -e 'STYLE\.md' -e 'shared/notes' \
+    --include='*.c' --include='*.h' --include='*.sh' --include=Makefile --exclude=docs.sh \
+    common db daemon drivers tools tests bench scripts Makefile 2>/dev/null | tr '\n' ' ')
+t_eq "no source cites design files outside the tree" "" "$cites"
+for f in $(cd "$TOP" && grep -rhoE 'docs/[a-z0-9-]+\.(md|[158])' --include='*.c' --include='*.h' \
+    common db daemon drivers tools tests | sort -u); do
+    t_eq "cited $f exists" yes "$([ -f "$TOP/$f" ] && echo yes || echo no)"
+done
+
+t_done
