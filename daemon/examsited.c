@@ -324,6 +324,12 @@ static int daemon_open(struct daemon *d, struct err *e)
             d->site.id, d->cfg.site.id);
     if (sitetime_set_zone(d->site.timezone, e) == -1)
         return -1;
+    {
+        char warn[2 * CONFIG_STR + 256];
+        if (config_site_mismatch(&d->cfg, d->site.station, d->site.timezone,
+                                 warn, sizeof(warn)))
+            log_warnx("%s", warn);
+    }
     config_secret_path(d->cfg.site.database, d->cfg.site.secret_file,
                        secret_path, sizeof(secret_path));
     return secret_load(secret_path, &d->secret, e);
@@ -420,6 +426,31 @@ static void daemon_stop(struct daemon *d)
         close(d->lockfd); /* the lock goes with it */
 }
 
+/* --check-config: what the database says, when it can be read (the
+ * configuration is checked whether or not it can). */
+static void check_against_database(const struct config *cfg)
+{
+    char warn[2 * CONFIG_STR + 256];
+    struct store *st;
+    struct site site;
+    struct err e;
+
+    if (store_open(&st, cfg->site.database, STORE_READONLY, &e) == -1) {
+        log_warnx("%s (the configuration itself is checked)", e.msg);
+        return;
+    }
+    if (site_get(st, &site, &e) == 1) {
+        if (strcmp(site.id, cfg->site.id) != 0)
+            log_warnx("%s: the database belongs to site %s, the "
+                      "configuration says %s",
+                      cfg->file, site.id, cfg->site.id);
+        if (config_site_mismatch(cfg, site.station, site.timezone, warn,
+                                 sizeof(warn)))
+            log_warnx("%s", warn);
+    }
+    store_close(st);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -467,6 +498,7 @@ int main(int argc, char **argv)
         return e.code;
     }
     if (check) {
+        check_against_database(&d.cfg);
         printf("%s: configuration OK: site %s, station %s, %zu devices, policy "
                "%s\n",
                d.config_path, d.cfg.site.id, d.cfg.site.station, d.cfg.ndevices,

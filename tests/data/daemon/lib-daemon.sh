@@ -94,6 +94,8 @@ sim() {
     return 1
 }
 
+DAEMON_ENV=()
+
 # --- the site --------------------------------------------------------------
 # site_init DIR: a fresh site database in DIR (sets DB, SOCK).
 site_init() {
@@ -110,7 +112,7 @@ ctl() { "$BIN/examctl" --db "$DB" --socket "$SOCK" "$@"; }
 # daemon_start CONF LOG: examsited in the foreground, in the background;
 # sets DPID; waits until it answers on its socket.
 daemon_start() {
-    "$BIN/examsited" --config "$1" --foreground >>"$2" 2>&1 &
+    env "${DAEMON_ENV[@]}" "$BIN/examsited" --config "$1" --foreground >>"$2" 2>&1 &
     DPID=$!
     # Killed at exit by the variable, not the number: a daemon restarted
     # many times must not leave stale pids to kill (they get reused).
@@ -120,6 +122,22 @@ daemon_start() {
     fi
     wait_for 150 ctl devices
 }
+
+# clock_faked: the daemons started from now on read a wall clock that the
+# test steps with clock_step (libfaketime, offset in $T/clock).  Only the
+# wall clock moves, as when a real clock is set: CLOCK_MONOTONIC stays true.
+clock_faked() {
+    local lib
+    for lib in /usr/lib/*/faketime/libfaketime.so.1; do [ -e "$lib" ] && break; done
+    [ -e "$lib" ] || return 1
+    echo "+0" >"$T/clock"
+    # the sanitizer runtime is then not first in the library list: fine
+    DAEMON_ENV=(FAKETIME_TIMESTAMP_FILE="$T/clock" FAKETIME_NO_CACHE=1
+        FAKETIME_DONT_FAKE_MONOTONIC=1 LD_PRELOAD="$lib"
+        ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}:verify_asan_link_order=0")
+}
+# clock_step SECONDS: the faked wall clock, SECONDS (signed) from the real.
+clock_step() { printf '%+ds\n' "$1" >"$T/clock"; }
 
 # daemon_alive: the daemon's process is there and answers.
 daemon_alive() { kill -0 "$DPID" 2>/dev/null && ctl devices >/dev/null 2>&1; }
