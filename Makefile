@@ -116,6 +116,15 @@ $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(LIBSTORE) $(LIBDRIVERS) $(LIBC
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(STORE_LIBS) $(DRIVERS_LIBS) $(COMMON_LIBS)
 
+# The daemon's rules (check-in, schedule) tested without its loop: they
+# take narrow interfaces, so they link without the manager (examsited.c).
+DAEMON_RULES_OBJ := $(call obj,daemon/checkin.c daemon/schedule.c)
+$(B)/obj/tests/unit/test_daemon_%.o: CPPFLAGS += -Idaemon
+$(B)/tests/test_daemon_%: $(B)/obj/tests/unit/test_daemon_%.o $(DAEMON_RULES_OBJ) $(LIBSTORE) $(LIBDRIVERS) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(STORE_LIBS) $(DRIVERS_LIBS) \
+	    $(call pkglibs,libsystemd) $(COMMON_LIBS)
+
 # umockdev tests: libumockdev-preload must be a DT_NEEDED of the test so it
 # intercepts /dev/bus/usb and sysfs in-process (as libusb's own test does).
 $(B)/obj/tests/usb/%.o: tests/usb/%.c

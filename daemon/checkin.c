@@ -78,7 +78,8 @@ struct last_input {
     char device[64];
     char key[IDNUMBER_HASH_HEX + 1];
     int64_t at_ms;
-    unsigned long repeats;
+    unsigned long repeats; /* since start */
+    int in_burst;          /* this key was repeated already */
 };
 
 struct checkin {
@@ -916,11 +917,13 @@ static int repeated(struct checkin *c, const char *device, const char *key)
     if (l->device[0] != '\0' && strcmp(l->key, key) == 0 &&
         now - l->at_ms >= 0 && now - l->at_ms < CHECKIN_DEBOUNCE_MS) {
         l->at_ms = now;
-        if (l->repeats++ % 100 == 0)
-            log_info("%s: the same input again: repeats ignored (%lu)", device,
-                     l->repeats);
+        l->repeats++;
+        if (!l->in_burst++)
+            log_info("%s: the same input repeated at once: repeats ignored",
+                     device);
         return 1;
     }
+    l->in_burst = 0;
     snprintf(l->device, sizeof(l->device), "%s", device);
     snprintf(l->key, sizeof(l->key), "%s", key);
     l->at_ms = now;
