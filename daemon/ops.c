@@ -148,8 +148,9 @@ static int op_devices(struct ops_request *rq, json_t **reply, struct err *e)
 
 /* --- operator level ------------------------------------------------------- */
 
-static int status_row(void *ud, const struct report_status *r)
+static int status_row(void *ud, const struct report_status *r, struct err *e)
 {
+    (void)e;
     return json_array_append_new(
         ud,
         json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i}", "code",
@@ -204,7 +205,7 @@ struct now_pick {
  * (the latest started, if two overlap), else one whose check-in is open but
  * which has not started (the earliest), else today's last one that ended.
  */
-static int pick_now(void *ud, const struct session_row *s)
+static int pick_now(void *ud, const struct session_row *s, struct err *cbe)
 {
     struct now_pick *p = ud;
     struct session_times t;
@@ -213,6 +214,7 @@ static int pick_now(void *ud, const struct session_row *s)
     struct err e;
     int rank;
 
+    (void)cbe;
     sitetime_today(today);
     if (strcmp(s->date, today) != 0 ||
         attendance_room_has(p->d->store, s->code, p->room, &e) != 1)
@@ -255,9 +257,11 @@ static int session_in_room_now(struct daemon *d, const char *room,
     return 0;
 }
 
-static int seat_candidate(void *ud, const struct candidate *c)
+static int seat_candidate(void *ud, const struct candidate *c, struct err *e)
 {
     struct candidate *out = ud;
+
+    (void)e;
     if (strcmp(c->seat, out->seat) == 0)
         *out = *c;
     return 0;
@@ -432,11 +436,12 @@ static int op_incident_amend(struct ops_request *rq, json_t **reply,
     return reply_ok(reply, json_pack("{s:o}", "event", out));
 }
 
-static int list_incident(void *ud, const struct event *ev)
+static int list_incident(void *ud, const struct event *ev, struct err *e)
 {
     json_t **ctx = ud; /* [0] array, [1] session filter as string */
     const char *session = json_string_value(ctx[1]);
 
+    (void)e;
     if (strcmp(ev->kind, "incident.logged") != 0 &&
         strcmp(ev->kind, "incident.amended") != 0)
         return 0;

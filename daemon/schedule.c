@@ -59,11 +59,12 @@ void schedule_free(struct schedule *s)
     free(s);
 }
 
-static int collect_today(void *ud, const struct session_row *row)
+static int collect_today(void *ud, const struct session_row *row, struct err *e)
 {
     struct schedule *s = ud;
     char today[11];
 
+    (void)e;
     sitetime_today(today);
     if (strcmp(row->date, today) == 0 && s->ntoday < SCHEDULE_MAX_SESSIONS)
         s->today[s->ntoday++] = *row;
@@ -87,13 +88,15 @@ struct absent_ctx {
     int failed;
 };
 
-static int absent_one(void *ud, const char *ticket, const char *seat)
+static int absent_one(void *ud, const char *ticket, const char *seat,
+                      struct err *cbe)
 {
     struct absent_ctx *a = ud;
     struct event *ev;
     struct err e;
     json_t *j;
 
+    (void)cbe;
     if (a->n == 512) /* the rest on the next pass, a moment later */
         return 0;
     ev = &a->evs[a->n];

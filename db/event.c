@@ -210,6 +210,7 @@ int event_foreach(struct store *st, int64_t since, int64_t limit, event_fn fn,
                   void *ud, struct err *e)
 {
     struct event ev;
+    struct err cbe;
     sqlite3_stmt *s;
     int rc, r = 0;
 
@@ -218,9 +219,10 @@ int event_foreach(struct store *st, int64_t since, int64_t limit, event_fn fn,
         return store_sqlerr(st, e, "events");
     sqlite3_bind_int64(s, 1, since);
     sqlite3_bind_int64(s, 2, limit > 0 ? limit : -1);
+    err_clear(&cbe);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         event_from_row(s, &ev);
-        if ((r = fn(ud, &ev)) != 0)
+        if ((r = fn(ud, &ev, &cbe)) != 0)
             break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -230,7 +232,7 @@ int event_foreach(struct store *st, int64_t since, int64_t limit, event_fn fn,
     }
     sqlite3_finalize(s);
     if (r == -1)
-        return err_set(e, EX_SOFTWARE, "events: callback failed");
+        return store_callback_err(e, &cbe, "events");
     return 0;
 }
 
@@ -282,11 +284,12 @@ struct verify_walk {
     char prev[EVENT_HASH_HEX + 1];
 };
 
-static int verify_row(void *ud, const struct event *ev)
+static int verify_row(void *ud, const struct event *ev, struct err *e)
 {
     struct verify_walk *w = ud;
     char h[EVENT_HASH_HEX + 1];
 
+    (void)e;
     w->r->checked++;
     if (ev->id != w->expect_id) {
         w->r->bad_id = ev->id;

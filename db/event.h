@@ -55,9 +55,11 @@ int event_compute_hash(const struct event *ev, const char *prev_hash,
 /*
  * Call fn for each event with id > since, in id order, at most limit
  * (0: all).  The struct and its strings are valid during the call only.
- * fn returns 0 to go on, 1 to stop early, -1 to fail.
+ * fn returns 0 to go on, 1 to stop early, -1 to fail with its own e filled
+ * (never NULL; event_foreach then fails with that error: store.h,
+ * store_callback_err).
  */
-typedef int (*event_fn)(void *ud, const struct event *ev);
+typedef int (*event_fn)(void *ud, const struct event *ev, struct err *e);
 int event_foreach(struct store *st, int64_t since, int64_t limit, event_fn fn,
                   void *ud, struct err *e);
 

@@ -345,10 +345,13 @@ static int import_run(struct import_ctx *x, const char *path,
                       const char *event_kind, struct err *e)
 {
     sqlite3 *db = store_db(x->st);
+    struct err dropped;
     sqlite3_stmt *s;
     char sql[64];
     int old = 0, rc;
 
+    if (e == NULL) /* the row loop reads and fills e: give it one */
+        e = &dropped;
     if (sqlite3_prepare_v2(db, "PRAGMA cache_size", -1, &s, NULL) ==
         SQLITE_OK) {
         if (sqlite3_step(s) == SQLITE_ROW)
@@ -436,7 +439,7 @@ static const struct column_spec roster_cols[] = {
     {"session", R_SESSION, 1}, {"room", R_ROOM, 1}, {"seat", R_SEAT, 1},
 };
 
-static int load_session(void *ud, const struct session_row *s)
+static int load_session(void *ud, const struct session_row *s, struct err *e)
 {
     struct import_ctx *x = ud;
     struct session_row *n;
@@ -444,7 +447,7 @@ static int load_session(void *ud, const struct session_row *s)
     if (x->nsessions == x->capsessions) {
         size_t cap = x->capsessions ? x->capsessions * 2 : 16;
         if ((n = realloc(x->sessions, cap * sizeof(*n))) == NULL)
-            return -1;
+            return err_set(e, EX_OSERR, "out of memory");
         x->sessions = n;
         x->capsessions = cap;
     }

@@ -235,6 +235,18 @@ const char *store_col_text(sqlite3_stmt *s, int col)
     return t ? (const char *)t : "";
 }
 
+int store_callback_err(struct err *e, const struct err *cbe, const char *what)
+{
+    if (cbe->msg[0] == '\0')
+        return err_set(e, EX_SOFTWARE, "%s: callback failed", what);
+    if (e != NULL) {
+        *e = *cbe;
+        if (e->code == 0)
+            e->code = EX_SOFTWARE;
+    }
+    return -1;
+}
+
 int store_autocheckpoint(struct store *st, int pages, struct err *e)
 {
     (void)e;

@@ -80,4 +80,13 @@ int store_bind_text(sqlite3_stmt *s, int idx, const char *text);
 /* Column text as a C string, "" for NULL. */
 const char *store_col_text(sqlite3_stmt *s, int col);
 
+/*
+ * The foreach helpers (event_foreach, session_foreach, candidate_foreach,
+ * attendance_absentees, report_status) give their callback a struct err of
+ * its own, never NULL.  When the callback returns -1, the helper fails with
+ * the callback's error as it left it (so the real cause is reported once),
+ * or "WHAT: callback failed" (EX_SOFTWARE) if it left it empty.  Returns -1.
+ */
+int store_callback_err(struct err *e, const struct err *cbe, const char *what);
+
 #endif

@@ -17,7 +17,7 @@
 
 static const char events_usage[] = "events [--since ID] [--follow]";
 
-static int print_event(void *ud, const struct event *ev)
+static int print_event(void *ud, const struct event *ev, struct err *e)
 {
     struct ctl *c = ud;
     json_t *j;
@@ -25,7 +25,7 @@ static int print_event(void *ud, const struct event *ev)
     c->last_printed = ev->id;
     if (c->json) {
         if ((j = event_to_json(ev)) == NULL)
-            return -1;
+            return err_set(e, EX_OSERR, "events: out of memory");
         ctl_print_json(j);
         json_decref(j);
         return 0;
@@ -83,7 +83,7 @@ static int follow_stream(struct ctl *c, int fd)
                 ev.room = json_string_value(json_object_get(j, "room"));
                 ev.ticket = json_string_value(json_object_get(j, "ticket"));
                 ev.payload = payload;
-                print_event(c, &ev);
+                print_event(c, &ev, &e);
                 free(payload);
             }
             fflush(stdout);

@@ -111,13 +111,15 @@ static json_t *candidate_json(const struct candidate *cd)
                      "room", cd->room, "seat", cd->seat);
 }
 
-static int list_row(void *ud, const struct candidate *cd)
+static int list_row(void *ud, const struct candidate *cd, struct err *e)
 {
     json_t *arr = ud;
     char id[19];
 
     if (arr != NULL)
-        return json_array_append_new(arr, candidate_json(cd));
+        return json_array_append_new(arr, candidate_json(cd)) == -1
+                   ? err_set(e, EX_OSERR, "roster: out of memory")
+                   : 0;
     masked_id(cd, id);
     printf("%-14s %-16s %-6s %-4s %s  %s\n", cd->ticket, cd->session, cd->room,
            cd->seat, id, cd->name);

@@ -164,7 +164,7 @@ static int cmd_session_add(struct ctl *c, int argc, char **argv)
     return 0;
 }
 
-static int list_row(void *ud, const struct session_row *s)
+static int list_row(void *ud, const struct session_row *s, struct err *e)
 {
     json_t *arr = ud;
     char a[6], b[6];
@@ -180,8 +180,9 @@ static int list_row(void *ud, const struct session_row *s)
         json_object_set_new(j, "published",
                             s->published >= 0 ? json_integer(s->published)
                                               : json_null());
-        json_array_append_new(arr, j);
-        return 0;
+        return json_array_append_new(arr, j) == -1
+                   ? err_set(e, EX_OSERR, "sessions: out of memory")
+                   : 0;
     }
     printf("%-16s %-10s %s-%s  %-6s opens -%3d min, late +%2d min  %s\n",
            s->code, s->date, a, b, s->level, s->opens_before, s->late_after,
