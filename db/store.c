@@ -20,6 +20,7 @@ struct store {
     sqlite3 *db;
     char *path;
     int in_txn;
+    int schema_found;   /* user_version at open, before migrations */
     int wal_pages;      /* frames in the WAL after the last commit */
     int autocheckpoint; /* pages, 0 = the owner checkpoints */
     int nstmt;
@@ -63,11 +64,36 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
     return SQLITE_OK;
 }
 
+/* For STORE_READONLY and STORE_NOMIGRATE: the schema must be this one. */
+static int schema_current(struct store *st, struct err *e)
+{
+    int v = store_schema_version(st), latest = migrate_latest();
+
+    st->schema_found = v;
+    if (v == -1)
+        return store_sqlerr(st, e, "schema version");
+    if (v == 0)
+        return err_set(e, EX_NOINPUT,
+                       "it has no schema: not a site database (run 'examctl "
+                       "init' for a new one)");
+    if (v < latest)
+        return err_set(e, EX_NOINPUT,
+                       "its schema (%d) is older than this program's (%d): "
+                       "run 'examctl migrate' (or start the daemon)",
+                       v, latest);
+    if (v > latest)
+        return err_set(e, EX_SOFTWARE,
+                       "database schema %d is newer than this program (%d): "
+                       "upgrade examsite",
+                       v, latest);
+    return 0;
+}
+
 int store_open(struct store **out, const char *path, int flags, struct err *e)
 {
     struct store *st;
     struct stat sb;
-    int oflags;
+    int oflags, rc;
 
     *out = NULL;
     if (!(flags & STORE_CREATE) && stat(path, &sb) == -1)
@@ -100,8 +126,16 @@ int store_open(struct store **out, const char *path, int flags, struct err *e)
     }
     if (!(flags & STORE_READONLY) &&
         (store_exec(st, "PRAGMA journal_mode=WAL", e) == -1 ||
-         store_exec(st, "PRAGMA synchronous=FULL", e) == -1 ||
-         migrate_apply(st->db, e) == -1)) {
+         store_exec(st, "PRAGMA synchronous=FULL", e) == -1)) {
+        err_prefix(e, "database %s", path);
+        store_close(st);
+        return -1;
+    }
+    if (flags & (STORE_READONLY | STORE_NOMIGRATE))
+        rc = schema_current(st, e);
+    else
+        rc = migrate_run(st->db, &st->schema_found, e);
+    if (rc == -1) {
         err_prefix(e, "database %s", path);
         store_close(st);
         return -1;
@@ -141,10 +175,20 @@ const char *store_path(const struct store *st)
 
 int store_begin(struct store *st, struct err *e)
 {
+    struct err le;
+
     if (st->in_txn)
         return err_set(e, EX_SOFTWARE, "store_begin inside a transaction");
-    if (store_exec(st, "BEGIN IMMEDIATE", e) == -1)
+    if (store_exec(st, "BEGIN IMMEDIATE", &le) == -1) {
+        if (le.code == EX_TEMPFAIL)
+            return err_set(e, EX_TEMPFAIL,
+                           "database %s: another process kept it locked for "
+                           "writing (%s): try again when it has finished",
+                           st->path, sqlite3_errmsg(st->db));
+        if (e != NULL)
+            *e = le;
         return -1;
+    }
     st->in_txn = 1;
     return 0;
 }
@@ -220,6 +264,11 @@ int store_schema_version(struct store *st)
 int store_schema_latest(void)
 {
     return migrate_latest();
+}
+
+int store_schema_found(const struct store *st)
+{
+    return st->schema_found;
 }
 
 int store_bind_text(sqlite3_stmt *s, int idx, const char *text)

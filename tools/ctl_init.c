@@ -101,15 +101,18 @@ int ctl_init(struct ctl *c, int argc, char **argv)
     ctl_secret_path(c, secret_path, sizeof(secret_path));
     if (secret_create(secret_path, &sec, &e) == -1)
         return ctl_fail(&e);
-    secret_wipe(&sec);
+    /* the secret's check value goes in with the site: a wrong secret file
+     * is then refused rather than silently finding no one (site.h) */
     if (store_open(&st, c->db_path, STORE_CREATE, &e) == -1 ||
         store_begin(st, &e) == -1 || site_create(st, &site, &e) == -1 ||
-        store_commit(st, &e) == -1) {
+        site_secret_record(st, &sec, &e) == -1 || store_commit(st, &e) == -1) {
+        secret_wipe(&sec);
         store_close(st);
         unlink(c->db_path);
         unlink(secret_path);
         return ctl_fail(&e);
     }
+    secret_wipe(&sec);
     store_close(st);
     printf("site %s (%s), station %s, time zone %s\n", site.id, site.name,
            site.station, site.timezone);

@@ -66,7 +66,7 @@ static int cmd_session_import(struct ctl *c, int argc, char **argv)
 
     if (argc != 2)
         return ctl_usage("session import FILE");
-    if (ctl_open_store(c, &st, &e) == -1)
+    if (ctl_open_store_rw(c, &st, &e) == -1)
         return ctl_fail(&e);
     memset(&o, 0, sizeof(o));
     ctl_import_opts(&o);
@@ -144,7 +144,7 @@ static int cmd_session_add(struct ctl *c, int argc, char **argv)
     if (import_session_fields(argv[optind], cert, level, date, start, end,
                               opens, late, pub, org, &s, &e) == -1)
         return ctl_fail(&e);
-    if (ctl_open_store(c, &st, &e) == -1)
+    if (ctl_open_store_rw(c, &st, &e) == -1)
         return ctl_fail(&e);
     if (store_begin(st, &e) == -1 ||
         (rc = session_add(st, &s, ctl_operator(), &e)) == -1) {

@@ -40,6 +40,7 @@ static const char usage_text[] =
     "  devices\n"
     "  events [--since ID] [--follow]\n"
     "  verify\n"
+    "  migrate                    (bring the database to this build's schema)\n"
     "  export attendance --session CODE [--room ROOM]\n"
     "Technician helpers:\n"
     "  idnumber check NUMBER\n"
@@ -98,13 +99,14 @@ int ctl_wants_help(int argc, char **argv)
     return 0;
 }
 
-int ctl_open_store(struct ctl *c, struct store **st, struct err *e)
+static int open_store(struct ctl *c, int flags, struct store **st,
+                      struct err *e)
 {
     struct site site;
     int rc;
 
-    if (store_open(st, c->db_path, 0, e) == -1) {
-        if (e->code == EX_NOINPUT)
+    if (store_open(st, c->db_path, flags, e) == -1) {
+        if (e->code == EX_NOINPUT && access(c->db_path, F_OK) == -1)
             err_set(e, EX_NOINPUT,
                     "no site database at %s (run 'examctl init' first, or "
                     "give --db)",
@@ -125,6 +127,16 @@ int ctl_open_store(struct ctl *c, struct store **st, struct err *e)
         return -1;
     }
     return 0;
+}
+
+int ctl_open_store(struct ctl *c, struct store **st, struct err *e)
+{
+    return open_store(c, STORE_READONLY, st, e);
+}
+
+int ctl_open_store_rw(struct ctl *c, struct store **st, struct err *e)
+{
+    return open_store(c, STORE_NOMIGRATE, st, e);
 }
 
 const char *ctl_operator(void)
@@ -148,13 +160,21 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"init", ctl_init},         {"session", ctl_session},
-    {"roster", ctl_roster},     {"status", ctl_status},
-    {"events", ctl_events},     {"verify", ctl_verify},
-    {"checkin", ctl_checkin},   {"incident", ctl_incident},
-    {"devices", ctl_devices},   {"export", ctl_export},
-    {"idnumber", ctl_idnumber}, {"idcard", ctl_idcard},
-    {"device", ctl_device},     {NULL, NULL},
+    {"init", ctl_init},
+    {"session", ctl_session},
+    {"roster", ctl_roster},
+    {"status", ctl_status},
+    {"events", ctl_events},
+    {"verify", ctl_verify},
+    {"checkin", ctl_checkin},
+    {"incident", ctl_incident},
+    {"devices", ctl_devices},
+    {"export", ctl_export},
+    {"idnumber", ctl_idnumber},
+    {"idcard", ctl_idcard},
+    {"device", ctl_device},
+    {"migrate", ctl_migrate},
+    {NULL, NULL},
 };
 
 static int load_config(struct ctl *c)

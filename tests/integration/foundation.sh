@@ -7,7 +7,11 @@
 #     --skip-invalid, --dry-run, re-import;
 #   - privacy: no full ID number in any output or in the database files;
 #   - status/verify/events/idnumber/init/usage/--help exit codes and shapes;
-#   - verify catches rows edited, deleted and inserted with the sqlite3 CLI.
+#   - verify catches rows edited, deleted and inserted with the sqlite3 CLI;
+#   - a regenerated secret is refused;
+#   - readers answer at once while another process holds the write lock,
+#     a writer gives up with 75; an older schema: readers and writers say
+#     "run 'examctl migrate'", which migrates.
 # Standalone: BIN=build bash tests/integration/foundation.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -309,5 +313,79 @@ for cmd in "" init session "session import" "session add" "session list" roster 
     t_eq "examctl $cmd --help: exit" 0 "$rc"
     t_contains "examctl $cmd --help: usage" "usage:" "$(cat "$T/o")"
 done
+
+# --- the secret belongs to its database -----------------------------------------
+fresh tpl-roster wrong-secret
+t_eq "init stored the secret's check value" 1 "$(sqlite3 "$T/wrong-secret/site.db" 'SELECT count(*) FROM secret_check')"
+before=$(dump "$T/wrong-secret")
+rm "$T/wrong-secret/site.db.secret"
+mkdir -p "$T/other-site"
+"$EX" --db "$T/other-site/site.db" init --site-id X --site-name x >/dev/null 2>&1
+cp -p "$T/other-site/site.db.secret" "$T/wrong-secret/site.db.secret"   # a regenerated secret
+ex "$T/wrong-secret" roster import "$SAMPLES/roster.csv"
+t_eq "regenerated secret: import refused" 78 "$RC"
+t_contains "regenerated secret: says so" "site.db.secret: the secret file does not belong to this database (" "$(cat "$T/e")"
+t_eq "regenerated secret: nothing written" "$before" "$(dump "$T/wrong-secret")"
+ex "$T/wrong-secret" roster import --dry-run "$SAMPLES/roster.csv"
+t_eq "regenerated secret: dry run refused too" 78 "$RC"
+
+# --- read-only commands stay read-only --------------------------------------------
+# Another process holds the write lock: every reader answers at once (WAL),
+# a writer gives up with 75 and says why.
+L="$T/locked"
+fresh tpl-roster locked
+(echo 'BEGIN IMMEDIATE;'; echo "INSERT INTO room VALUES ('held');"; sleep 12; echo 'COMMIT;') | sqlite3 "$L/site.db" &
+holder=$!
+t_on_exit "t_kill_child $holder"
+sleep 1
+for cmd in status "roster list" "roster show 260000000001" "session list" events verify \
+    "export attendance --session WEB-2026-12A"; do
+    t0=$(date +%s%N)
+    # shellcheck disable=SC2086
+    ex "$L" $cmd
+    t1=$(date +%s%N)
+    t_eq "locked: $cmd: exit 0" 0 "$RC"
+    t_eq "locked: $cmd answers at once" yes "$([ $(((t1 - t0) / 1000000)) -lt 2000 ] && echo yes || echo "took $(((t1 - t0) / 1000000)) ms")"
+done
+ex "$L" session add EXTRA-3 --certificate c --level 初级 --date 2026-12-06 --start 09:00 --end 10:00
+t_eq "locked: a writer gives up with 75" 75 "$RC"
+t_contains "locked: and says why" "another process kept it locked for writing" "$(cat "$T/e")"
+wait "$holder"
+ex "$L" session add EXTRA-3 --certificate c --level 初级 --date 2026-12-06 --start 09:00 --end 10:00
+t_eq "unlocked: the writer gets through" 0 "$RC"
+
+# readers never migrate: an older schema is said, with what to run
+O="$T/old-schema"
+fresh tpl-roster old-schema
+sqlite3 "$O/site.db" "DROP INDEX event_reference; DROP TABLE secret_check; PRAGMA user_version = 1"
+before=$(dump "$O")
+for cmd in status verify events "roster list" "session list"; do
+    # shellcheck disable=SC2086
+    ex "$O" $cmd
+    t_eq "old schema: $cmd: exit 66" 66 "$RC"
+    t_contains "old schema: $cmd: what to run" "run 'examctl migrate' (or start the daemon)" "$(cat "$T/e")"
+done
+ex "$O" roster import "$SAMPLES/roster.csv"
+t_eq "old schema: writers do not migrate either" 66 "$RC"
+t_eq "old schema: nothing changed by trying" "$before" "$(dump "$O")"
+ex "$O" migrate
+t_eq "migrate: exit" 0 "$RC"
+t_contains "migrate: says what it did" "schema 1 -> 2" "$(cat "$T/o")"
+ex "$O" --json migrate
+t_eq "migrate again: nothing to do" '{"from":2,"to":2}' "$(cat "$T/o")"
+ex "$O" status
+t_eq "migrated: status" 0 "$RC"
+# the first write that loads the secret records its check value
+t_eq "migrated: no check value yet" 0 "$(sqlite3 "$O/site.db" 'SELECT count(*) FROM secret_check')"
+ex "$O" roster import "$SAMPLES/roster.csv"
+t_eq "migrated: import" 0 "$RC"
+t_eq "migrated: check value recorded" 1 "$(sqlite3 "$O/site.db" 'SELECT count(*) FROM secret_check')"
+ex "$O" verify
+t_eq "migrated: verify" 0 "$RC"
+t_rc "migrate: missing db" 66 "$EX" --db "$T/missing.db" migrate
+t_rc "migrate: usage" 64 "$EX" --db "$O/site.db" migrate now
+"$EX" migrate --help >"$T/o" 2>/dev/null
+t_contains "migrate --help" "usage:" "$(cat "$T/o")"
+t_eq "migrate: missing db not created" no "$([ -e "$T/missing.db" ] && echo yes || echo no)"
 
 t_done
