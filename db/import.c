@@ -15,6 +15,7 @@
 #include "event.h"
 #include "idnumber.h"
 #include "import.h"
+#include "refdigest.h"
 #include "roster.h"
 #include "secret.h"
 #include "session.h"
@@ -318,8 +319,7 @@ static int import_txn(struct import_ctx *x, const char *path,
         memset(&ev, 0, sizeof(ev));
         ev.kind = "roster.imported";
         ev.operator_name = x->o->operator_name;
-        ev.payload = payload;
-        rc = event_append(x->st, &ev, e);
+        rc = refdigest_append(x->st, &ev, &payload, e);
         free(payload);
         if (rc == -1)
             goto rollback;

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "event.h"
+#include "refdigest.h"
 #include "session.h"
 #include "sitetime.h"
 #include "store.h"
@@ -169,8 +170,7 @@ int session_add(struct store *st, const struct session_row *s,
     ev.kind = "session.added";
     ev.session = s->code;
     ev.operator_name = operator_name;
-    ev.payload = payload;
-    rc = event_append(st, &ev, e);
+    rc = refdigest_append(st, &ev, &payload, e);
     free(payload);
     return rc == -1 ? -1 : 1;
 }

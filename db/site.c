@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "event.h"
+#include "refdigest.h"
 #include "secret.h"
 #include "site.h"
 #include "store.h"
@@ -88,8 +89,7 @@ int site_create(struct store *st, const struct site *s, struct err *e)
         return err_set(e, EX_OSERR, "site: out of memory");
     memset(&ev, 0, sizeof(ev));
     ev.kind = "site.created";
-    ev.payload = payload;
-    rc = event_append(st, &ev, e);
+    rc = refdigest_append(st, &ev, &payload, e);
     free(payload);
     return rc;
 }

@@ -2,6 +2,7 @@
  * store.c: opening the site database, transactions, the statement cache.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,7 +21,8 @@ struct store {
     sqlite3 *db;
     char *path;
     int in_txn;
-    int schema_found;   /* user_version at open, before migrations */
+    int schema_found; /* user_version at open, before migrations */
+    struct store_account account;
     int wal_pages;      /* frames in the WAL after the last commit */
     int autocheckpoint; /* pages, 0 = the owner checkpoints */
     int nstmt;
@@ -116,6 +118,7 @@ int store_open(struct store **out, const char *path, int flags, struct err *e)
         return -1;
     }
     sqlite3_extended_result_codes(st->db, 1);
+    st->account.uid = -1;
     st->autocheckpoint = 1000;
     sqlite3_wal_hook(st->db, wal_hook, st);
     sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
@@ -269,6 +272,18 @@ int store_schema_latest(void)
 int store_schema_found(const struct store *st)
 {
     return st->schema_found;
+}
+
+void store_set_account(struct store *st, long long uid, const char *user)
+{
+    st->account.uid = uid;
+    snprintf(st->account.user, sizeof(st->account.user), "%s",
+             user ? user : "");
+}
+
+const struct store_account *store_account(const struct store *st)
+{
+    return st->account.uid >= 0 ? &st->account : NULL;
 }
 
 int store_bind_text(sqlite3_stmt *s, int idx, const char *text)

@@ -82,6 +82,21 @@ int migrate_run(sqlite3 *db, int *from, struct err *e);
 int migrate_latest(void);
 
 /*
+ * The account that writes through this store (examctl: its real uid and
+ * login name), recorded on the events of reference changes (refdigest.h).
+ * user NULL or "" when unknown.  Unset (uid -1) by default: the daemon
+ * records its clients' accounts itself.
+ */
+struct store_account {
+    long long uid; /* -1: none */
+    char user[64]; /* "" when unknown */
+};
+void store_set_account(struct store *st, long long uid, const char *user);
+
+/* The account set by store_set_account, or NULL. */
+const struct store_account *store_account(const struct store *st);
+
+/*
  * Checkpoints: a long-running writer (the daemon) turns automatic WAL
  * checkpoints off so that none lands inside a check-in's commit, and calls
  * store_checkpoint() when it is idle.  PASSIVE: never waits for readers.

@@ -53,8 +53,12 @@ int ctl_wants_help(int argc, char **argv);
 int ctl_open_store(struct ctl *c, struct store **st, struct err *e);
 
 /* The same for a command that writes (imports, session add): read-write,
- * no migrations (`examctl migrate` does those). */
+ * no migrations (`examctl migrate` does those), and this user's account
+ * set for the events it records (store_set_account). */
 int ctl_open_store_rw(struct ctl *c, struct store **st, struct err *e);
+
+/* Record this process's account (real uid, login name) on st's events. */
+void ctl_set_account(struct store *st);
 
 /* Who runs this command (the login name), for the events it records. */
 const char *ctl_operator(void);

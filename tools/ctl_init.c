@@ -101,10 +101,12 @@ int ctl_init(struct ctl *c, int argc, char **argv)
     ctl_secret_path(c, secret_path, sizeof(secret_path));
     if (secret_create(secret_path, &sec, &e) == -1)
         return ctl_fail(&e);
+    if (store_open(&st, c->db_path, STORE_CREATE, &e) == 0)
+        ctl_set_account(st);
     /* the secret's check value goes in with the site: a wrong secret file
      * is then refused rather than silently finding no one (site.h) */
-    if (store_open(&st, c->db_path, STORE_CREATE, &e) == -1 ||
-        store_begin(st, &e) == -1 || site_create(st, &site, &e) == -1 ||
+    if (st == NULL || store_begin(st, &e) == -1 ||
+        site_create(st, &site, &e) == -1 ||
         site_secret_record(st, &sec, &e) == -1 || store_commit(st, &e) == -1) {
         secret_wipe(&sec);
         store_close(st);

@@ -136,7 +136,17 @@ int ctl_open_store(struct ctl *c, struct store **st, struct err *e)
 
 int ctl_open_store_rw(struct ctl *c, struct store **st, struct err *e)
 {
-    return open_store(c, STORE_NOMIGRATE, st, e);
+    if (open_store(c, STORE_NOMIGRATE, st, e) == -1)
+        return -1;
+    ctl_set_account(*st);
+    return 0;
+}
+
+void ctl_set_account(struct store *st)
+{
+    struct passwd *pw = getpwuid(getuid());
+
+    store_set_account(st, (long long)getuid(), pw ? pw->pw_name : NULL);
 }
 
 const char *ctl_operator(void)

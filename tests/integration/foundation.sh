@@ -7,8 +7,10 @@
 #     --skip-invalid, --dry-run, re-import;
 #   - privacy: no full ID number in any output or in the database files;
 #   - status/verify/events/idnumber/init/usage/--help exit codes and shapes;
-#   - verify catches rows edited, deleted and inserted with the sqlite3 CLI;
-#   - a regenerated secret is refused;
+#   - verify catches rows edited, deleted and inserted with the sqlite3 CLI,
+#     and roster tables edited outside examctl (naming the table); it prints
+#     the head; an empty log is not intact; a damaged head is said;
+#   - the account on examctl's events; a regenerated secret is refused;
 #   - readers answer at once while another process holds the write lock,
 #     a writer gives up with 75; an older schema: readers and writers say
 #     "run 'examctl migrate'", which migrates.
@@ -246,8 +248,13 @@ t_contains "verify inserted: reason" "event 5: contents do not match its hash" "
 ex "$T/v-insert" --json verify
 t_eq "verify json broken" true "$(jq '.intact == false and .bad_event == 5 and (.reason | length) > 0' "$T/o")"
 fresh tpl-roster v-ok
+ex "$T/v-ok" --json events
+head_hash=$(jq -rs '.[-1].hash' "$T/o")
+t_eq "events: the last hash is a hash" true "$(echo "$head_hash" | grep -Eqx '[0-9a-f]{64}' && echo true)"
 ex "$T/v-ok" --json verify
-t_eq "verify json intact" '{"intact":true,"checked":4,"last_event":4}' "$(cat "$T/o")"
+t_eq "verify json intact" "{\"intact\":true,\"checked\":4,\"last_id\":4,\"head_hash\":\"$head_hash\"}" "$(cat "$T/o")"
+ex "$T/v-ok" verify
+t_contains "verify prints the head" "head: event 4, hash $head_hash" "$(cat "$T/o")"
 
 # --- idnumber check ---------------------------------------------------------
 for good in 11010519491231002X 11010519491231002x 440524188001010014 440524188001015368 53010219200508011X; do
@@ -313,6 +320,61 @@ for cmd in "" init session "session import" "session add" "session list" roster 
     t_eq "examctl $cmd --help: exit" 0 "$rc"
     t_contains "examctl $cmd --help: usage" "usage:" "$(cat "$T/o")"
 done
+
+# --- the record proves itself: reference tables, head, empty log ---------------
+# The roster tables are tied to the chain: every edit made outside an event
+# with the sqlite3 CLI is caught by verify, naming its table.
+ref_edit() {   # NAME TABLE SQL
+    fresh tpl-roster "r-$1"
+    sqlite3 "$T/r-$1/site.db" "$3"
+    ex "$T/r-$1" verify
+    t_eq "ref $1: verify exit" 1 "$RC"
+    t_contains "ref $1: names the table" "roster tables differ from the record: table $2 was edited outside examctl" "$(cat "$T/e")"
+    ex "$T/r-$1" --json verify
+    t_eq "ref $1: json" true "$(jq --arg t "$2" '.intact == false and .table == $t and
+        .last_id == 4 and (has("bad_event") | not) and (.reason | test("edited outside examctl"))' "$T/o")"
+}
+# a stand-in's card: ticket ...01's ID hash replaced by ...02's (another session)
+ref_edit idhash candidate "UPDATE candidate SET id_hash = (SELECT id_hash FROM candidate
+    WHERE ticket = '260000000002') WHERE ticket = '260000000001'"
+ref_edit seat candidate "UPDATE candidate SET seat = '99' WHERE ticket = '260000000002'"
+ref_edit removed candidate "DELETE FROM candidate WHERE ticket = '260000000003'"
+ref_edit window session "UPDATE session SET late_after = 200 WHERE code = 'WEB-2026-12A'"
+ref_edit zone site "UPDATE site SET timezone = 'Asia/Urumqi'"
+# examctl's own changes keep it intact
+fresh tpl-roster r-proper
+ex "$T/r-proper" session add EXTRA-1 --certificate "Web前端开发" --level 初级 --date 2026-12-06 --start 09:00 --end 10:00
+t_eq "ref proper: session add" 0 "$RC"
+ex "$T/r-proper" roster import --skip-invalid "$T/mixed.csv"
+t_eq "ref proper: import" 0 "$RC"
+ex "$T/r-proper" verify
+t_eq "ref proper: verify intact" 0 "$RC"
+t_contains "ref proper: tables as recorded" "roster tables: as recorded by event 6" "$(cat "$T/o")"
+
+# the account examctl ran as, on every event it wrote itself
+ex "$G" --json events
+t_eq "account on examctl's events" true "$(jq -s --argjson uid "$(id -u)" --arg user "$(id -un)" '
+    length == 4 and all(.[]; .payload.account == {"uid": $uid, "user": $user})' "$T/o")"
+t_eq "refdigest on examctl's events" true "$(jq -s 'all(.[]; .payload.refdigest.v == 1 and
+    (.payload.refdigest.candidate | test("^[0-9a-f]{64}$")))' "$T/o")"
+
+# an empty log is no site's record
+fresh tpl-roster empty-log
+tamper "$T/empty-log" "DELETE FROM event; DELETE FROM sqlite_sequence"
+ex "$T/empty-log" verify
+t_eq "empty log: exit 1" 1 "$RC"
+t_contains "empty log: says so" "the event log is empty, not even site.created" "$(cat "$T/e")"
+ex "$T/empty-log" --json verify
+t_eq "empty log: json" true "$(jq '.intact == false and .checked == 0 and .head_hash == null and (.reason | test("empty"))' "$T/o")"
+
+# a damaged head: writes say why instead of failing blind
+fresh tpl-roster bad-head
+tamper "$T/bad-head" "UPDATE event SET hash = 'zz' WHERE id = 4"
+ex "$T/bad-head" session add EXTRA-2 --certificate c --level 初级 --date 2026-12-06 --start 09:00 --end 10:00
+t_eq "damaged head: write refused" 65 "$RC"
+t_contains "damaged head: why" "event 4, the last one, is damaged: its hash is not 64 lower-case hex digits" "$(cat "$T/e")"
+ex "$T/bad-head" verify
+t_eq "damaged head: verify" 1 "$RC"
 
 # --- the secret belongs to its database -----------------------------------------
 fresh tpl-roster wrong-secret

@@ -1,7 +1,9 @@
 /*
- * test_site.c: db/site.c: the secret's check value: the right secret passes, a
- * regenerated one is refused with the message examctl and the daemon print, a
- * database made before the check value existed gets it on its first write.
+ * test_site.c: db/site.c: the site row and its site.created event (with
+ * the account that made it and the reference digest), and the secret's
+ * check value: the right secret passes, a regenerated one is refused with
+ * the message examctl and the daemon print, a database made before the
+ * check value existed gets it on its first write.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +13,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "refdigest.h"
 #include "secret.h"
 #include "site.h"
 #include "store.h"
@@ -65,6 +68,35 @@ static void create_site(struct fx *x)
     assert_int_equal(site_create(x->st, &s, &e), 0);
     assert_int_equal(site_secret_record(x->st, &x->sec, &e), 1);
     assert_int_equal(store_commit(x->st, &e), 0);
+}
+
+static void test_site_created_event(void **state)
+{
+    struct fx *x = *state;
+    struct refdigest d, rec;
+    char payload[4096];
+    json_t *j;
+    struct err e;
+
+    store_set_account(x->st, 1001, "kaowu");
+    create_site(x);
+    sql_text(store_db(x->st),
+             "SELECT payload FROM event WHERE id = 1 AND kind = 'site.created'",
+             payload, sizeof(payload));
+    assert_non_null(j = json_loads(payload, 0, NULL));
+    assert_string_equal(json_string_value(json_object_get(j, "site")),
+                        "HZVC-01");
+    assert_int_equal(json_integer_value(
+                         json_object_get(json_object_get(j, "account"), "uid")),
+                     1001);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(j, "account"), "user")),
+                        "kaowu");
+    assert_int_equal(refdigest_compute(x->st, &d, &e), 0);
+    assert_int_equal(refdigest_from_json(json_object_get(j, "refdigest"), &rec),
+                     0);
+    assert_memory_equal(&d, &rec, sizeof(d));
+    json_decref(j);
 }
 
 static void test_secret_check(void **state)
@@ -148,6 +180,8 @@ static void test_check_value_known_answer(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_site_created_event, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_secret_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_check_unrecorded, setup,
                                         teardown),
