@@ -323,7 +323,10 @@ int csvread_buffer(const char *path, const char *raw, size_t rawlen,
     size_t len;
     int bad_line = 0, rc, i;
     struct csvread_info dummy;
+    struct err dropped;
 
+    if (e == NULL) /* the reader sets e->line, and fn gets e: never NULL */
+        e = &dropped;
     if (info == NULL)
         info = &dummy;
     memset(info, 0, sizeof(*info));

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "hex.h"
@@ -68,4 +69,18 @@ int secret_load(const char *path, struct secret *s, struct err *e)
 void secret_wipe(struct secret *s)
 {
     OPENSSL_cleanse(s->key, sizeof(s->key));
+}
+
+int secret_check_value(const struct secret *s, char out[SECRET_CHECK_HEX + 1])
+{
+    unsigned char mac[32];
+    size_t len = 0;
+
+    if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, s->key, sizeof(s->key),
+                  (const unsigned char *)SECRET_CHECK_LABEL,
+                  strlen(SECRET_CHECK_LABEL), mac, sizeof(mac), &len) == NULL ||
+        len != sizeof(mac))
+        return -1;
+    hex_encode(mac, sizeof(mac), out);
+    return 0;
 }

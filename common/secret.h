@@ -22,4 +22,13 @@ int secret_load(const char *path, struct secret *s, struct err *e);
 /* Overwrite the key in memory. */
 void secret_wipe(struct secret *s);
 
+/*
+ * The secret's check value, stored in the site database so that a wrong or
+ * regenerated secret file is noticed: HMAC-SHA256(key, SECRET_CHECK_LABEL)
+ * as 64 lower-case hex digits.  It reveals nothing of the key.  0 or -1.
+ */
+#define SECRET_CHECK_LABEL "examsite secret check v1"
+#define SECRET_CHECK_HEX   64
+int secret_check_value(const struct secret *s, char out[SECRET_CHECK_HEX + 1]);
+
 #endif

@@ -268,10 +268,11 @@ struct matches {
     struct session_row s;
 };
 
-static int collect(void *ud, const struct candidate *cand)
+static int collect(void *ud, const struct candidate *cand, struct err *e)
 {
     struct matches *m = ud;
 
+    (void)e;
     if (m->n < CHECKIN_MAX_MATCHES)
         m->c[m->n++] = *cand;
     return 0;

@@ -25,6 +25,7 @@
 #include "device.h"
 #include "event.h"
 #include "log.h"
+#include "refdigest.h"
 #include "schedule.h"
 #include "sitetime.h"
 #include "store.h"
@@ -332,7 +333,18 @@ static int daemon_open(struct daemon *d, struct err *e)
     }
     config_secret_path(d->cfg.site.database, d->cfg.site.secret_file,
                        secret_path, sizeof(secret_path));
-    return secret_load(secret_path, &d->secret, e);
+    if (secret_load(secret_path, &d->secret, e) == -1)
+        return -1;
+    /* Refuse to run rather than fail every candidate at the door: a
+     * damaged last event (nothing could be appended), roster tables
+     * edited outside the record, a secret that is not this site's. */
+    if (event_check_head(d->store, e) == -1 ||
+        refdigest_check(d->store, e) == -1 ||
+        site_secret_check(d->store, &d->secret, e) == -1) {
+        err_prefix(e, "%s", d->cfg.site.database);
+        return -1;
+    }
+    return 0;
 }
 
 static int daemon_start(struct daemon *d, struct err *e)

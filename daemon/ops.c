@@ -174,8 +174,9 @@ static int op_devices(struct ops_request *rq, json_t **reply, struct err *e)
 
 /* --- operator level ------------------------------------------------------- */
 
-static int status_row(void *ud, const struct report_status *r)
+static int status_row(void *ud, const struct report_status *r, struct err *e)
 {
+    (void)e;
     return json_array_append_new(
         ud,
         json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i}", "code",
@@ -234,19 +235,19 @@ struct now_pick {
  * (the latest started, if two overlap), else one whose check-in is open but
  * which has not started (the earliest), else today's last one that ended.
  */
-static int pick_now(void *ud, const struct session_row *s)
+static int pick_now(void *ud, const struct session_row *s, struct err *e)
 {
     struct now_pick *p = ud;
     struct session_times t;
     time_t now = clock_s(&p->d->clock), key;
     char today[11];
-    struct err e;
-    int rank;
+    int rank, has;
 
     sitetime_date(now, today);
-    if (strcmp(s->date, today) != 0 ||
-        attendance_room_has(p->d->store, s->code, p->room, &e) != 1)
+    if (strcmp(s->date, today) != 0)
         return 0;
+    if ((has = attendance_room_has(p->d->store, s->code, p->room, e)) != 1)
+        return has; /* -1: its error goes up */
     session_times(s, &t);
     if (t.start <= now && now <= t.end) {
         rank = 3;
@@ -285,8 +286,9 @@ static int session_in_room_now(struct daemon *d, const char *room,
     return 0;
 }
 
-static int seat_candidate(void *ud, const struct candidate *c)
+static int seat_candidate(void *ud, const struct candidate *c, struct err *e)
 {
+    (void)e;
     struct candidate *out = ud;
     if (strcmp(c->seat, out->seat) == 0)
         *out = *c;
@@ -499,8 +501,9 @@ struct page {
     int full;
 };
 
-static int page_row(void *ud, const struct event *ev)
+static int page_row(void *ud, const struct event *ev, struct err *e)
 {
+    (void)e;
     struct page *p = ud;
     int incident = strcmp(ev->kind, "incident.logged") == 0 ||
                    strcmp(ev->kind, "incident.amended") == 0;

@@ -37,9 +37,12 @@ struct today_ctx {
     int failed;
 };
 
-static int collect_today(void *ud, const struct session_row *row)
+static int collect_today(void *ud, const struct session_row *row,
+                         struct err *e)
 {
     struct today_ctx *t = ud;
+
+    (void)e;
     struct schedule *s = t->s;
     struct session_row *grown;
 
@@ -86,10 +89,12 @@ struct ticket_list {
     size_t n, cap;
 };
 
-static int collect_absentee(void *ud, const char *ticket, const char *seat)
+static int collect_absentee(void *ud, const char *ticket, const char *seat,
+                            struct err *e)
 {
     struct ticket_list *l = ud;
 
+    (void)e;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
         void *t = realloc(l->tickets, cap * sizeof(*l->tickets));
@@ -108,10 +113,11 @@ static int collect_absentee(void *ud, const char *ticket, const char *seat)
     return 0;
 }
 
-static int publish_one(void *ud, const struct event *ev)
+static int publish_one(void *ud, const struct event *ev, struct err *e)
 {
     struct schedule *sc = ud;
 
+    (void)e;
     sc->env.published(sc->env.arg, ev);
     return 0;
 }

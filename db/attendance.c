@@ -110,6 +110,7 @@ int attendance_absentees(struct store *st, const char *session,
         " AND e.kind IN ('checkin.accepted', 'checkin.manual', "
         "'absent.marked'))"
         " ORDER BY CAST(c.seat AS INTEGER), c.seat";
+    struct err cbe;
     sqlite3_stmt *q;
     int rc;
 
@@ -117,10 +118,11 @@ int attendance_absentees(struct store *st, const char *session,
         return store_sqlerr(st, e, "absentees");
     store_bind_text(q, 1, session);
     store_bind_text(q, 2, room);
+    err_clear(&cbe);
     while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-        if (fn(ud, store_col_text(q, 0), store_col_text(q, 1)) == -1) {
+        if (fn(ud, store_col_text(q, 0), store_col_text(q, 1), &cbe) == -1) {
             sqlite3_finalize(q);
-            return err_set(e, EX_SOFTWARE, "absentees: callback failed");
+            return store_callback_err(e, &cbe, "absentees");
         }
     sqlite3_finalize(q);
     return rc == SQLITE_DONE ? 0 : store_sqlerr(st, e, "absentees");

@@ -39,10 +39,11 @@ int attendance_sealed(struct store *st, const char *session, const char *room,
                       struct err *e);
 
 /* Candidates of session in room with no check-in and not yet marked
- * absent, by seat: the ones to mark at the late cut-off. */
+ * absent, by seat: the ones to mark at the late cut-off.  fn returns 0 to
+ * go on, -1 to fail with its own e filled (store.h, store_callback_err). */
 struct candidate;
 typedef int (*attendance_candidate_fn)(void *ud, const char *ticket,
-                                       const char *seat);
+                                       const char *seat, struct err *e);
 int attendance_absentees(struct store *st, const char *session,
                          const char *room, attendance_candidate_fn fn, void *ud,
                          struct err *e);

@@ -12,6 +12,7 @@
 
 #include "event.h"
 #include "hex.h"
+#include "refdigest.h"
 #include "store.h"
 
 static const char *const event_kinds[] = {
@@ -49,6 +50,19 @@ int event_kind_valid(const char *kind)
         if (strcmp(*k, kind) == 0)
             return 1;
     return 0;
+}
+
+/* Exactly 64 lower-case hex digits, as event_compute_hash writes them. */
+static int hash_hex_valid(const char *h)
+{
+    int i;
+
+    if (h == NULL)
+        return 0;
+    for (i = 0; i < EVENT_HASH_HEX; i++)
+        if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+            return 0;
+    return h[i] == '\0';
 }
 
 static int hash_field(EVP_MD_CTX *md, const char *s)
@@ -187,6 +201,14 @@ int event_append(struct store *st, struct event *ev, struct err *e)
     if (rc == SQLITE_ROW) {
         int64_t last_ms = iso_ms(store_col_text(s, 2));
         ev->id = sqlite3_column_int64(s, 0) + 1;
+        if (!hash_hex_valid(store_col_text(s, 1))) {
+            sqlite3_reset(s);
+            return err_set(e, EX_DATAERR,
+                           "event %" PRId64 ", the last one, is damaged: its "
+                           "hash is not 64 lower-case hex digits; nothing can "
+                           "be appended after it (see 'examctl verify')",
+                           ev->id - 1);
+        }
         snprintf(ev->prev_hash, sizeof(ev->prev_hash), "%s",
                  store_col_text(s, 1));
         if (ev->time_ms < last_ms && hold_time(ev, last_ms, e) == -1) {
@@ -234,6 +256,18 @@ static const char *col_or_null(sqlite3_stmt *s, int col)
                : (const char *)sqlite3_column_text(s, col);
 }
 
+/* A hash cell into out; one longer than a hash (which would be cut to a
+ * plausible 64 digits) comes out as "", which no check takes for a hash. */
+static void hash_from_row(sqlite3_stmt *s, int col,
+                          char out[EVENT_HASH_HEX + 1])
+{
+    const char *t = store_col_text(s, col);
+
+    if (strlen(t) > EVENT_HASH_HEX)
+        t = "";
+    snprintf(out, EVENT_HASH_HEX + 1, "%s", t);
+}
+
 static void event_from_row(sqlite3_stmt *s, struct event *ev)
 {
     memset(ev, 0, sizeof(*ev));
@@ -247,19 +281,23 @@ static void event_from_row(sqlite3_stmt *s, struct event *ev)
     ev->device = col_or_null(s, 7);
     ev->operator_name = col_or_null(s, 8);
     ev->payload = col_or_null(s, 9);
-    snprintf(ev->prev_hash, sizeof(ev->prev_hash), "%s", store_col_text(s, 10));
-    snprintf(ev->hash, sizeof(ev->hash), "%s", store_col_text(s, 11));
+    hash_from_row(s, 10, ev->prev_hash);
+    hash_from_row(s, 11, ev->hash);
 }
 
-static const char *SQL_SINCE =
-    "SELECT id, time, tz_offset, kind, session, room, ticket, device, "
-    "operator, payload, prev_hash, hash FROM event WHERE id > ? "
-    "ORDER BY id LIMIT ?";
+#define EVENT_COLS                                                             \
+    "id, time, tz_offset, kind, session, room, ticket, device, operator, "     \
+    "payload, prev_hash, hash"
+static const char *SQL_SINCE = "SELECT " EVENT_COLS " FROM event WHERE id > ? "
+                               "ORDER BY id LIMIT ?";
+static const char *SQL_HEAD =
+    "SELECT " EVENT_COLS " FROM event ORDER BY id DESC LIMIT 1";
 
 int event_foreach(struct store *st, int64_t since, int64_t limit, event_fn fn,
                   void *ud, struct err *e)
 {
     struct event ev;
+    struct err cbe;
     sqlite3_stmt *s;
     int rc, r = 0;
 
@@ -268,9 +306,10 @@ int event_foreach(struct store *st, int64_t since, int64_t limit, event_fn fn,
         return store_sqlerr(st, e, "events");
     sqlite3_bind_int64(s, 1, since);
     sqlite3_bind_int64(s, 2, limit > 0 ? limit : -1);
+    err_clear(&cbe);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         event_from_row(s, &ev);
-        if ((r = fn(ud, &ev)) != 0)
+        if ((r = fn(ud, &ev, &cbe)) != 0)
             break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -280,7 +319,7 @@ int event_foreach(struct store *st, int64_t since, int64_t limit, event_fn fn,
     }
     sqlite3_finalize(s);
     if (r == -1)
-        return err_set(e, EX_SOFTWARE, "events: callback failed");
+        return store_callback_err(e, &cbe, "events");
     return 0;
 }
 
@@ -326,17 +365,78 @@ int64_t event_last_id(struct store *st, struct err *e)
     return id;
 }
 
+json_t *event_account_json(long long uid, const char *user)
+{
+    json_t *j = json_object();
+
+    if (j == NULL ||
+        json_object_set_new(j, "uid", json_integer((json_int_t)uid)) == -1 ||
+        (user != NULL &&
+         json_object_set_new(j, "user", json_string(user)) == -1)) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+static const char damage_hash[] = "its hash is not 64 lower-case hex digits";
+static const char damage_prev[] =
+    "its prev_hash is not 64 lower-case hex digits";
+static const char damage_edited[] = "contents do not match its hash (edited)";
+
+/* Why the row is not sound as a chain link, or NULL when it is. */
+static const char *row_damage(const struct event *ev)
+{
+    char h[EVENT_HASH_HEX + 1];
+
+    if (!hash_hex_valid(ev->hash))
+        return damage_hash;
+    if (!hash_hex_valid(ev->prev_hash))
+        return damage_prev;
+    if (event_compute_hash(ev, ev->prev_hash, h) == -1 ||
+        strcmp(h, ev->hash) != 0)
+        return damage_edited;
+    return NULL;
+}
+
+int event_check_head(struct store *st, struct err *e)
+{
+    const char *why = NULL;
+    struct event ev;
+    sqlite3_stmt *s;
+    int rc;
+
+    if ((s = store_stmt(st, SQL_HEAD, e)) == NULL)
+        return -1;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        event_from_row(s, &ev);
+        why = row_damage(&ev);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_sqlerr(st, e, "event: head");
+    if (why != NULL)
+        return err_set(e, EX_DATAERR,
+                       "event %" PRId64 ", the last one, is damaged: %s; "
+                       "nothing can be appended after it (see 'examctl "
+                       "verify')",
+                       ev.id, why);
+    return 0;
+}
+
 struct verify_walk {
     struct event_verify *r;
     int64_t expect_id;
     char prev[EVENT_HASH_HEX + 1];
 };
 
-static int verify_row(void *ud, const struct event *ev)
+static int verify_row(void *ud, const struct event *ev, struct err *e)
 {
     struct verify_walk *w = ud;
-    char h[EVENT_HASH_HEX + 1];
+    const char *why;
 
+    (void)e;
     w->r->checked++;
     if (ev->id != w->expect_id) {
         w->r->bad_id = ev->id;
@@ -357,15 +457,14 @@ static int verify_row(void *ud, const struct event *ev)
             ev->id);
         return 1;
     }
-    if (event_compute_hash(ev, ev->prev_hash, h) == -1 ||
-        strcmp(h, ev->hash) != 0) {
+    if ((why = row_damage(ev)) != NULL) {
         w->r->bad_id = ev->id;
-        snprintf(w->r->reason, sizeof(w->r->reason),
-                 "event %" PRId64 ": contents do not match its hash (edited)",
-                 ev->id);
+        snprintf(w->r->reason, sizeof(w->r->reason), "event %" PRId64 ": %s%s",
+                 ev->id, why, why == damage_edited ? "" : " (damaged)");
         return 1;
     }
     memcpy(w->prev, ev->hash, sizeof(w->prev));
+    memcpy(w->r->head_hash, ev->hash, sizeof(w->r->head_hash));
     w->r->last_id = ev->id;
     w->expect_id++;
     return 0;
@@ -400,6 +499,26 @@ static int verify_tail(struct store *st, struct event_verify *r, struct err *e)
     return 0;
 }
 
+/* The reference tables against the newest digest the chain holds. */
+static int verify_reference(struct store *st, struct event_verify *r,
+                            struct err *e)
+{
+    struct refdigest_result rr;
+    int rc;
+
+    if ((rc = refdigest_compare(st, &rr, e)) == -1)
+        return -1;
+    r->ref_id = rr.event_id;
+    r->ref_unrecorded = rr.unrecorded;
+    if (rc == 1) {
+        r->bad_table = rr.table;
+        if (rr.table == NULL) /* a malformed digest: that row is wrong */
+            r->bad_id = rr.event_id;
+        snprintf(r->reason, sizeof(r->reason), "%s", rr.reason);
+    }
+    return 0;
+}
+
 int event_verify(struct store *st, struct event_verify *r, struct err *e)
 {
     struct verify_walk w;
@@ -414,10 +533,16 @@ int event_verify(struct store *st, struct event_verify *r, struct err *e)
     if (store_exec(st, "BEGIN", e) == -1)
         return -1;
     rc = event_foreach(st, 0, 0, verify_row, &w, e);
-    if (rc == 0 && r->bad_id == 0)
+    if (rc == 0 && r->reason[0] == '\0')
         rc = verify_tail(st, r, e);
+    if (rc == 0 && r->reason[0] == '\0' && r->checked == 0)
+        snprintf(r->reason, sizeof(r->reason),
+                 "the event log is empty, not even site.created: this is not "
+                 "a site's record");
+    if (rc == 0 && r->reason[0] == '\0')
+        rc = verify_reference(st, r, e);
     store_exec(st, "COMMIT", NULL);
     if (rc == -1)
         return -1;
-    return r->bad_id != 0 ? 1 : 0;
+    return r->reason[0] != '\0' ? 1 : 0;
 }

@@ -65,9 +65,11 @@ int event_compute_hash(const struct event *ev, const char *prev_hash,
 /*
  * Call fn for each event with id > since, in id order, at most limit
  * (0: all).  The struct and its strings are valid during the call only.
- * fn returns 0 to go on, 1 to stop early, -1 to fail.
+ * fn returns 0 to go on, 1 to stop early, -1 to fail with its own e filled
+ * (never NULL; event_foreach then fails with that error: store.h,
+ * store_callback_err).
  */
-typedef int (*event_fn)(void *ud, const struct event *ev);
+typedef int (*event_fn)(void *ud, const struct event *ev, struct err *e);
 int event_foreach(struct store *st, int64_t since, int64_t limit, event_fn fn,
                   void *ud, struct err *e);
 
@@ -78,18 +80,43 @@ json_t *event_to_json(const struct event *ev);
 /* Highest event id (0 when empty), or -1. */
 int64_t event_last_id(struct store *st, struct err *e);
 
+/*
+ * The "account" object of a payload: {"uid":N,"user":"name"}, user left
+ * out when NULL.  Who caused the event: examctl's own account
+ * (store_set_account), or the daemon's client by its peer credentials.
+ * NULL on allocation failure.
+ */
+json_t *event_account_json(long long uid, const char *user);
+
+/*
+ * Check the head of the chain, the row the next append links to: its hash
+ * and prev_hash are 64 lower-case hex digits and its hash recomputes from
+ * its fields and prev_hash.  0 when sound or the log is empty; -1 with
+ * EX_DATAERR and "event N (the last one) is damaged: …" when not (nothing
+ * can be appended after it: the daemon refuses to start), or another code
+ * on a read error.
+ */
+int event_check_head(struct store *st, struct err *e);
+
 struct event_verify {
-    int64_t checked; /* rows walked */
-    int64_t last_id;
-    int64_t bad_id; /* first row found wrong, 0 if none */
-    char reason[256];
+    int64_t checked;                    /* rows walked */
+    int64_t last_id;                    /* the last row found sound */
+    char head_hash[EVENT_HASH_HEX + 1]; /* its hash, "" when none */
+    int64_t bad_id;                     /* first row found wrong, 0 if none */
+    const char *bad_table; /* reference table that differs, NULL if none */
+    int64_t ref_id;        /* the event whose digest the tables matched */
+    int ref_unrecorded;    /* 1: the newest reference change predates digests */
+    char reason[256];      /* why it is broken, "" when intact */
 };
 
 /*
  * Walk the whole chain: ids consecutive from 1, each prev_hash equal to the
  * previous row's hash, each hash recomputed, and no row missing at the end
- * (the AUTOINCREMENT high-water mark equals the last id).  Returns 0 intact,
- * 1 broken (r says where and why), -1 error.
+ * (the AUTOINCREMENT high-water mark equals the last id); then the
+ * reference tables against the newest digest the chain recorded
+ * (refdigest.h).  An empty log is not intact: a site's record starts with
+ * site.created.  One read transaction.  Returns 0 intact, 1 broken (r says
+ * where and why: bad_id for a row, bad_table for a table), -1 error.
  */
 int event_verify(struct store *st, struct event_verify *r, struct err *e);
 

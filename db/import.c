@@ -16,6 +16,7 @@
 #include "event.h"
 #include "idnumber.h"
 #include "import.h"
+#include "refdigest.h"
 #include "roster.h"
 #include "secret.h"
 #include "session.h"
@@ -476,8 +477,7 @@ static int import_txn(struct import_ctx *x, const char *path,
         memset(&ev, 0, sizeof(ev));
         ev.kind = "roster.imported";
         ev.operator_name = x->o->operator_name;
-        ev.payload = payload;
-        rc = event_append(x->st, &ev, e);
+        rc = refdigest_append(x->st, &ev, &payload, e);
         free(payload);
         if (rc == -1)
             goto rollback;
@@ -503,10 +503,13 @@ static int import_run(struct import_ctx *x, const char *path,
                       const char *event_kind, struct err *e)
 {
     sqlite3 *db = store_db(x->st);
+    struct err dropped;
     sqlite3_stmt *s;
     char sql[64];
     int old = 0, rc;
 
+    if (e == NULL) /* the row loop reads and fills e: give it one */
+        e = &dropped;
     if (sqlite3_prepare_v2(db, "PRAGMA cache_size", -1, &s, NULL) ==
         SQLITE_OK) {
         if (sqlite3_step(s) == SQLITE_ROW)
@@ -601,7 +604,7 @@ static const struct column_spec roster_cols[] = {
     {"session", R_SESSION, 1}, {"room", R_ROOM, 1}, {"seat", R_SEAT, 1},
 };
 
-static int load_session(void *ud, const struct session_row *s)
+static int load_session(void *ud, const struct session_row *s, struct err *e)
 {
     struct import_ctx *x = ud;
     struct session_row *n;
@@ -609,7 +612,7 @@ static int load_session(void *ud, const struct session_row *s)
     if (x->nsessions == x->capsessions) {
         size_t cap = x->capsessions ? x->capsessions * 2 : 16;
         if ((n = realloc(x->sessions, cap * sizeof(*n))) == NULL)
-            return -1;
+            return err_set(e, EX_OSERR, "out of memory");
         x->sessions = n;
         x->capsessions = cap;
     }

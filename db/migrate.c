@@ -39,9 +39,21 @@ static int user_version(sqlite3 *db)
 static int exec(sqlite3 *db, const char *sql, struct err *e, const char *what)
 {
     char *msg = NULL;
+    int rc;
 
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        err_set(e, EX_SOFTWARE, "%s: %s", what, msg ? msg : "?");
+    if ((rc = sqlite3_exec(db, sql, NULL, NULL, &msg)) != SQLITE_OK) {
+        rc &= 0xff;
+        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+            err_set(e, EX_TEMPFAIL,
+                    "another process kept it locked for writing (%s): try "
+                    "again when it has finished",
+                    msg ? msg : "database is locked");
+        else
+            err_set(e,
+                    rc == SQLITE_IOERR || rc == SQLITE_FULL ? EX_IOERR
+                    : rc == SQLITE_READONLY                 ? EX_NOPERM
+                                                            : EX_SOFTWARE,
+                    "%s: %s", what, msg ? msg : "?");
         sqlite3_free(msg);
         return -1;
     }
@@ -49,6 +61,11 @@ static int exec(sqlite3 *db, const char *sql, struct err *e, const char *what)
 }
 
 int migrate_apply(sqlite3 *db, struct err *e)
+{
+    return migrate_run(db, NULL, e);
+}
+
+int migrate_run(sqlite3 *db, int *from, struct err *e)
 {
     char bump[64];
     int i, v;
@@ -62,6 +79,8 @@ int migrate_apply(sqlite3 *db, struct err *e)
         return err_set(e, EX_SOFTWARE, "migrate: cannot read user_version: %s",
                        sqlite3_errmsg(db));
     }
+    if (from != NULL)
+        *from = v;
     if (v > migrate_latest()) {
         exec(db, "ROLLBACK", NULL, "");
         return err_set(e, EX_SOFTWARE,

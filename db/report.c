@@ -48,6 +48,7 @@ int report_status(struct store *st, const char *session, const char *room,
                   report_status_fn fn, void *ud, struct err *e)
 {
     struct report_status r;
+    struct err cbe;
     sqlite3_stmt *q;
     int rc;
 
@@ -55,6 +56,7 @@ int report_status(struct store *st, const char *session, const char *room,
         return store_sqlerr(st, e, "status");
     store_bind_text(q, 1, session);
     store_bind_text(q, 2, room);
+    err_clear(&cbe);
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         memset(&r, 0, sizeof(r));
         snprintf(r.session, sizeof(r.session), "%s", store_col_text(q, 0));
@@ -65,9 +67,9 @@ int report_status(struct store *st, const char *session, const char *room,
         r.absent = sqlite3_column_int(q, 5);
         r.denied = sqlite3_column_int(q, 6);
         r.incidents = sqlite3_column_int(q, 7);
-        if (fn(ud, &r) == -1) {
+        if (fn(ud, &r, &cbe) == -1) {
             sqlite3_finalize(q);
-            return err_set(e, EX_SOFTWARE, "status: callback failed");
+            return store_callback_err(e, &cbe, "status");
         }
     }
     sqlite3_finalize(q);

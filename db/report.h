@@ -21,8 +21,10 @@ struct report_status {
     int incidents; /* incidents logged */
 };
 
-/* One row per (session, room), filters NULL for all.  fn returns 0 / -1. */
-typedef int (*report_status_fn)(void *ud, const struct report_status *r);
+/* One row per (session, room), filters NULL for all.  fn returns 0 to go
+ * on, -1 to fail with its own e filled (store.h, store_callback_err). */
+typedef int (*report_status_fn)(void *ud, const struct report_status *r,
+                                struct err *e);
 int report_status(struct store *st, const char *session, const char *room,
                   report_status_fn fn, void *ud, struct err *e);
 

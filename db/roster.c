@@ -156,13 +156,15 @@ static int candidate_query(struct store *st, sqlite3_stmt *q, candidate_fn fn,
                            void *ud, struct err *e)
 {
     struct candidate c;
+    struct err cbe;
     int rc;
 
+    err_clear(&cbe);
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         candidate_from_row(q, &c);
-        if (fn(ud, &c) == -1) {
+        if (fn(ud, &c, &cbe) == -1) {
             sqlite3_finalize(q);
-            return err_set(e, EX_SOFTWARE, "candidates: callback failed");
+            return store_callback_err(e, &cbe, "candidates");
         }
     }
     sqlite3_finalize(q);

@@ -41,8 +41,10 @@ int candidate_put(struct store *st, const struct candidate *c, struct err *e);
 int candidate_get(struct store *st, const char *ticket, struct candidate *out,
                   struct err *e);
 
-/* Candidates by session, room, seat; session/room NULL for all. */
-typedef int (*candidate_fn)(void *ud, const struct candidate *c);
+/* Candidates by session, room, seat; session/room NULL for all.  fn
+ * returns 0 to go on, -1 to fail with its own e filled (store.h,
+ * store_callback_err). */
+typedef int (*candidate_fn)(void *ud, const struct candidate *c, struct err *e);
 int candidate_foreach(struct store *st, const char *session, const char *room,
                       candidate_fn fn, void *ud, struct err *e);
 

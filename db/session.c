@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "event.h"
+#include "refdigest.h"
 #include "session.h"
 #include "sitetime.h"
 #include "store.h"
@@ -125,16 +126,18 @@ static const char *SQL_ALL =
 int session_foreach(struct store *st, session_fn fn, void *ud, struct err *e)
 {
     struct session_row s;
+    struct err cbe;
     sqlite3_stmt *q;
     int rc;
 
     if (sqlite3_prepare_v2(store_db(st), SQL_ALL, -1, &q, NULL) != SQLITE_OK)
         return store_sqlerr(st, e, "sessions");
+    err_clear(&cbe);
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         session_from_row(q, &s);
-        if (fn(ud, &s) == -1) {
+        if (fn(ud, &s, &cbe) == -1) {
             sqlite3_finalize(q);
-            return err_set(e, EX_SOFTWARE, "sessions: callback failed");
+            return store_callback_err(e, &cbe, "sessions");
         }
     }
     sqlite3_finalize(q);
@@ -167,8 +170,7 @@ int session_add(struct store *st, const struct session_row *s,
     ev.kind = "session.added";
     ev.session = s->code;
     ev.operator_name = operator_name;
-    ev.payload = payload;
-    rc = event_append(st, &ev, e);
+    rc = refdigest_append(st, &ev, &payload, e);
     free(payload);
     return rc == -1 ? -1 : 1;
 }

@@ -44,8 +44,9 @@ int session_add(struct store *st, const struct session_row *s,
 int session_get(struct store *st, const char *code, struct session_row *out,
                 struct err *e);
 
-/* All sessions by date, start, code.  fn returns 0 to go on, -1 to stop. */
-typedef int (*session_fn)(void *ud, const struct session_row *s);
+/* All sessions by date, start, code.  fn returns 0 to go on, -1 to fail
+ * with its own e filled (store.h, store_callback_err). */
+typedef int (*session_fn)(void *ud, const struct session_row *s, struct err *e);
 int session_foreach(struct store *st, session_fn fn, void *ud, struct err *e);
 
 /* The instants that matter for check-in, in the site's zone. */

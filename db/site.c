@@ -7,8 +7,11 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "event.h"
+#include "refdigest.h"
+#include "secret.h"
 #include "site.h"
 #include "store.h"
 
@@ -86,8 +89,83 @@ int site_create(struct store *st, const struct site *s, struct err *e)
         return err_set(e, EX_OSERR, "site: out of memory");
     memset(&ev, 0, sizeof(ev));
     ev.kind = "site.created";
-    ev.payload = payload;
-    rc = event_append(st, &ev, e);
+    rc = refdigest_append(st, &ev, &payload, e);
     free(payload);
     return rc;
+}
+
+static const char *SQL_CHECK_GET =
+    "SELECT value FROM secret_check WHERE id = 1";
+static const char *SQL_CHECK_PUT =
+    "INSERT INTO secret_check (id, value) VALUES (1, ?)";
+
+/* 1 and want filled when the database has a check value, 0 not, -1. */
+static int stored_check(struct store *st, char want[SECRET_CHECK_HEX + 1],
+                        struct err *e)
+{
+    sqlite3_stmt *q;
+    int rc;
+
+    if ((q = store_stmt(st, SQL_CHECK_GET, e)) == NULL)
+        return -1;
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        snprintf(want, SECRET_CHECK_HEX + 1, "%s", store_col_text(q, 0));
+    sqlite3_reset(q);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return store_sqlerr(st, e, "secret check");
+}
+
+static int compare_check(const struct secret *s,
+                         const char want[SECRET_CHECK_HEX + 1],
+                         char have[SECRET_CHECK_HEX + 1], struct err *e)
+{
+    if (secret_check_value(s, have) == -1)
+        return err_set(e, EX_SOFTWARE, "secret check: HMAC-SHA256 failed");
+    if (strlen(want) != SECRET_CHECK_HEX ||
+        CRYPTO_memcmp(want, have, SECRET_CHECK_HEX) != 0)
+        return err_set(e, EX_CONFIG,
+                       "the secret file does not belong to this database "
+                       "(its check value is not the one recorded when the "
+                       "database was made: a wrong or regenerated secret, "
+                       "with which no ID card would be found on the roster)");
+    return 0;
+}
+
+int site_secret_check(struct store *st, const struct secret *s, struct err *e)
+{
+    char want[SECRET_CHECK_HEX + 1], have[SECRET_CHECK_HEX + 1];
+    int rc;
+
+    if ((rc = stored_check(st, want, e)) != 1)
+        return rc;
+    return compare_check(s, want, have, e);
+}
+
+int site_secret_record(struct store *st, const struct secret *s, struct err *e)
+{
+    char want[SECRET_CHECK_HEX + 1], have[SECRET_CHECK_HEX + 1];
+    sqlite3_stmt *q;
+    int rc;
+
+    if (!store_in_txn(st))
+        return err_set(e, EX_SOFTWARE,
+                       "site_secret_record outside a transaction");
+    if ((rc = stored_check(st, want, e)) == -1)
+        return -1;
+    if (rc == 1)
+        return compare_check(s, want, have, e);
+    if (secret_check_value(s, have) == -1)
+        return err_set(e, EX_SOFTWARE, "secret check: HMAC-SHA256 failed");
+    if ((q = store_stmt(st, SQL_CHECK_PUT, e)) == NULL)
+        return -1;
+    sqlite3_bind_text(q, 1, have, SECRET_CHECK_HEX, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE)
+        return store_sqlerr(st, e, "secret check");
+    return 1;
 }

@@ -2,6 +2,7 @@
  * store.c: opening the site database, transactions, the statement cache.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,6 +21,8 @@ struct store {
     sqlite3 *db;
     char *path;
     int in_txn;
+    int schema_found; /* user_version at open, before migrations */
+    struct store_account account;
     int wal_pages;      /* frames in the WAL after the last commit */
     int autocheckpoint; /* pages, 0 = the owner checkpoints */
     int nstmt;
@@ -63,11 +66,36 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
     return SQLITE_OK;
 }
 
+/* For STORE_READONLY and STORE_NOMIGRATE: the schema must be this one. */
+static int schema_current(struct store *st, struct err *e)
+{
+    int v = store_schema_version(st), latest = migrate_latest();
+
+    st->schema_found = v;
+    if (v == -1)
+        return store_sqlerr(st, e, "schema version");
+    if (v == 0)
+        return err_set(e, EX_NOINPUT,
+                       "it has no schema: not a site database (run 'examctl "
+                       "init' for a new one)");
+    if (v < latest)
+        return err_set(e, EX_NOINPUT,
+                       "its schema (%d) is older than this program's (%d): "
+                       "run 'examctl migrate' (or start the daemon)",
+                       v, latest);
+    if (v > latest)
+        return err_set(e, EX_SOFTWARE,
+                       "database schema %d is newer than this program (%d): "
+                       "upgrade examsite",
+                       v, latest);
+    return 0;
+}
+
 int store_open(struct store **out, const char *path, int flags, struct err *e)
 {
     struct store *st;
     struct stat sb;
-    int oflags;
+    int oflags, rc;
 
     *out = NULL;
     if (!(flags & STORE_CREATE) && stat(path, &sb) == -1)
@@ -90,6 +118,7 @@ int store_open(struct store **out, const char *path, int flags, struct err *e)
         return -1;
     }
     sqlite3_extended_result_codes(st->db, 1);
+    st->account.uid = -1;
     st->autocheckpoint = 1000;
     sqlite3_wal_hook(st->db, wal_hook, st);
     sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
@@ -100,8 +129,16 @@ int store_open(struct store **out, const char *path, int flags, struct err *e)
     }
     if (!(flags & STORE_READONLY) &&
         (store_exec(st, "PRAGMA journal_mode=WAL", e) == -1 ||
-         store_exec(st, "PRAGMA synchronous=FULL", e) == -1 ||
-         migrate_apply(st->db, e) == -1)) {
+         store_exec(st, "PRAGMA synchronous=FULL", e) == -1)) {
+        err_prefix(e, "database %s", path);
+        store_close(st);
+        return -1;
+    }
+    if (flags & (STORE_READONLY | STORE_NOMIGRATE))
+        rc = schema_current(st, e);
+    else
+        rc = migrate_run(st->db, &st->schema_found, e);
+    if (rc == -1) {
         err_prefix(e, "database %s", path);
         store_close(st);
         return -1;
@@ -146,10 +183,20 @@ const char *store_path(const struct store *st)
 
 int store_begin(struct store *st, struct err *e)
 {
+    struct err le;
+
     if (st->in_txn)
         return err_set(e, EX_SOFTWARE, "store_begin inside a transaction");
-    if (store_exec(st, "BEGIN IMMEDIATE", e) == -1)
+    if (store_exec(st, "BEGIN IMMEDIATE", &le) == -1) {
+        if (le.code == EX_TEMPFAIL)
+            return err_set(e, EX_TEMPFAIL,
+                           "database %s: another process kept it locked for "
+                           "writing (%s): try again when it has finished",
+                           st->path, sqlite3_errmsg(st->db));
+        if (e != NULL)
+            *e = le;
         return -1;
+    }
     st->in_txn = 1;
     return 0;
 }
@@ -227,6 +274,23 @@ int store_schema_latest(void)
     return migrate_latest();
 }
 
+int store_schema_found(const struct store *st)
+{
+    return st->schema_found;
+}
+
+void store_set_account(struct store *st, long long uid, const char *user)
+{
+    st->account.uid = uid;
+    snprintf(st->account.user, sizeof(st->account.user), "%s",
+             user ? user : "");
+}
+
+const struct store_account *store_account(const struct store *st)
+{
+    return st->account.uid >= 0 ? &st->account : NULL;
+}
+
 int store_bind_text(sqlite3_stmt *s, int idx, const char *text)
 {
     if (text == NULL)
@@ -238,6 +302,18 @@ const char *store_col_text(sqlite3_stmt *s, int col)
 {
     const unsigned char *t = sqlite3_column_text(s, col);
     return t ? (const char *)t : "";
+}
+
+int store_callback_err(struct err *e, const struct err *cbe, const char *what)
+{
+    if (cbe->msg[0] == '\0')
+        return err_set(e, EX_SOFTWARE, "%s: callback failed", what);
+    if (e != NULL) {
+        *e = *cbe;
+        if (e->code == 0)
+            e->code = EX_SOFTWARE;
+    }
+    return -1;
 }
 
 int store_autocheckpoint(struct store *st, int pages, struct err *e)

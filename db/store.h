@@ -4,7 +4,11 @@
  * One struct store wraps one SQLite connection: WAL, synchronous=FULL,
  * foreign keys on, a busy timeout so two processes queue rather than fail,
  * and the schema brought up to date by the numbered migrations in
- * db/migrations (PRAGMA user_version).  Writes happen inside
+ * db/migrations (PRAGMA user_version).  Only the owners migrate: `examctl
+ * init` (STORE_CREATE), the daemon and `examctl migrate` (flags 0).  Readers
+ * open STORE_READONLY (no write lock, ever: under WAL they never wait for a
+ * writer) and examctl's writers STORE_NOMIGRATE; both refuse a schema other
+ * than this build's, with what to run.  Writes happen inside
  * store_begin()/store_commit(), which take the write lock up front
  * (BEGIN IMMEDIATE): whatever a writer reads inside its transaction (the
  * last event's hash, a uniqueness check) stays true until it commits.
@@ -19,14 +23,22 @@
 
 #include "err.h"
 
-#define STORE_CREATE   0x1   /* create the file if missing */
-#define STORE_READONLY 0x2   /* open read-only, no migrations */
-#define STORE_BUSY_MS  10000 /* how long a writer waits for the lock */
+#define STORE_CREATE    0x1   /* create the file if missing */
+#define STORE_READONLY  0x2   /* open read-only, no migrations */
+#define STORE_NOMIGRATE 0x4   /* read-write, but no migrations */
+#define STORE_BUSY_MS   10000 /* how long a writer waits for the lock */
 
 struct store;
 
-/* Open (and with STORE_CREATE create) path, apply pending migrations.
- * A missing file without STORE_CREATE is EX_NOINPUT. */
+/*
+ * Open (and with STORE_CREATE create) path.  Without STORE_READONLY or
+ * STORE_NOMIGRATE, apply pending migrations (under the write lock); with
+ * either, the schema must be this build's: an older one is EX_NOINPUT
+ * ("run 'examctl migrate' (or start the daemon)"), a newer one EX_SOFTWARE
+ * ("upgrade examsite").  A missing file without STORE_CREATE is EX_NOINPUT;
+ * a write lock held by another process for longer than the busy timeout
+ * is EX_TEMPFAIL.
+ */
 int store_open(struct store **out, const char *path, int flags, struct err *e);
 
 /* Finalise cached statements and close.  Accepts NULL. */
@@ -63,9 +75,30 @@ int store_exec(struct store *st, const char *sql, struct err *e);
 int store_schema_version(struct store *st);
 int store_schema_latest(void);
 
-/* Apply pending migrations on db (used by store_open).  0 or -1. */
+/* The schema version the database had when store_open found it, before
+ * any migration (0 for a file it created). */
+int store_schema_found(const struct store *st);
+
+/* Apply pending migrations on db (used by store_open).  0 or -1; with
+ * from, *from is the version found under the write lock. */
 int migrate_apply(sqlite3 *db, struct err *e);
+int migrate_run(sqlite3 *db, int *from, struct err *e);
 int migrate_latest(void);
+
+/*
+ * The account that writes through this store (examctl: its real uid and
+ * login name), recorded on the events of reference changes (refdigest.h).
+ * user NULL or "" when unknown.  Unset (uid -1) by default: the daemon
+ * records its clients' accounts itself.
+ */
+struct store_account {
+    long long uid; /* -1: none */
+    char user[64]; /* "" when unknown */
+};
+void store_set_account(struct store *st, long long uid, const char *user);
+
+/* The account set by store_set_account, or NULL. */
+const struct store_account *store_account(const struct store *st);
 
 /*
  * Checkpoints: a long-running writer (the daemon) turns automatic WAL
@@ -83,5 +116,14 @@ int store_bind_text(sqlite3_stmt *s, int idx, const char *text);
 
 /* Column text as a C string, "" for NULL. */
 const char *store_col_text(sqlite3_stmt *s, int col);
+
+/*
+ * The foreach helpers (event_foreach, session_foreach, candidate_foreach,
+ * attendance_absentees, report_status) give their callback a struct err of
+ * its own, never NULL.  When the callback returns -1, the helper fails with
+ * the callback's error as it left it (so the real cause is reported once),
+ * or "WHAT: callback failed" (EX_SOFTWARE) if it left it empty.  Returns -1.
+ */
+int store_callback_err(struct err *e, const struct err *cbe, const char *what);
 
 #endif

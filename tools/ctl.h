@@ -65,8 +65,20 @@ void ctl_tell_daemon(struct ctl *c);
 /* True if argv holds -h or --help (commands print their help and exit 0). */
 int ctl_wants_help(int argc, char **argv);
 
-/* Open the site database (must exist and be initialised). */
+/*
+ * Open the site database (must exist and be initialised) for reading:
+ * STORE_READONLY, so a reading command never migrates, never takes the
+ * write lock and never waits for a writer.
+ */
 int ctl_open_store(struct ctl *c, struct store **st, struct err *e);
+
+/* The same for a command that writes (imports, session add): read-write,
+ * no migrations (`examctl migrate` does those), and this user's account
+ * set for the events it records (store_set_account). */
+int ctl_open_store_rw(struct ctl *c, struct store **st, struct err *e);
+
+/* Record this process's account (real uid, login name) on st's events. */
+void ctl_set_account(struct store *st);
 
 /* Who runs this command (the login name), for the events it records. */
 const char *ctl_operator(void);
@@ -116,6 +128,7 @@ int ctl_roster(struct ctl *c, int argc, char **argv);
 int ctl_status(struct ctl *c, int argc, char **argv);
 int ctl_events(struct ctl *c, int argc, char **argv);
 int ctl_verify(struct ctl *c, int argc, char **argv);
+int ctl_migrate(struct ctl *c, int argc, char **argv); /* ctl_migrate.c */
 int ctl_idnumber(struct ctl *c, int argc, char **argv);
 int ctl_checkin(struct ctl *c, int argc, char **argv);
 int ctl_incident(struct ctl *c, int argc, char **argv);

@@ -17,7 +17,7 @@
 
 static const char events_usage[] = "events [--since ID] [--follow]";
 
-static int print_event(void *ud, const struct event *ev)
+static int print_event(void *ud, const struct event *ev, struct err *e)
 {
     struct ctl *c = ud;
     json_t *j;
@@ -25,7 +25,7 @@ static int print_event(void *ud, const struct event *ev)
     c->last_printed = ev->id;
     if (c->json) {
         if ((j = event_to_json(ev)) == NULL)
-            return -1;
+            return err_set(e, EX_OSERR, "events: out of memory");
         ctl_print_json(j);
         json_decref(j);
         return 0;
@@ -83,7 +83,7 @@ static int follow_stream(struct ctl *c, int fd)
                 ev.room = json_string_value(json_object_get(j, "room"));
                 ev.ticket = json_string_value(json_object_get(j, "ticket"));
                 ev.payload = payload;
-                print_event(c, &ev);
+                print_event(c, &ev, &e);
                 free(payload);
             }
             fflush(stdout);
@@ -153,6 +153,29 @@ int ctl_events(struct ctl *c, int argc, char **argv)
     return follow ? follow_stream(c, fd) : 0;
 }
 
+static json_t *verify_json(int rc, const struct event_verify *r)
+{
+    json_t *j =
+        json_pack("{s:b, s:I, s:I}", "intact", rc == 0, "checked",
+                  (json_int_t)r->checked, "last_id", (json_int_t)r->last_id);
+
+    if (j == NULL)
+        return NULL;
+    json_object_set_new(j, "head_hash",
+                        r->head_hash[0] ? json_string(r->head_hash)
+                                        : json_null());
+    if (rc == 0 && r->ref_unrecorded)
+        json_object_set_new(j, "tables_unchecked", json_true());
+    if (rc == 1) {
+        if (r->bad_id != 0)
+            json_object_set_new(j, "bad_event", json_integer(r->bad_id));
+        if (r->bad_table != NULL)
+            json_object_set_new(j, "table", json_string(r->bad_table));
+        json_object_set_new(j, "reason", json_string(r->reason));
+    }
+    return j;
+}
+
 int ctl_verify(struct ctl *c, int argc, char **argv)
 {
     struct event_verify r;
@@ -163,7 +186,11 @@ int ctl_verify(struct ctl *c, int argc, char **argv)
     if (ctl_wants_help(argc, argv)) {
         puts("usage: examctl verify\n\nWalk the event log's hash chain: every "
              "row's hash recomputed, every link to\nthe row before it, no row "
-             "missing.  Exit 0 intact, 1 broken (where and why\non stderr).");
+             "missing; then the roster tables (site, session,\nroom, "
+             "candidate) against the digest the newest event that changed "
+             "them\nrecorded.  Prints the head (last event and its hash).  "
+             "Exit 0 intact, 1 broken\n(where and why on stderr), also for "
+             "an empty log.");
         return 0;
     }
     if (argc != 1)
@@ -175,13 +202,9 @@ int ctl_verify(struct ctl *c, int argc, char **argv)
     if (rc == -1)
         return ctl_fail(&e);
     if (c->json) {
-        json_t *j = json_pack("{s:b, s:I, s:I}", "intact", rc == 0, "checked",
-                              (json_int_t)r.checked, "last_event",
-                              (json_int_t)r.last_id);
-        if (rc == 1) {
-            json_object_set_new(j, "bad_event", json_integer(r.bad_id));
-            json_object_set_new(j, "reason", json_string(r.reason));
-        }
+        json_t *j = verify_json(rc, &r);
+        if (j == NULL)
+            return ctl_failf(EX_OSERR, "verify: out of memory");
         ctl_print_json(j);
         json_decref(j);
     }
@@ -189,7 +212,19 @@ int ctl_verify(struct ctl *c, int argc, char **argv)
         fprintf(stderr, "examctl: verify: %s\n", r.reason);
         return 1;
     }
-    if (!c->json)
-        printf("chain intact: %" PRId64 " events\n", r.checked);
+    if (c->json)
+        return 0;
+    printf("chain intact: %" PRId64 " events\nhead: event %" PRId64
+           ", hash %s\n",
+           r.checked, r.last_id, r.head_hash);
+    if (r.ref_unrecorded)
+        printf("roster tables: not checked: their last change (event %" PRId64
+               ") was recorded by an\nolder examsite, without their digest; "
+               "the next import records it\n",
+               r.ref_id);
+    else if (r.ref_id > 0)
+        printf("roster tables: as recorded by event %" PRId64 "\n", r.ref_id);
+    else
+        printf("roster tables: empty, as recorded\n");
     return 0;
 }

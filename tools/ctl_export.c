@@ -50,14 +50,14 @@ static void field(const char *s, int last)
     fputs(last ? "\r\n" : ",", stdout);
 }
 
-static int export_row(void *ud, const struct candidate *cd)
+static int export_row(void *ud, const struct candidate *cd, struct err *e)
 {
     struct export_ctx *x = ud;
     struct attendance a;
     char when[16];
     const char *status;
 
-    if (attendance_get(x->st, cd->ticket, cd->session, &a, &x->e) == -1) {
+    if (attendance_get(x->st, cd->ticket, cd->session, &a, e) == -1) {
         x->failed = 1;
         return -1;
     }

@@ -169,15 +169,20 @@ int ctl_init(struct ctl *c, int argc, char **argv)
         unlink(c->db_path);
         return ctl_fail(&e);
     }
-    secret_wipe(&sec);
-    if (store_open(&st, c->db_path, STORE_CREATE, &e) == -1 ||
-        store_begin(st, &e) == -1 || site_create(st, &site, &e) == -1 ||
-        store_commit(st, &e) == -1) {
+    if (store_open(&st, c->db_path, STORE_CREATE, &e) == 0)
+        ctl_set_account(st);
+    /* the secret's check value goes in with the site: a wrong secret file
+     * is then refused rather than silently finding no one (site.h) */
+    if (st == NULL || store_begin(st, &e) == -1 ||
+        site_create(st, &site, &e) == -1 ||
+        site_secret_record(st, &sec, &e) == -1 || store_commit(st, &e) == -1) {
+        secret_wipe(&sec);
         store_close(st);
         unlink(c->db_path);
         unlink(secret_path);
         return ctl_fail(&e);
     }
+    secret_wipe(&sec);
     store_close(st);
     printf("site %s (%s), station %s, time zone %s\n", site.id, site.name,
            site.station, site.timezone);

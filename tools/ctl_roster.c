@@ -11,6 +11,7 @@
 #include "import.h"
 #include "roster.h"
 #include "secret.h"
+#include "site.h"
 #include "store.h"
 
 static const char import_syn[] =
@@ -41,6 +42,27 @@ static const char roster_help[] =
 static void masked_id(const struct candidate *c, char out[19])
 {
     snprintf(out, 19, "**************%s", c->id_last4);
+}
+
+/*
+ * Refuse a secret that is not this database's: hashed with it, no ID card
+ * would be found on the roster.  A database made before the check value
+ * existed gets it now (not on a dry run, which writes nothing).
+ */
+static int secret_belongs(struct store *st, const struct secret *sec,
+                          int dry_run, struct err *e)
+{
+    if (site_secret_check(st, sec, e) == -1)
+        return -1;
+    if (dry_run)
+        return 0;
+    if (store_begin(st, e) == -1)
+        return -1;
+    if (site_secret_record(st, sec, e) == -1) {
+        store_rollback(st);
+        return -1;
+    }
+    return store_commit(st, e);
 }
 
 static int cmd_roster_import(struct ctl *c, int argc, char **argv)
@@ -87,10 +109,17 @@ static int cmd_roster_import(struct ctl *c, int argc, char **argv)
                           argc - optind);
     ctl_import_opts(&o);
     o.operator_name = ctl_operator();
-    if (ctl_open_store(c, &st, &e) == -1)
+    if (ctl_open_store_rw(c, &st, &e) == -1)
         return ctl_fail(&e);
     ctl_secret_path(c, secret_path, sizeof(secret_path));
     if (secret_load(secret_path, &sec, &e) == -1) {
+        store_close(st);
+        return ctl_fail(&e);
+    }
+    if (secret_belongs(st, &sec, o.dry_run, &e) == -1) {
+        if (e.code == EX_CONFIG)
+            err_prefix(&e, "%s", secret_path);
+        secret_wipe(&sec);
         store_close(st);
         return ctl_fail(&e);
     }
@@ -119,13 +148,15 @@ static json_t *candidate_json(const struct candidate *cd)
                      "room", cd->room, "seat", cd->seat);
 }
 
-static int list_row(void *ud, const struct candidate *cd)
+static int list_row(void *ud, const struct candidate *cd, struct err *e)
 {
     json_t *arr = ud;
     char id[19];
 
     if (arr != NULL)
-        return json_array_append_new(arr, candidate_json(cd));
+        return json_array_append_new(arr, candidate_json(cd)) == -1
+                   ? err_set(e, EX_OSERR, "roster: out of memory")
+                   : 0;
     masked_id(cd, id);
     printf("%-14s %-16s %-6s %-4s %s  %s\n", cd->ticket, cd->session, cd->room,
            cd->seat, id, cd->name);

@@ -50,7 +50,7 @@ static int cmd_session_import(struct ctl *c, int argc, char **argv)
         return ctl_usagef(import_syn, argc < 2
                                           ? "session import needs the FILE"
                                           : "session import takes one FILE");
-    if (ctl_open_store(c, &st, &e) == -1)
+    if (ctl_open_store_rw(c, &st, &e) == -1)
         return ctl_fail(&e);
     memset(&o, 0, sizeof(o));
     ctl_import_opts(&o);
@@ -138,7 +138,7 @@ static int cmd_session_add(struct ctl *c, int argc, char **argv)
     if (import_session_fields(argv[optind], cert, level, date, start, end,
                               opens, late, pub, org, &s, &e) == -1)
         return ctl_fail(&e);
-    if (ctl_open_store(c, &st, &e) == -1)
+    if (ctl_open_store_rw(c, &st, &e) == -1)
         return ctl_fail(&e);
     if (store_begin(st, &e) == -1 ||
         (rc = session_add(st, &s, ctl_operator(), &e)) == -1) {
@@ -158,7 +158,7 @@ static int cmd_session_add(struct ctl *c, int argc, char **argv)
     return 0;
 }
 
-static int list_row(void *ud, const struct session_row *s)
+static int list_row(void *ud, const struct session_row *s, struct err *e)
 {
     json_t *arr = ud;
     char a[6], b[6];
@@ -174,8 +174,9 @@ static int list_row(void *ud, const struct session_row *s)
         json_object_set_new(j, "published",
                             s->published >= 0 ? json_integer(s->published)
                                               : json_null());
-        json_array_append_new(arr, j);
-        return 0;
+        return json_array_append_new(arr, j) == -1
+                   ? err_set(e, EX_OSERR, "sessions: out of memory")
+                   : 0;
     }
     printf("%-16s %-10s %s-%s  %-6s opens -%3d min, late +%2d min  %s\n",
            s->code, s->date, a, b, s->level, s->opens_before, s->late_after,

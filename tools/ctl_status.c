@@ -16,20 +16,23 @@
 
 static const char status_usage[] = "status [--session CODE] [--room ROOM]";
 
-static int status_row(void *ud, const struct report_status *r)
+static int status_row(void *ud, const struct report_status *r, struct err *e)
 {
     json_t *arr = ud;
 
-    if (arr != NULL)
-        return json_array_append_new(
+    if (arr == NULL) {
+        printf("%-16s %-6s %8d %7d %4d %6d %6d %9d\n", r->session,
+               r->room[0] ? r->room : "-", r->expected, r->present, r->late,
+               r->absent, r->denied, r->incidents);
+        return 0;
+    }
+    if (json_array_append_new(
             arr, json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i}", "code",
                            r->session, "room", r->room, "expected", r->expected,
                            "present", r->present, "late", r->late, "absent",
                            r->absent, "denied", r->denied, "incidents",
-                           r->incidents));
-    printf("%-16s %-6s %8d %7d %4d %6d %6d %9d\n", r->session,
-           r->room[0] ? r->room : "-", r->expected, r->present, r->late,
-           r->absent, r->denied, r->incidents);
+                           r->incidents)) == -1)
+        return err_set(e, EX_OSERR, "status: out of memory");
     return 0;
 }
 
@@ -48,7 +51,7 @@ static int print_row_json(json_t *row)
     r.absent = (int)json_integer_value(json_object_get(row, "absent"));
     r.denied = (int)json_integer_value(json_object_get(row, "denied"));
     r.incidents = (int)json_integer_value(json_object_get(row, "incidents"));
-    return status_row(NULL, &r);
+    return status_row(NULL, &r, NULL);
 }
 
 /*

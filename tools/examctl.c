@@ -50,6 +50,7 @@ static const char usage_text[] =
     "  devices\n"
     "  events [--since ID] [--follow]\n"
     "  verify\n"
+    "  migrate                    (bring the database to this build's schema)\n"
     "  export attendance --session CODE [--room ROOM]\n"
     "  reload                     (examsited re-reads the sessions and "
     "roster)\n"
@@ -170,13 +171,14 @@ int ctl_wants_help(int argc, char **argv)
     return 0;
 }
 
-int ctl_open_store(struct ctl *c, struct store **st, struct err *e)
+static int open_store(struct ctl *c, int flags, struct store **st,
+                      struct err *e)
 {
     struct site site;
     int rc;
 
-    if (store_open(st, c->db_path, 0, e) == -1) {
-        if (e->code == EX_NOINPUT)
+    if (store_open(st, c->db_path, flags, e) == -1) {
+        if (e->code == EX_NOINPUT && access(c->db_path, F_OK) == -1)
             err_set(e, EX_NOINPUT,
                     "no site database at %s (run 'examctl init' first, or "
                     "give --db)",
@@ -197,6 +199,26 @@ int ctl_open_store(struct ctl *c, struct store **st, struct err *e)
         return -1;
     }
     return 0;
+}
+
+int ctl_open_store(struct ctl *c, struct store **st, struct err *e)
+{
+    return open_store(c, STORE_READONLY, st, e);
+}
+
+int ctl_open_store_rw(struct ctl *c, struct store **st, struct err *e)
+{
+    if (open_store(c, STORE_NOMIGRATE, st, e) == -1)
+        return -1;
+    ctl_set_account(*st);
+    return 0;
+}
+
+void ctl_set_account(struct store *st)
+{
+    struct passwd *pw = getpwuid(getuid());
+
+    store_set_account(st, (long long)getuid(), pw ? pw->pw_name : NULL);
 }
 
 const char *ctl_operator(void)
@@ -234,6 +256,7 @@ static const struct command commands[] = {
     {"idcard", ctl_idcard},
     {"device", ctl_device},
     {"reload", ctl_reload},
+    {"migrate", ctl_migrate},
     {NULL, NULL},
 };
 

@@ -7,14 +7,20 @@
 #     --skip-invalid, --dry-run, re-import;
 #   - privacy: no full ID number in any output or in the database files;
 #   - status/verify/events/idnumber/init/usage/--help exit codes and shapes;
-#   - verify catches rows edited, deleted and inserted with the sqlite3 CLI;
 #   - what Excel and tired administrators do: rows of only commas, a ticket
 #     in scientific notation, several errors in one row, a roster before
 #     its sessions (one line), usage errors (one line naming the problem),
 #     init's file modes and its chown hint;
 #   - with a running examsited (simulated readers): roster import starts the
 #     readers of its rooms, `examctl reload`, export attendance in site time
-#     with formula cells neutralised, the -wal file's mode.
+#     with formula cells neutralised, the -wal file's mode;
+#   - verify catches rows edited, deleted and inserted with the sqlite3 CLI,
+#     and roster tables edited outside examctl (naming the table); it prints
+#     the head; an empty log is not intact; a damaged head is said;
+#   - the account on examctl's events; a regenerated secret is refused;
+#   - readers answer at once while another process holds the write lock,
+#     a writer gives up with 75; an older schema: readers and writers say
+#     "run 'examctl migrate'", which migrates.
 # Standalone: BIN=build bash tests/integration/foundation.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -249,8 +255,13 @@ t_contains "verify inserted: reason" "event 5: contents do not match its hash" "
 ex "$T/v-insert" --json verify
 t_eq "verify json broken" true "$(jq '.intact == false and .bad_event == 5 and (.reason | length) > 0' "$T/o")"
 fresh tpl-roster v-ok
+ex "$T/v-ok" --json events
+head_hash=$(jq -rs '.[-1].hash' "$T/o")
+t_eq "events: the last hash is a hash" true "$(echo "$head_hash" | grep -Eqx '[0-9a-f]{64}' && echo true)"
 ex "$T/v-ok" --json verify
-t_eq "verify json intact" '{"intact":true,"checked":4,"last_event":4}' "$(cat "$T/o")"
+t_eq "verify json intact" "{\"intact\":true,\"checked\":4,\"last_id\":4,\"head_hash\":\"$head_hash\"}" "$(cat "$T/o")"
+ex "$T/v-ok" verify
+t_contains "verify prints the head" "head: event 4, hash $head_hash" "$(cat "$T/o")"
 
 # --- idnumber check ---------------------------------------------------------
 for good in 11010519491231002X 11010519491231002x 440524188001010014 440524188001015368 53010219200508011X; do
@@ -457,5 +468,133 @@ wait "$DPID" 2>/dev/null
 ctl reload >/dev/null 2>"$T/e"
 t_eq "reload without a daemon: exit 69" 69 "$?"
 t_contains "reload without a daemon: says so" "examsited is not answering" "$(cat "$T/e")"
+# --- the record proves itself: reference tables, head, empty log ---------------
+# The roster tables are tied to the chain: every edit made outside an event
+# with the sqlite3 CLI is caught by verify, naming its table.
+ref_edit() {   # NAME TABLE SQL
+    fresh tpl-roster "r-$1"
+    sqlite3 "$T/r-$1/site.db" "$3"
+    ex "$T/r-$1" verify
+    t_eq "ref $1: verify exit" 1 "$RC"
+    t_contains "ref $1: names the table" "roster tables differ from the record: table $2 was edited outside examctl" "$(cat "$T/e")"
+    ex "$T/r-$1" --json verify
+    t_eq "ref $1: json" true "$(jq --arg t "$2" '.intact == false and .table == $t and
+        .last_id == 4 and (has("bad_event") | not) and (.reason | test("edited outside examctl"))' "$T/o")"
+}
+# a stand-in's card: ticket ...01's ID hash replaced by ...02's (another session)
+ref_edit idhash candidate "UPDATE candidate SET id_hash = (SELECT id_hash FROM candidate
+    WHERE ticket = '260000000002') WHERE ticket = '260000000001'"
+ref_edit seat candidate "UPDATE candidate SET seat = '99' WHERE ticket = '260000000002'"
+ref_edit removed candidate "DELETE FROM candidate WHERE ticket = '260000000003'"
+ref_edit window session "UPDATE session SET late_after = 200 WHERE code = 'WEB-2026-12A'"
+ref_edit zone site "UPDATE site SET timezone = 'Asia/Urumqi'"
+# examctl's own changes keep it intact
+fresh tpl-roster r-proper
+ex "$T/r-proper" session add EXTRA-1 --certificate "Web前端开发" --level 初级 --date 2026-12-06 --start 09:00 --end 10:00
+t_eq "ref proper: session add" 0 "$RC"
+ex "$T/r-proper" roster import --skip-invalid "$T/mixed.csv"
+t_eq "ref proper: import" 0 "$RC"
+ex "$T/r-proper" verify
+t_eq "ref proper: verify intact" 0 "$RC"
+t_contains "ref proper: tables as recorded" "roster tables: as recorded by event 6" "$(cat "$T/o")"
+
+# the account examctl ran as, on every event it wrote itself
+ex "$G" --json events
+t_eq "account on examctl's events" true "$(jq -s --argjson uid "$(id -u)" --arg user "$(id -un)" '
+    length == 4 and all(.[]; .payload.account == {"uid": $uid, "user": $user})' "$T/o")"
+t_eq "refdigest on examctl's events" true "$(jq -s 'all(.[]; .payload.refdigest.v == 1 and
+    (.payload.refdigest.candidate | test("^[0-9a-f]{64}$")))' "$T/o")"
+
+# an empty log is no site's record
+fresh tpl-roster empty-log
+tamper "$T/empty-log" "DELETE FROM event; DELETE FROM sqlite_sequence"
+ex "$T/empty-log" verify
+t_eq "empty log: exit 1" 1 "$RC"
+t_contains "empty log: says so" "the event log is empty, not even site.created" "$(cat "$T/e")"
+ex "$T/empty-log" --json verify
+t_eq "empty log: json" true "$(jq '.intact == false and .checked == 0 and .head_hash == null and (.reason | test("empty"))' "$T/o")"
+
+# a damaged head: writes say why instead of failing blind
+fresh tpl-roster bad-head
+tamper "$T/bad-head" "UPDATE event SET hash = 'zz' WHERE id = 4"
+ex "$T/bad-head" session add EXTRA-2 --certificate c --level 初级 --date 2026-12-06 --start 09:00 --end 10:00
+t_eq "damaged head: write refused" 65 "$RC"
+t_contains "damaged head: why" "event 4, the last one, is damaged: its hash is not 64 lower-case hex digits" "$(cat "$T/e")"
+ex "$T/bad-head" verify
+t_eq "damaged head: verify" 1 "$RC"
+
+# --- the secret belongs to its database -----------------------------------------
+fresh tpl-roster wrong-secret
+t_eq "init stored the secret's check value" 1 "$(sqlite3 "$T/wrong-secret/site.db" 'SELECT count(*) FROM secret_check')"
+before=$(dump "$T/wrong-secret")
+rm "$T/wrong-secret/site.db.secret"
+mkdir -p "$T/other-site"
+"$EX" --db "$T/other-site/site.db" init --site-id X --site-name x >/dev/null 2>&1
+cp -p "$T/other-site/site.db.secret" "$T/wrong-secret/site.db.secret"   # a regenerated secret
+ex "$T/wrong-secret" roster import "$SAMPLES/roster.csv"
+t_eq "regenerated secret: import refused" 78 "$RC"
+t_contains "regenerated secret: says so" "site.db.secret: the secret file does not belong to this database (" "$(cat "$T/e")"
+t_eq "regenerated secret: nothing written" "$before" "$(dump "$T/wrong-secret")"
+ex "$T/wrong-secret" roster import --dry-run "$SAMPLES/roster.csv"
+t_eq "regenerated secret: dry run refused too" 78 "$RC"
+
+# --- read-only commands stay read-only --------------------------------------------
+# Another process holds the write lock: every reader answers at once (WAL),
+# a writer gives up with 75 and says why.
+L="$T/locked"
+fresh tpl-roster locked
+(echo 'BEGIN IMMEDIATE;'; echo "INSERT INTO room VALUES ('held');"; sleep 12; echo 'COMMIT;') | sqlite3 "$L/site.db" &
+holder=$!
+t_on_exit "t_kill_child $holder"
+sleep 1
+for cmd in status "roster list" "roster show 260000000001" "session list" events verify \
+    "export attendance --session WEB-2026-12A"; do
+    t0=$(date +%s%N)
+    # shellcheck disable=SC2086
+    ex "$L" $cmd
+    t1=$(date +%s%N)
+    t_eq "locked: $cmd: exit 0" 0 "$RC"
+    t_eq "locked: $cmd answers at once" yes "$([ $(((t1 - t0) / 1000000)) -lt 2000 ] && echo yes || echo "took $(((t1 - t0) / 1000000)) ms")"
+done
+ex "$L" session add EXTRA-3 --certificate c --level 初级 --date 2026-12-06 --start 09:00 --end 10:00
+t_eq "locked: a writer gives up with 75" 75 "$RC"
+t_contains "locked: and says why" "another process kept it locked for writing" "$(cat "$T/e")"
+wait "$holder"
+ex "$L" session add EXTRA-3 --certificate c --level 初级 --date 2026-12-06 --start 09:00 --end 10:00
+t_eq "unlocked: the writer gets through" 0 "$RC"
+
+# readers never migrate: an older schema is said, with what to run
+O="$T/old-schema"
+fresh tpl-roster old-schema
+sqlite3 "$O/site.db" "DROP INDEX event_reference; DROP TABLE secret_check; PRAGMA user_version = 1"
+before=$(dump "$O")
+for cmd in status verify events "roster list" "session list"; do
+    # shellcheck disable=SC2086
+    ex "$O" $cmd
+    t_eq "old schema: $cmd: exit 66" 66 "$RC"
+    t_contains "old schema: $cmd: what to run" "run 'examctl migrate' (or start the daemon)" "$(cat "$T/e")"
+done
+ex "$O" roster import "$SAMPLES/roster.csv"
+t_eq "old schema: writers do not migrate either" 66 "$RC"
+t_eq "old schema: nothing changed by trying" "$before" "$(dump "$O")"
+ex "$O" migrate
+t_eq "migrate: exit" 0 "$RC"
+t_contains "migrate: says what it did" "schema 1 -> 2" "$(cat "$T/o")"
+ex "$O" --json migrate
+t_eq "migrate again: nothing to do" '{"from":2,"to":2}' "$(cat "$T/o")"
+ex "$O" status
+t_eq "migrated: status" 0 "$RC"
+# the first write that loads the secret records its check value
+t_eq "migrated: no check value yet" 0 "$(sqlite3 "$O/site.db" 'SELECT count(*) FROM secret_check')"
+ex "$O" roster import "$SAMPLES/roster.csv"
+t_eq "migrated: import" 0 "$RC"
+t_eq "migrated: check value recorded" 1 "$(sqlite3 "$O/site.db" 'SELECT count(*) FROM secret_check')"
+ex "$O" verify
+t_eq "migrated: verify" 0 "$RC"
+t_rc "migrate: missing db" 66 "$EX" --db "$T/missing.db" migrate
+t_rc "migrate: usage" 64 "$EX" --db "$O/site.db" migrate now
+"$EX" migrate --help >"$T/o" 2>/dev/null
+t_contains "migrate --help" "usage:" "$(cat "$T/o")"
+t_eq "migrate: missing db not created" no "$([ -e "$T/missing.db" ] && echo yes || echo no)"
 
 t_done

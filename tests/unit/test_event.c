@@ -3,7 +3,9 @@
  * answers computed independently, as docs/event-chain.md describes them),
  * appending, and event_verify against an attacker with the sqlite3 CLI's
  * powers: triggers dropped, then a row edited, deleted (middle, last) or
- * inserted.  And two processes appending at once.
+ * inserted.  And two processes appending at once; the head check the daemon
+ * makes at its start (event_check_head); the head verify reports, and an
+ * empty log, which is not intact.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -343,6 +345,165 @@ static void test_tamper_insert_gap(void **state)
     assert_int_equal(r.bad_id, 100);
 }
 
+/* event_check_head on a fresh connection: its return, the message. */
+static int check_head(struct fx *x, struct err *e)
+{
+    struct store *st;
+    int rc;
+
+    assert_int_equal(store_open(&st, x->db, 0, e), 0);
+    err_clear(e);
+    rc = event_check_head(st, e);
+    store_close(st);
+    return rc;
+}
+
+struct head_damage {
+    const char *sql;
+    const char *why;
+};
+
+/* A damaged last row is refused by event_check_head, naming the row and
+ * why; so is the append that would link to it, with the same cause (not
+ * "hashing failed" at every door). */
+static void test_check_head(void **state)
+{
+    static const struct head_damage damage[] = {
+        {"UPDATE event SET hash = 'not a hash' WHERE id = 6",
+         "hash is not 64 lower-case hex digits"},
+        {"UPDATE event SET hash = upper(hash) WHERE id = 6",
+         "hash is not 64 lower-case hex digits"},
+        {"UPDATE event SET hash = hash || '0' WHERE id = 6",
+         "hash is not 64 lower-case hex digits"},
+        {"UPDATE event SET hash = substr(hash, 2) WHERE id = 6",
+         "hash is not 64 lower-case hex digits"},
+        {"UPDATE event SET prev_hash = 'x' || substr(prev_hash, 2) "
+         "WHERE id = 6",
+         "prev_hash is not 64 lower-case hex digits"},
+        {"UPDATE event SET payload = '{\"n\":9}' WHERE id = 6",
+         "contents do not match its hash"},
+        {"UPDATE event SET hash = "
+         "'3333333333333333333333333333333333333333333333333333333333333333' "
+         "WHERE id = 6",
+         "contents do not match its hash"},
+    };
+    struct fx *x = *state;
+    struct store *st;
+    struct event ev;
+    struct err e;
+    size_t i;
+    char backup[320], cmd[700];
+
+    assert_int_equal(check_head(x, &e), 0);
+    snprintf(backup, sizeof(backup), "%s.orig", x->db);
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", x->db, backup);
+    assert_int_equal(system(cmd), 0);
+    for (i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
+        snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", backup, x->db);
+        assert_int_equal(system(cmd), 0);
+        tamper(x, damage[i].sql);
+        assert_int_equal(check_head(x, &e), -1);
+        assert_int_equal(e.code, EX_DATAERR);
+        if (strstr(e.msg, damage[i].why) == NULL ||
+            strstr(e.msg, "event 6, the last one, is damaged") == NULL)
+            fail_msg("%s: %s", damage[i].sql, e.msg);
+    }
+    /* the append after a hash that is no hash says why */
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", backup, x->db);
+    assert_int_equal(system(cmd), 0);
+    tamper(x, damage[0].sql);
+    assert_int_equal(store_open(&st, x->db, 0, &e), 0);
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = "checkin.accepted";
+    assert_int_equal(store_begin(st, &e), 0);
+    assert_int_equal(event_append(st, &ev, &e), -1);
+    assert_int_equal(e.code, EX_DATAERR);
+    assert_non_null(strstr(e.msg, "event 6, the last one, is damaged"));
+    store_rollback(st);
+    store_close(st);
+    /* only the head matters here: a row before it is verify's business */
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", backup, x->db);
+    assert_int_equal(system(cmd), 0);
+    tamper(x, "UPDATE event SET hash = 'bad' WHERE id = 3");
+    assert_int_equal(check_head(x, &e), 0);
+}
+
+static void test_check_head_empty(void **state)
+{
+    struct tfile *x = *state;
+    struct store *st;
+    struct err e;
+
+    assert_int_equal(store_open(&st, x->path, STORE_CREATE, &e), 0);
+    assert_int_equal(event_check_head(st, &e), 0);
+    store_close(st);
+}
+
+/* verify gives the head: the last row's id and hash. */
+static void test_verify_head(void **state)
+{
+    struct fx *x = *state;
+    struct event_verify r;
+    struct store *st;
+    struct err e;
+    char hash[EVENT_HASH_HEX + 1];
+
+    assert_int_equal(verify(x, &r), 0);
+    assert_int_equal(r.last_id, NSEED);
+    assert_int_equal(store_open(&st, x->db, STORE_READONLY, &e), 0);
+    sql_text(store_db(st), "SELECT hash FROM event WHERE id = 6", hash,
+             sizeof(hash));
+    store_close(st);
+    assert_int_equal(strlen(hash), EVENT_HASH_HEX);
+    assert_string_equal(r.head_hash, hash);
+    assert_string_equal(r.reason, "");
+    /* broken at 4: the head is the last sound row, 3 */
+    tamper(x, "UPDATE event SET payload = '{}' WHERE id = 4");
+    assert_int_equal(verify(x, &r), 1);
+    assert_int_equal(r.last_id, 3);
+    assert_int_equal(strlen(r.head_hash), EVENT_HASH_HEX);
+}
+
+/* A hash cell longer than a hash is not read as its first 64 digits. */
+static void test_tamper_overlong_hash(void **state)
+{
+    struct fx *x = *state;
+    struct event_verify r;
+
+    tamper(x, "UPDATE event SET hash = hash || 'ff' WHERE id = 3");
+    assert_int_equal(verify(x, &r), 1);
+    assert_int_equal(r.bad_id, 3);
+    assert_non_null(strstr(r.reason, "not 64 lower-case hex digits"));
+}
+
+/* An empty log is not a site's record: not intact. */
+static void test_verify_empty(void **state)
+{
+    struct tfile *x = *state;
+    struct event_verify r;
+    struct store *st;
+    struct err e;
+
+    assert_int_equal(store_open(&st, x->path, STORE_CREATE, &e), 0);
+    assert_int_equal(event_verify(st, &r, &e), 1);
+    assert_int_equal(r.checked, 0);
+    assert_int_equal(r.bad_id, 0);
+    assert_string_equal(r.head_hash, "");
+    assert_non_null(strstr(r.reason, "empty"));
+    assert_non_null(strstr(r.reason, "site.created"));
+    store_close(st);
+}
+
+static int tsetup(void **state)
+{
+    return tfile_setup(state, "empty.db");
+}
+
+static int tteardown(void **state)
+{
+    return tfile_teardown(state);
+}
+
 /* Child: open its own store, append n events one transaction each. */
 static int writer(const char *db, int n, const char *who)
 {
@@ -447,6 +608,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tamper_insert_gap, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_head, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_head_empty, tsetup,
+                                        tteardown),
+        cmocka_unit_test_setup_teardown(test_verify_head, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tamper_overlong_hash, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_verify_empty, tsetup, tteardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,14 +1,21 @@
 /*
  * test_migrate.c: db/migrate.c and store_open: a fresh database gets the
  * whole schema, reopening changes nothing, a newer schema is refused, and
- * the durability settings are in effect on an opened store.
+ * the durability settings are in effect on an opened store.  Shipped
+ * migrations are frozen (pinned SHA-256); readers and examctl's writers
+ * never migrate and say what to run; a held write lock does not stop a
+ * reader and makes a writer fail with EX_TEMPFAIL.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include <dirent.h>
+#include <errno.h>
+
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "store.h"
 #include "testutil.h"
@@ -200,6 +207,234 @@ static void test_transactions(void **state)
     store_close(st);
 }
 
+/*
+ * Migrations are frozen once shipped: a database migrated by an earlier
+ * build must be the one a later build expects.  Each file's SHA-256 is
+ * pinned here; a change goes into a new migration, never an edit.  A new
+ * migration is pinned when it is added (the test fails until it is).
+ */
+struct pin {
+    const char *file;
+    const char *sha256;
+};
+
+static const struct pin pins[] = {
+    {"001_initial.sql",
+     "375a886c286d9f3ee0b4ab28329cc1e7213887dfd5a14b74b4f1019acf5ebba3"},
+    {"002_integrity.sql",
+     "ea431e540cccf88fbe38f72236ab46302ad87c2ec6a9cd69b7e7a52b04dcb02a"},
+};
+#define NPINS ((int)(sizeof(pins) / sizeof(pins[0])))
+
+/* db/migrations, found from this file's path (tests run from the top). */
+static void migrations_dir(char *out, size_t cap)
+{
+    const char *slash = strrchr(__FILE__, '/');
+    int n = slash ? (int)(slash - __FILE__) : 0;
+
+    snprintf(out, cap, "%.*s%s../../db/migrations", n, __FILE__, n ? "/" : "");
+}
+
+static void sha256_file(const char *path, char out[65])
+{
+    unsigned char buf[4096], md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    FILE *f = fopen(path, "rb");
+    size_t n;
+    int i;
+
+    if (f == NULL)
+        fail_msg("%s: %s", path, strerror(errno));
+    assert_non_null(c);
+    assert_true(EVP_DigestInit_ex(c, EVP_sha256(), NULL));
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        assert_true(EVP_DigestUpdate(c, buf, n));
+    fclose(f);
+    assert_true(EVP_DigestFinal_ex(c, md, &mdlen));
+    EVP_MD_CTX_free(c);
+    for (i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static void test_migrations_frozen(void **state)
+{
+    char dir[512], path[800], got[65];
+    struct dirent *d;
+    int i, nfiles = 0;
+    DIR *dp;
+
+    (void)state;
+    migrations_dir(dir, sizeof(dir));
+    for (i = 0; i < NPINS; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, pins[i].file);
+        sha256_file(path, got);
+        if (strcmp(got, pins[i].sha256) != 0)
+            fail_msg("%s was edited after it shipped (SHA-256 %s, pinned "
+                     "%s): put the change in a new migration instead",
+                     pins[i].file, got, pins[i].sha256);
+        /* numbered 1, 2, ... in the order they are pinned */
+        assert_int_equal(atoi(pins[i].file), i + 1);
+    }
+    /* every migration this build carries is pinned */
+    assert_non_null(dp = opendir(dir));
+    while ((d = readdir(dp)) != NULL) {
+        size_t n = strlen(d->d_name);
+        if (n < 4 || strcmp(d->d_name + n - 4, ".sql") != 0)
+            continue;
+        nfiles++;
+        for (i = 0; i < NPINS; i++)
+            if (strcmp(d->d_name, pins[i].file) == 0)
+                break;
+        if (i == NPINS)
+            fail_msg("db/migrations/%s is not pinned in test_migrate.c",
+                     d->d_name);
+    }
+    closedir(dp);
+    assert_int_equal(nfiles, NPINS);
+    assert_int_equal(migrate_latest(), NPINS);
+}
+
+/* A database as the build before migration 002 left it. */
+static void make_v1(const char *path)
+{
+    char dir[512], file[800], *sql;
+    sqlite3 *db;
+    long len;
+    FILE *f;
+
+    migrations_dir(dir, sizeof(dir));
+    snprintf(file, sizeof(file), "%s/001_initial.sql", dir);
+    assert_non_null(f = fopen(file, "rb"));
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    rewind(f);
+    assert_non_null(sql = calloc(1, (size_t)len + 1));
+    assert_int_equal(fread(sql, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "PRAGMA journal_mode=WAL; BEGIN", NULL, NULL, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO site VALUES ('S', 'n', 'd', "
+                                  "'Asia/Shanghai', 'x');"
+                                  "PRAGMA user_version = 1; COMMIT",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    free(sql);
+}
+
+/* Readers and examctl's writers never migrate: an older schema is said,
+ * with what to run; the owners (flags 0) migrate it. */
+static void test_older_schema(void **state)
+{
+    struct tfile *x = *state;
+    static char before[65536], after[65536];
+    struct store *st;
+    sqlite3 *db;
+    struct err e;
+    int flags[2] = {STORE_READONLY, STORE_NOMIGRATE}, i;
+
+    make_v1(x->path);
+    assert_int_equal(sqlite3_open(x->path, &db), SQLITE_OK);
+    schema_of(db, before, sizeof(before));
+    sqlite3_close(db);
+    for (i = 0; i < 2; i++) {
+        st = (struct store *)1;
+        assert_int_equal(store_open(&st, x->path, flags[i], &e), -1);
+        assert_null(st);
+        assert_int_equal(e.code, EX_NOINPUT);
+        assert_non_null(strstr(e.msg, x->path));
+        assert_non_null(strstr(e.msg, "older than this program's"));
+        assert_non_null(
+            strstr(e.msg, "run 'examctl migrate' (or start the daemon)"));
+    }
+    assert_int_equal(sqlite3_open(x->path, &db), SQLITE_OK);
+    assert_int_equal(sql_int(db, "PRAGMA user_version"), 1);
+    schema_of(db, after, sizeof(after));
+    sqlite3_close(db);
+    assert_string_equal(before, after); /* nothing was changed by trying */
+
+    assert_int_equal(store_open(&st, x->path, 0, &e), 0);
+    assert_int_equal(store_schema_found(st), 1);
+    assert_int_equal(store_schema_version(st), migrate_latest());
+    assert_int_equal(sql_int(store_db(st), "SELECT count(*) FROM site"), 1);
+    store_close(st);
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(store_open(&st, x->path, flags[i], &e), 0);
+        assert_int_equal(store_schema_found(st), migrate_latest());
+        store_close(st);
+    }
+    assert_int_equal(store_open(&st, x->path, 0, &e), 0);
+    assert_int_equal(store_schema_found(st), migrate_latest());
+    store_close(st);
+    /* a file with no schema at all is not taken for an old site */
+    assert_int_equal(sqlite3_open(x->path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "PRAGMA user_version = 0", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(store_open(&st, x->path, STORE_READONLY, &e), -1);
+    assert_int_equal(e.code, EX_NOINPUT);
+    assert_non_null(strstr(e.msg, "not a site database"));
+}
+
+/* With another process holding the write lock: a reader opens and reads
+ * at once (no lock, no migration), a writer that cannot get the lock is
+ * EX_TEMPFAIL and says so, and so is a migration. */
+static void test_write_lock_held(void **state)
+{
+    struct tfile *x = *state;
+    struct store *st;
+    sqlite3 *other, *raw;
+    struct err e;
+
+    assert_int_equal(store_open(&st, x->path, STORE_CREATE, &e), 0);
+    store_close(st);
+    assert_int_equal(sqlite3_open(x->path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other,
+                                  "BEGIN IMMEDIATE; INSERT INTO room "
+                                  "VALUES ('101')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+
+    assert_int_equal(store_open(&st, x->path, STORE_READONLY, &e), 0);
+    assert_int_equal(sql_int(store_db(st), "SELECT count(*) FROM room"), 0);
+    /* a reader cannot write, even by mistake */
+    assert_int_not_equal(sqlite3_exec(store_db(st),
+                                      "INSERT INTO room VALUES ('102')", NULL,
+                                      NULL, NULL),
+                         SQLITE_OK);
+    store_close(st);
+
+    assert_int_equal(store_open(&st, x->path, STORE_NOMIGRATE, &e), 0);
+    sqlite3_busy_timeout(store_db(st), 50); /* not 10 s in a unit test */
+    assert_int_equal(store_begin(st, &e), -1);
+    assert_int_equal(e.code, EX_TEMPFAIL);
+    assert_non_null(strstr(e.msg, "locked for writing"));
+    assert_non_null(strstr(e.msg, x->path));
+    assert_int_equal(store_in_txn(st), 0);
+    store_close(st);
+
+    assert_int_equal(sqlite3_open(x->path, &raw), SQLITE_OK);
+    sqlite3_busy_timeout(raw, 50);
+    assert_int_equal(migrate_run(raw, NULL, &e), -1);
+    assert_int_equal(e.code, EX_TEMPFAIL);
+    assert_non_null(strstr(e.msg, "locked for writing"));
+    sqlite3_close(raw);
+
+    assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(other);
+    assert_int_equal(store_open(&st, x->path, STORE_NOMIGRATE, &e), 0);
+    assert_int_equal(store_begin(st, &e), 0);
+    store_rollback(st);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +448,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_without_create, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+        cmocka_unit_test(test_migrations_frozen),
+        cmocka_unit_test_setup_teardown(test_older_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_lock_held, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

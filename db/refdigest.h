@@ -1,0 +1,92 @@
+/*
+ * refdigest.h: the reference tables (site, session, room, candidate) tied
+ * to the hash chain.
+ *
+ * Every event that changes them (site.created, session.added,
+ * roster.imported, and the corrections session.changed, roster.changed,
+ * roster.withdrawn) carries in its payload, under "refdigest", the SHA-256
+ * of each table as stored after the change, in a canonical byte encoding
+ * (docs/event-chain.md, "The reference digest").  The chain protects that
+ * payload; comparing the newest such digest with the tables as they are
+ * now catches any row edited, added or removed outside an event: with the
+ * sqlite3 CLI, a stand-in's ID hash swapped in for a candidate's.
+ *
+ * The digest is one streaming pass per table in primary-key order, with no
+ * allocation per row.
+ */
+#ifndef EXAMSITE_REFDIGEST_H
+#define EXAMSITE_REFDIGEST_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "err.h"
+#include "event.h"
+
+struct store;
+
+#define REFDIGEST_NTABLES 4
+#define REFDIGEST_VERSION 1
+
+/* The tables, in the order of struct refdigest: site, session, room,
+ * candidate. */
+extern const char *const refdigest_tables[REFDIGEST_NTABLES];
+
+struct refdigest {
+    char hex[REFDIGEST_NTABLES][EVENT_HASH_HEX + 1]; /* lower-case hex */
+};
+
+/* Is kind one that changes the reference tables (and so carries a
+ * digest)?  1 or 0. */
+int refdigest_kind(const char *kind);
+
+/* The digest of the tables as this connection sees them now (inside the
+ * caller's transaction, if any).  0 or -1. */
+int refdigest_compute(struct store *st, struct refdigest *d, struct err *e);
+
+/* {"v":1,"site":"…","session":"…","room":"…","candidate":"…"}, or NULL
+ * on allocation failure. */
+json_t *refdigest_json(const struct refdigest *d);
+
+/* Read back what refdigest_json wrote.  0, or -1 when j is not that. */
+int refdigest_from_json(const json_t *j, struct refdigest *d);
+
+/*
+ * Append ev, a change of the reference tables made inside the caller's
+ * transaction (its kind one of refdigest_kind's).  *payload is the
+ * caller's malloc'd JSON object text (NULL: {}); the event is recorded with
+ * "refdigest" (the digest of the tables now) and, when the store has an
+ * account (store_set_account) and the payload has none, "account" added.
+ * On success *payload is replaced by the text recorded (ev->payload points
+ * at it; the caller frees it, as before); on failure it is left as it was.
+ */
+int refdigest_append(struct store *st, struct event *ev, char **payload,
+                     struct err *e);
+
+struct refdigest_result {
+    int64_t event_id;  /* the newest event that changed the tables, 0: none */
+    int unrecorded;    /* 1: that event predates digests; nothing compared */
+    const char *table; /* the first table that differs, NULL if none */
+    char reason[256];  /* why, when one differs */
+};
+
+/*
+ * Compare the tables now with the digest of the newest event that changed
+ * them (with no such event: with empty tables).  0 same (or unrecorded:
+ * r->unrecorded), 1 different (r->table and r->reason say which), -1 on
+ * error.  Reads in the caller's transaction if there is one; otherwise in
+ * one read transaction of its own, so event and tables are one snapshot.
+ */
+int refdigest_compare(struct store *st, struct refdigest_result *r,
+                      struct err *e);
+
+/*
+ * For the daemon's start: 0 when the tables are those the record says
+ * (or the record predates digests); -1 with EX_DATAERR and "roster tables
+ * differ from the record: table T was edited outside examctl (…)" when
+ * not, or another code on error.
+ */
+int refdigest_check(struct store *st, struct err *e);
+
+#endif
