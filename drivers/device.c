@@ -295,6 +295,7 @@ static int device_setup(struct device_manager *m, struct device *d,
     if (m->usb == NULL && (m->usb = usb_ctx_new(m->base, e)) == NULL)
         return -1;
     d->usb = usb_dev_new(m->usb, cfg->vid, cfg->pid, cfg->serial,
+                         cfg->type == DEVTYPE_SCANNER ? USB_DEV_KEYBOARD : 0,
                          &device_usb_cbs, d, e);
     return d->usb == NULL ? -1 : 0;
 }
@@ -346,6 +347,11 @@ void device_manager_free(struct device_manager *m)
     usb_ctx_free(m->usb);
     free(m->devs);
     free(m);
+}
+
+size_t device_usb_draining(void)
+{
+    return usb_ctx_draining();
 }
 
 static struct device *device_find(struct device_manager *m, const char *name)
