@@ -32,10 +32,10 @@
 #include "idtext.h"
 
 #define DEVICE_SERIAL_RETRY_MS 2000
-#define DEVICE_SCAN_IDLE_MS                                                    \
-    200                      /* a keyboard-mode code ends after this           \
-                              * gap without Enter */
-#define DEVICE_HID_REPORT 64 /* ID-card frames over HID reports */
+/* A scanned code without terminator ends this long after its last key
+ * press (keyboard mode) or byte (serial mode). */
+#define DEVICE_SCAN_IDLE_MS 200
+#define DEVICE_HID_REPORT   64 /* ID-card frames over HID reports */
 
 enum device_event_type {
     DEVICE_ATTACHED = 1, /* reason: where ("usb 001/004", the tty path) */

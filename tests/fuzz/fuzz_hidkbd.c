@@ -45,16 +45,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct linecode l;
     size_t pos;
 
-    hidkbd_init(&k, on_hid_code, on_error, NULL);
+    hidkbd_init(&k, 200, on_hid_code, on_error, NULL);
     for (pos = 0; pos + HIDKBD_REPORT_LEN <= size; pos += HIDKBD_REPORT_LEN) {
         uint8_t *r = malloc(HIDKBD_REPORT_LEN);
         memcpy(r, data + pos, HIDKBD_REPORT_LEN);
-        hidkbd_feed(&k, r, HIDKBD_REPORT_LEN);
+        hidkbd_feed(&k, r, HIDKBD_REPORT_LEN, 0);
         free(r);
     }
     hidkbd_flush(&k);
-    linecode_init(&l, on_line_code, on_error, NULL);
-    linecode_feed(&l, data, size);
+    linecode_init(&l, 200, on_line_code, on_error, NULL);
+    linecode_feed(&l, data, size, 0);
     linecode_flush(&l);
     return 0;
 }

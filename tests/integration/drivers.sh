@@ -27,13 +27,14 @@ sim_start() {
     [ -n "$PTY" ] && [ -e "$PTY" ]
 }
 
-# sim CMD...: send one command, wait for its answer line; prints it.
+# sim CMD...: send one command, wait (5 s, or $SIM_WAIT tenths) for its
+# answer line; prints it.
 # (Counts lines afresh each time: it often runs in a $(...) subshell.)
 sim() {
     local want
     want=$(($(wc -l <"$T/sim.out") + 1))
     echo "$*" >&3
-    for _ in $(seq 50); do
+    for _ in $(seq "${SIM_WAIT:-50}"); do
         if [ "$(wc -l <"$T/sim.out")" -ge "$want" ]; then
             sed -n "${want}p" "$T/sim.out"
             return 0
@@ -213,6 +214,31 @@ wait $LPID
 t_eq "scanner rc" 0 $?
 t_eq "scanner codes" "260000000001|ABC-12 3/二维码" \
     "$(jq -r .code <"$T/out" | paste -sd'|')"
+
+# A scanner set to send no terminator: the inter-character gap ends each
+# code (never "260700000002260700000003"); 10 MB without a terminator is
+# one error, and the next good code after it is read.
+listen --serial "$PTY" --type scanner --count 4 --timeout 60 \
+    >"$T/out" 2>"$T/err" &
+LPID=$!
+t_on_exit "t_kill_child $LPID"
+for _ in $(seq 50); do
+    grep -q attached "$T/err" && break
+    sleep 0.1
+done
+t_eq "type 1" ok "$(sim type 260700000002)"
+sleep 0.5
+t_eq "type 2" ok "$(sim type 260700000003)"
+sleep 0.5
+t_eq "scan after type" ok "$(sim scan 260700000004)"
+t_eq "junk 10 MB" ok "$(SIM_WAIT=600 sim junk 10485760)"
+sleep 0.5
+t_eq "scan after junk" ok "$(sim scan 260700000005)"
+wait $LPID
+t_eq "gap listen rc" 0 $?
+t_eq "gap codes" "260700000002|260700000003|260700000004|260700000005" \
+    "$(jq -r .code <"$T/out" | paste -sd'|')"
+t_eq "junk one error" 1 "$(grep -c 'longer than 128' "$T/err")"
 sim_stop
 
 # --- udev rules from a configuration ---------------------------------------------
