@@ -183,6 +183,27 @@ sim place "$CARDS/expired.json" >/dev/null
 t_eq "sim expired card" "20240101" \
     "$(listen --serial "$PTY" --type idcard --count 1 --timeout 10 2>/dev/null | jqv .valid_to)"
 
+# Dates of the right shape that are not a period: the card is read, and
+# says so.  A card without a name is a bad read: an error, no card.
+jq '.valid_from = "20340101" | .valid_to = "20240101"' \
+    "$CARDS/expired.json" >"$T/reversed.json"
+jq '.valid_from = "20230230"' "$CARDS/expired.json" >"$T/baddate.json"
+jq '.name = ""' "$CARDS/260000000001.json" >"$T/noname.json"
+sim place "$CARDS/260000000001.json" >/dev/null
+t_eq "sim period ok" "ok" \
+    "$(listen --serial "$PTY" --type idcard --count 1 --timeout 10 2>/dev/null | jqv .validity_period)"
+sim place "$T/reversed.json" >/dev/null
+t_eq "sim reversed period" "reversed 20340101 20240101" \
+    "$(listen --serial "$PTY" --type idcard --count 1 --timeout 10 2>/dev/null | jqv '"\(.validity_period) \(.valid_from) \(.valid_to)"')"
+sim place "$T/baddate.json" >/dev/null
+t_eq "sim bad date" "bad_date 20230230" \
+    "$(listen --serial "$PTY" --type idcard --count 1 --timeout 10 2>/dev/null | jqv '"\(.validity_period) \(.valid_from)"')"
+t_eq "sim place no name" ok "$(sim place "$T/noname.json")"
+out=$(listen --serial "$PTY" --type idcard --count 1 --timeout 4 2>"$T/err")
+t_eq "no name rc" 69 $?
+t_eq "no name no card" "" "$out"
+t_contains "no name reported" "no name" "$(cat "$T/err")"
+
 # No card: a bounded wait, 69.
 sim remove >/dev/null
 t_rc "listen timeout" 69 listen --serial "$PTY" --type idcard --count 1 --timeout 2
