@@ -123,6 +123,14 @@ t_rc "listen help" 0 "$BIN/examctl" device listen --help
 t_rc "listen usage" 64 "$BIN/examctl" device listen --type idcard
 t_rc "listen absent" 69 "$BIN/examctl" device listen --serial "$T/nope" \
     --type idcard --count 1 --timeout 2
+# A USB device that is not plugged in: "not found" at once, not after
+# --timeout.
+t0=$(date +%s%N)
+out=$(timeout 60 "$BIN/examctl" device listen --usb 1234:5678 --type scanner \
+    --count 1 --timeout 30 2>&1)
+t_eq "listen usb absent rc" 69 $?
+t_contains "listen usb absent says" "usb 1234:5678: not found" "$out"
+t_eq "listen usb absent at once" 1 $(( $(date +%s%N) - t0 < 5000000000 ))
 
 # --- ID-card reader on a pty -------------------------------------------
 if sim_start idcard; then t_ok "sim start"; else t_fail "sim start" "no pty"; fi

@@ -19,7 +19,8 @@
  *
  * Expected: attached, then the seven recorded key presses as one code
  * "iiiiiii" (no Enter: the idle gap ends it; the replay comes faster than
- * the gap), no error.  Run from the repository root.
+ * the gap), no error.  Also usb_present() (examctl's "not found" check)
+ * sees this device and no other.  Run from the repository root.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -32,6 +33,7 @@
 
 #include "device.h"
 #include "log.h"
+#include "usb.h"
 #include "usbcap.h"
 #include "usbfix.h"
 
@@ -142,6 +144,11 @@ int main(void)
           gerr ? gerr->message : "?");
     g_clear_error(&gerr);
     usbfix_report("recording loaded: 14 reports of device 11 on EP 0x81");
+    /* What `examctl device listen --usb` asks before it listens. */
+    CHECK(usb_present(0x04d9, 0x1603, &e) == 1, "04d9:1603 not present");
+    CHECK(usb_present(0x04d9, 0x1604, &e) == 0, "04d9:1604 present");
+    CHECK(usb_present(0x1603, 0x04d9, &e) == 0, "1603:04d9 present");
+    usbfix_report("usb_present finds the recorded keyboard, nothing else");
 
     memset(&seen, 0, sizeof(seen));
     memset(&cfg, 0, sizeof(cfg));
