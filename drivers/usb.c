@@ -572,13 +572,13 @@ static void usb_dev_claim(struct usb_dev *d, libusb_device *dev,
     char where[32];
     int r;
 
+    d->detached_driver = 0;
     if (usb_find_endpoints(d, dev) == -1) {
         d->cb.error(d->arg, "the USB device has no usable endpoints");
         goto fail;
     }
     /* Manual detach, errors tolerated: auto-detach fails under some
      * kernels and emulations, and a failed detach still lets claim try. */
-    d->detached_driver = 0;
     r = libusb_kernel_driver_active(h, d->iface);
     if (r == 1 && libusb_detach_kernel_driver(h, d->iface) == 0)
         d->detached_driver = 1;
@@ -622,6 +622,10 @@ static void usb_dev_claim(struct usb_dev *d, libusb_device *dev,
     d->cb.attached(d->arg, d->link, d->in_packet, where);
     return;
 fail:
+    /* Not ours after all: a keyboard-mode scanner types again. */
+    if (d->detached_driver)
+        libusb_attach_kernel_driver(h, d->iface);
+    d->detached_driver = 0;
     libusb_close(h);
     libusb_unref_device(dev);
 }
