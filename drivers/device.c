@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "device.h"
 #include "hidkbd.h"
@@ -23,7 +24,7 @@ struct device {
     struct serial_port *serial;
     struct usb_dev *usb;
     struct event *ev_open; /* serial: open now / retry later */
-    struct event *ev_idle; /* keyboard scanner: end code after a gap */
+    struct event *ev_idle; /* scanner: end a code after a gap */
     struct idreader *reader;
     struct hidkbd kbd;
     struct linecode line;
@@ -75,6 +76,30 @@ static void device_arm(struct event *ev, int ms)
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
     evtimer_add(ev, &tv);
+}
+
+/* The decoders' clock: monotonic milliseconds. */
+static int64_t device_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A scanner's timer follows its decoder's deadline: the gap after the
+ * last key press (HID) or byte (serial) of a code without terminator. */
+static void device_arm_idle(struct device *d, int64_t now)
+{
+    int64_t due = d->cfg.transport == TRANSPORT_SERIAL
+                      ? linecode_deadline(&d->line)
+                      : hidkbd_deadline(&d->kbd);
+
+    if (due < 0) {
+        evtimer_del(d->ev_idle);
+        return;
+    }
+    device_arm(d->ev_idle, due > now ? (int)(due - now) : 0);
 }
 
 /* --- protocol callbacks --------------------------------------------- */
@@ -170,26 +195,34 @@ static void device_detached(struct device *d, const char *reason)
 
 static void device_input(struct device *d, const uint8_t *buf, size_t n)
 {
+    int64_t now = device_now_ms();
+
     if (d->reader != NULL) {
         idreader_input(d->reader, buf, n);
-    } else if (d->serial != NULL) {
-        linecode_feed(&d->line, buf, n);
-    } else {
-        hidkbd_feed(&d->kbd, buf, n);
-        if (hidkbd_pending(&d->kbd))
-            device_arm(d->ev_idle, DEVICE_SCAN_IDLE_MS);
-        else
-            evtimer_del(d->ev_idle);
+        return;
     }
+    if (d->cfg.transport == TRANSPORT_SERIAL)
+        linecode_feed(&d->line, buf, n, now);
+    else
+        hidkbd_feed(&d->kbd, buf, n, now);
+    /* The callbacks may have run: only a device still there keeps a
+     * timer. */
+    if (d->attached)
+        device_arm_idle(d, now);
 }
 
 static void device_idle_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct device *d = arg;
+    int64_t now = device_now_ms();
 
     (void)fd;
     (void)what;
-    hidkbd_flush(&d->kbd);
+    if (d->cfg.transport == TRANSPORT_SERIAL)
+        linecode_expire(&d->line, now);
+    else
+        hidkbd_expire(&d->kbd, now);
+    device_arm_idle(d, now); /* woken a little early: again, for the rest */
 }
 
 /* --- serial ---------------------------------------------------------- */
@@ -268,10 +301,15 @@ static int device_setup(struct device_manager *m, struct device *d,
 {
     d->m = m;
     d->cfg = *cfg;
-    hidkbd_init(&d->kbd, device_code_cb, device_error_cb, d);
-    linecode_init(&d->line, device_code_cb, device_error_cb, d);
+    hidkbd_init(&d->kbd, DEVICE_SCAN_IDLE_MS, device_code_cb, device_error_cb,
+                d);
+    linecode_init(&d->line, DEVICE_SCAN_IDLE_MS, device_code_cb,
+                  device_error_cb, d);
     if (cfg->type != DEVTYPE_IDCARD && cfg->type != DEVTYPE_SCANNER)
         return err_set(e, EX_CONFIG, "device %s: unknown type", cfg->name);
+    if (cfg->type == DEVTYPE_SCANNER &&
+        (d->ev_idle = evtimer_new(m->base, device_idle_cb, d)) == NULL)
+        return err_set(e, EX_OSERR, "device %s: no timer", cfg->name);
     if (cfg->type == DEVTYPE_IDCARD) {
         d->reader = idreader_new(m->base, &device_reader_ops, d,
                                  &device_reader_cbs, d, e);
@@ -289,12 +327,10 @@ static int device_setup(struct device_manager *m, struct device *d,
     }
     if (cfg->transport != TRANSPORT_USB)
         return err_set(e, EX_CONFIG, "device %s: unknown transport", cfg->name);
-    if (cfg->type == DEVTYPE_SCANNER &&
-        (d->ev_idle = evtimer_new(m->base, device_idle_cb, d)) == NULL)
-        return err_set(e, EX_OSERR, "device %s: no timer", cfg->name);
     if (m->usb == NULL && (m->usb = usb_ctx_new(m->base, e)) == NULL)
         return -1;
     d->usb = usb_dev_new(m->usb, cfg->vid, cfg->pid, cfg->serial,
+                         cfg->type == DEVTYPE_SCANNER ? USB_DEV_KEYBOARD : 0,
                          &device_usb_cbs, d, e);
     return d->usb == NULL ? -1 : 0;
 }
@@ -346,6 +382,11 @@ void device_manager_free(struct device_manager *m)
     usb_ctx_free(m->usb);
     free(m->devs);
     free(m);
+}
+
+size_t device_usb_draining(void)
+{
+    return usb_ctx_draining();
 }
 
 static struct device *device_find(struct device_manager *m, const char *name)

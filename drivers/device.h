@@ -32,10 +32,10 @@
 #include "idtext.h"
 
 #define DEVICE_SERIAL_RETRY_MS 2000
-#define DEVICE_SCAN_IDLE_MS                                                    \
-    200                      /* a keyboard-mode code ends after this           \
-                              * gap without Enter */
-#define DEVICE_HID_REPORT 64 /* ID-card frames over HID reports */
+/* A scanned code without terminator ends this long after its last key
+ * press (keyboard mode) or byte (serial mode). */
+#define DEVICE_SCAN_IDLE_MS 200
+#define DEVICE_HID_REPORT   64 /* ID-card frames over HID reports */
 
 enum device_event_type {
     DEVICE_ATTACHED = 1, /* reason: where ("usb 001/004", the tty path) */
@@ -85,9 +85,23 @@ struct device_manager *device_manager_new(struct event_base *base,
                                           size_t n, device_event_fn cb,
                                           void *arg, struct err *e);
 
-/* Close every device and free.  Not from inside the callback.  Accepts
- * NULL. */
+/*
+ * Close every device and free.  No callback runs after it returns, and it
+ * never waits: USB transfers still in flight are cancelled, and what they
+ * use (with the libusb context and its fds in the loop) is freed from the
+ * loop when they are back, so a device_manager_new() on the same base
+ * right after (a reload) is fine and finds the same USB units.  Not from
+ * inside the callback.  Accepts NULL.
+ */
 void device_manager_free(struct device_manager *m);
+
+/*
+ * USB contexts of freed managers still waiting for cancelled transfers
+ * (process-wide; usually gone one loop iteration after the free).  A
+ * process about to exit may run its loop until this is 0 (bounded) for a
+ * leak-free exit; one that goes on running needs to do nothing.
+ */
+size_t device_usb_draining(void);
 
 /* Polling of the reader called name on (1) or off (0).  Returns 0, or -1
  * if there is no device of that name.  Scanners accept and ignore it. */

@@ -30,10 +30,11 @@ char hidkbd_keychar(uint8_t kc, int shift)
     return 0;
 }
 
-void hidkbd_init(struct hidkbd *k, hidkbd_code_fn on_code,
+void hidkbd_init(struct hidkbd *k, int gap_ms, hidkbd_code_fn on_code,
                  hidkbd_error_fn on_error, void *arg)
 {
     memset(k, 0, sizeof(*k));
+    k->gap_ms = gap_ms;
     k->on_code = on_code;
     k->on_error = on_error;
     k->arg = arg;
@@ -50,6 +51,17 @@ void hidkbd_reset(struct hidkbd *k)
 int hidkbd_pending(const struct hidkbd *k)
 {
     return k->len > 0 || k->overlong;
+}
+
+int64_t hidkbd_deadline(const struct hidkbd *k)
+{
+    return hidkbd_pending(k) ? k->last_press_ms + k->gap_ms : -1;
+}
+
+void hidkbd_expire(struct hidkbd *k, int64_t now_ms)
+{
+    if (hidkbd_pending(k) && now_ms >= hidkbd_deadline(k))
+        hidkbd_flush(k);
 }
 
 void hidkbd_flush(struct hidkbd *k)
@@ -77,12 +89,13 @@ void hidkbd_flush(struct hidkbd *k)
     }
 }
 
-static void hidkbd_char(struct hidkbd *k, char c)
+static void hidkbd_char(struct hidkbd *k, char c, int64_t now_ms)
 {
     if (c == '\n' || c == '\t') {
         hidkbd_flush(k);
         return;
     }
+    k->last_press_ms = now_ms; /* only a key that adds to the code */
     if (k->overlong)
         return;
     if (k->len == HIDKBD_MAX_CODE) {
@@ -97,13 +110,14 @@ static int hidkbd_was_down(const struct hidkbd *k, uint8_t kc)
     return memchr(k->prev, kc, sizeof(k->prev)) != NULL;
 }
 
-int hidkbd_feed(struct hidkbd *k, const uint8_t *r, size_t n)
+int hidkbd_feed(struct hidkbd *k, const uint8_t *r, size_t n, int64_t now_ms)
 {
     uint8_t keys[6];
     int shift, i;
 
     if (n < HIDKBD_REPORT_LEN)
         return -1;
+    hidkbd_expire(k, now_ms);
     memcpy(keys, r + 2, sizeof(keys));
     for (i = 0; i < 6; i++)
         if (keys[i] >= HID_KEY_ERR_ROLLOVER && keys[i] <= HID_KEY_ERR_UNDEFINED)
@@ -117,7 +131,7 @@ int hidkbd_feed(struct hidkbd *k, const uint8_t *r, size_t n)
         if ((r[0] & HID_MOD_NONTEXT) != 0)
             continue; /* Ctrl/Alt/GUI chords are not text */
         if ((c = hidkbd_keychar(keys[i], shift)) != 0)
-            hidkbd_char(k, c);
+            hidkbd_char(k, c, now_ms);
     }
     memcpy(k->prev, keys, sizeof(keys));
     return 0;

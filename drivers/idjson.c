@@ -83,6 +83,7 @@ json_t *idjson_card(const struct idcard_info *c, int reveal)
         bad |= idjson_set(o, "authority", c->authority);
     bad |= idjson_set(o, "valid_from", c->valid_from);
     bad |= idjson_set(o, "valid_to", c->valid_to);
+    bad |= idjson_set(o, "validity_period", idtext_period_name(c->period));
     if (c->type == IDCARD_FOREIGNER) {
         bad |= idjson_set(o, "name_en", c->name_en);
         bad |= idjson_set(o, "nationality", c->nation_code);

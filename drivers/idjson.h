@@ -14,7 +14,8 @@
 /*
  * The card object of docs/examctl.1 (idcard decode): name, gender, nation,
  * birth, address, id_number, authority, valid_from, valid_to, photo_bytes,
- * plus "type" ("resident", "foreigner", "hkmotw") and the fields only I / J
+ * plus "type" ("resident", "foreigner", "hkmotw"), "validity_period" ("ok",
+ * "bad_date", "reversed": idtext_period_name()) and the fields only I / J
  * cards have (name_en, nationality, pass_number, ...).  id_number is masked
  * (first 6 and last 4 kept for 18 characters, else all but the last 4)
  * unless reveal.  New reference, or NULL on allocation failure.

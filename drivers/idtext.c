@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "idtext.h"
+#include "sitetime.h"
 
 #define IDTEXT_MARKER_OFF 248
 
@@ -106,6 +107,21 @@ const char *idtext_type_name(enum idcard_type t)
     return "unknown";
 }
 
+const char *idtext_period_name(enum idcard_period p)
+{
+    switch (p) {
+    case IDCARD_PERIOD_UNCHECKED:
+        break;
+    case IDCARD_PERIOD_OK:
+        return "ok";
+    case IDCARD_PERIOD_BAD_DATE:
+        return "bad_date";
+    case IDCARD_PERIOD_REVERSED:
+        return "reversed";
+    }
+    return "unchecked";
+}
+
 const char *idtext_gender_name(const char *code)
 {
     if (code[0] == '\0' || code[1] != '\0')
@@ -198,11 +214,41 @@ static int idtext_all_digits(const char *s, size_t n)
     return 1;
 }
 
+int idtext_date_valid(const char *s)
+{
+    char iso[11];
+    int y, m, d;
+
+    if (!idtext_all_digits(s, 8))
+        return 0;
+    /* The project's one strict date check speaks YYYY-MM-DD. */
+    snprintf(iso, sizeof(iso), "%.4s-%.2s-%.2s", s, s + 4, s + 6);
+    return sitetime_parse_date(iso, &y, &m, &d) == 0;
+}
+
+/* The fields have their shape; are they a period?  YYYYMMDD compare as
+ * strings; 长期 ends after every date. */
+static enum idcard_period idtext_period(const struct idcard_info *info)
+{
+    int forever = strcmp(info->valid_to, "长期") == 0;
+
+    if (!idtext_date_valid(info->valid_from) ||
+        (!forever && !idtext_date_valid(info->valid_to)))
+        return IDCARD_PERIOD_BAD_DATE;
+    if (!forever && strcmp(info->valid_from, info->valid_to) > 0)
+        return IDCARD_PERIOD_REVERSED;
+    return IDCARD_PERIOD_OK;
+}
+
 /* Shape checks shared by the layouts, then the code names. */
 static int idtext_check(struct idcard_info *info, struct err *e)
 {
     const char *g;
 
+    /* A blank name is a bad read (or a blank chip), not a person. */
+    if (info->type == IDCARD_FOREIGNER ? info->name_en[0] == '\0'
+                                       : info->name[0] == '\0')
+        return err_set(e, EX_DATAERR, "card text: no name");
     if (info->id_number[0] == '\0')
         return err_set(e, EX_DATAERR, "card text: no ID number");
     if (!idtext_all_digits(info->birth, 8))
@@ -214,6 +260,7 @@ static int idtext_check(struct idcard_info *info, struct err *e)
         strcmp(info->valid_to, "长期") != 0)
         return err_set(e, EX_DATAERR,
                        "card text: validity end is neither YYYYMMDD nor 长期");
+    info->period = idtext_period(info);
     if ((g = idtext_gender_name(info->gender_code)) == NULL)
         return err_set(e, EX_DATAERR, "card text: unknown gender code");
     snprintf(info->gender, sizeof(info->gender), "%s", g);

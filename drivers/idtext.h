@@ -31,6 +31,21 @@ enum idcard_type {
 };
 
 /*
+ * What idtext_decode() found of the validity period (valid_from ..
+ * valid_to).  A card whose period is not IDCARD_PERIOD_OK is still read
+ * (the chip said so), but its dates cannot be trusted: the caller should
+ * not accept it without a person looking at it.  The zero value means
+ * "never checked", so a struct not filled by the decoder is never OK.
+ */
+enum idcard_period {
+    IDCARD_PERIOD_UNCHECKED = 0,
+    IDCARD_PERIOD_OK,       /* real dates (the end may be 长期), in order */
+    IDCARD_PERIOD_BAD_DATE, /* a date that does not exist: 20230230,
+                             * 00000000, a year outside 2000..2200 */
+    IDCARD_PERIOD_REVERSED, /* valid_from after valid_to */
+};
+
+/*
  * The decoded fields, all NUL-terminated UTF-8 with the padding removed.
  * Sizes hold the widest field (3 UTF-8 bytes per UCS-2 unit).  Fields a
  * layout does not have are empty.
@@ -47,20 +62,25 @@ struct idcard_info {
     char address[216];
     char id_number[56]; /* resident/J: 18 chars; I: PR number */
     char authority[96];
-    char valid_from[9];    /* YYYYMMDD */
-    char valid_to[16];     /* YYYYMMDD or "长期" */
-    char pass_number[56];  /* J: permit (pass) number */
-    char issue_count[16];  /* J: times issued */
-    char card_version[16]; /* I */
-    char office_code[32];  /* I: issuing office */
-    size_t photo_bytes;    /* size of the photo block in the frame */
+    char valid_from[9];        /* YYYYMMDD */
+    char valid_to[16];         /* YYYYMMDD or "长期" */
+    enum idcard_period period; /* whether those two make sense */
+    char pass_number[56];      /* J: permit (pass) number */
+    char issue_count[16];      /* J: times issued */
+    char card_version[16];     /* I */
+    char office_code[32];      /* I: issuing office */
+    size_t photo_bytes;        /* size of the photo block in the frame */
 };
 
 /*
  * Decode a text block into *info (which is cleared first).  Returns 0, or
  * -1 with a reason in e (EX_DATAERR): not valid UCS-2, an unsupported card
- * type marker, or a field that fails its shape check (dates must be 8
- * digits, the gender one digit).  photo_bytes is left 0.
+ * type marker, no name (resident and J cards: the Chinese name; I cards:
+ * the English name), or a field that fails its shape check (dates must be
+ * 8 digits, the end of validity 8 digits or 长期, the gender one digit).
+ * Dates of the right shape that are not real, or a period that ends
+ * before it starts, do not fail the read: info->period says so.
+ * photo_bytes is left 0.
  */
 int idtext_decode(const uint8_t text[IDTEXT_LEN], struct idcard_info *info,
                   struct err *e);
@@ -92,6 +112,13 @@ const char *idtext_nation_name(const char *code);
 
 /* "resident", "foreigner", "hkmotw". */
 const char *idtext_type_name(enum idcard_type t);
+
+/* "ok", "bad_date", "reversed", "unchecked". */
+const char *idtext_period_name(enum idcard_period p);
+
+/* 1 if s is YYYYMMDD and a date that exists in 2000..2200 (the range of
+ * sitetime_parse_date, which it uses), else 0. */
+int idtext_date_valid(const char *s);
 
 /* Overwrite *info with zeros in a way the compiler keeps.  Accepts NULL. */
 void idcard_info_wipe(struct idcard_info *info);

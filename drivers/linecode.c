@@ -5,10 +5,11 @@
 
 #include "linecode.h"
 
-void linecode_init(struct linecode *l, linecode_code_fn on_code,
+void linecode_init(struct linecode *l, int gap_ms, linecode_code_fn on_code,
                    linecode_error_fn on_error, void *arg)
 {
     memset(l, 0, sizeof(*l));
+    l->gap_ms = gap_ms;
     l->on_code = on_code;
     l->on_error = on_error;
     l->arg = arg;
@@ -19,11 +20,23 @@ void linecode_reset(struct linecode *l)
     l->len = 0;
     l->overlong = 0;
     l->bad = 0;
+    l->started = 0;
 }
 
 int linecode_pending(const struct linecode *l)
 {
-    return l->len > 0 || l->overlong || l->bad;
+    return l->started;
+}
+
+int64_t linecode_deadline(const struct linecode *l)
+{
+    return l->started ? l->last_byte_ms + l->gap_ms : -1;
+}
+
+void linecode_expire(struct linecode *l, int64_t now_ms)
+{
+    if (l->started && now_ms >= linecode_deadline(l))
+        linecode_flush(l);
 }
 
 int linecode_utf8_valid(const char *buf, size_t n)
@@ -73,7 +86,7 @@ void linecode_flush(struct linecode *l)
     const char *why = NULL;
 
     if (l->overlong)
-        why = "scanned line longer than 128 bytes, discarded";
+        len = 0; /* reported when it passed the bound */
     else if (l->bad)
         why = "scanned line with control characters, discarded";
     else if (len > 0 && !linecode_utf8_valid(l->buf, len))
@@ -89,20 +102,33 @@ void linecode_flush(struct linecode *l)
     }
 }
 
-void linecode_feed(struct linecode *l, const uint8_t *buf, size_t n)
+void linecode_feed(struct linecode *l, const uint8_t *buf, size_t n,
+                   int64_t now_ms)
 {
     size_t i;
 
+    linecode_expire(l, now_ms);
     for (i = 0; i < n; i++) {
         uint8_t b = buf[i];
 
         if (b == '\r' || b == '\n') {
             linecode_flush(l);
-        } else if (b < 0x20 || b == 0x7F) {
+            continue;
+        }
+        l->started = 1;
+        l->last_byte_ms = now_ms;
+        if (l->overlong)
+            continue;
+        if (b < 0x20 || b == 0x7F) {
             l->bad = 1;
         } else if (l->len == LINECODE_MAX_CODE) {
+            /* Said once, now: the rest of this line is dropped unread. */
             l->overlong = 1;
-        } else if (!l->overlong) {
+            l->len = 0;
+            if (l->on_error)
+                l->on_error(l->arg, "scanned line longer than 128 bytes, "
+                                    "discarded");
+        } else {
             l->buf[l->len++] = (char)b;
         }
     }

@@ -12,10 +12,20 @@
 #include "log.h"
 #include "usb.h"
 
-#define USB_IN_BUF         4096 /* a full 30 10 answer is 2,321 bytes */
-#define USB_OUT_TIMEOUT_MS 1000
-#define USB_MAX_IN_ERRORS  5
-#define USB_MAX_PENDING    8 /* units of one model waiting to be opened */
+#define USB_IN_BUF          4096 /* a full 30 10 answer is 2,321 bytes */
+#define USB_OUT_TIMEOUT_MS  1000
+#define USB_CTRL_TIMEOUT_MS 1000 /* serial number, HID class requests */
+#define USB_MAX_IN_ERRORS   5
+#define USB_MAX_PENDING     8   /* units of one model waiting to be opened */
+#define USB_MAX_XFERS       8   /* out at once: IN, frames, control */
+#define USB_STRING_MAX      255 /* as libusb_get_string_descriptor_ascii */
+
+#define HID_REQ_OUT           0x21 /* class, to the interface */
+#define HID_SET_IDLE          0x0A
+#define HID_SET_PROTOCOL      0x0B
+#define HID_PROTOCOL_BOOT     0
+#define HID_SUBCLASS_BOOT     1
+#define HID_PROTOCOL_KEYBOARD 1
 
 struct usb_pollfd {
     struct usb_pollfd *next;
@@ -28,7 +38,18 @@ struct usb_ctx {
     libusb_context *lu;
     struct usb_pollfd *fds;
     struct event *ev_timer; /* only where libusb has no timerfd */
-    struct usb_dev *devs;
+    struct usb_dev *devs;   /* followed, and freed ones still draining */
+    int released;           /* usb_ctx_free() was called */
+    int lingering;          /* ... with devices still draining */
+};
+
+/* Reading the serial number of a candidate before claiming it. */
+enum usb_probe {
+    PROBE_NONE = 0,
+    PROBE_LANG,   /* string descriptor 0 (languages) asked */
+    PROBE_SERIAL, /* iSerialNumber asked */
+    PROBE_MATCH,
+    PROBE_NO, /* another unit, no answer, or it left */
 };
 
 struct usb_dev {
@@ -36,30 +57,46 @@ struct usb_dev {
     struct usb_ctx *u;
     uint16_t vid, pid;
     char serial[64];
+    unsigned flags;
     struct usb_dev_callbacks cb;
     void *arg;
     libusb_hotplug_callback_handle hh;
     int registered;
-    struct event *ev_work; /* open/close from the loop */
+    struct event *ev_work; /* open/close/free from the loop */
     /* Arrived, not yet opened: one at a time, or with a serial number to
      * match every unit of the model, since only opening tells them apart. */
     libusb_device *pending[USB_MAX_PENDING];
     int pending_left[USB_MAX_PENDING]; /* ... and already left again */
     int npending;
+    /* The candidate whose serial number is being read (open, unclaimed). */
+    libusb_device *probe_dev;
+    libusb_device_handle *probe_h;
+    enum usb_probe probe;
+    uint8_t probe_index; /* its iSerialNumber */
+    int probe_left;
     libusb_device *dev; /* open */
     libusb_device_handle *h;
     struct libusb_transfer *in;
+    /* Every transfer submitted and not yet back, so that all of them can
+     * be cancelled; the object lives until this is empty. */
+    struct libusb_transfer *xfers[USB_MAX_XFERS];
+    int inflight;
     int iface;
+    uint8_t iface_class, iface_subclass, iface_protocol;
+    int claimed;         /* the interface is ours */
     int detached_driver; /* we detached a kernel driver */
     enum usb_link link;
     uint8_t ep_in, ep_out; /* ep_out 0: none (HID: SET_REPORT) */
     size_t in_packet;
-    int inflight; /* submitted transfers not yet back */
-    int gone;     /* closing: device left or failed */
-    int freeing;
+    int gone;    /* closing: device left or failed */
+    int freeing; /* usb_dev_free() was called: mute, drain, free */
     int in_errors;
     char gone_reason[128];
 };
+
+/* Contexts released by their owner with transfers still out.  The only
+ * process-wide state: a context nobody holds any more cannot be asked. */
+static size_t usb_draining;
 
 static const struct timeval usb_zero_tv = {0, 0};
 
@@ -178,10 +215,11 @@ struct usb_ctx *usb_ctx_new(struct event_base *base, struct err *e)
     return u;
 }
 
-void usb_ctx_free(struct usb_ctx *u)
+/* Stop libusb for good (from the loop, never inside libusb's callbacks). */
+static void usb_ctx_destroy(struct usb_ctx *u)
 {
-    if (u == NULL)
-        return;
+    if (u->lingering)
+        usb_draining--;
     /* The remove notifier may fire inside libusb_exit. */
     libusb_set_pollfd_notifiers(u->lu, NULL, NULL, NULL);
     while (u->fds != NULL)
@@ -192,11 +230,128 @@ void usb_ctx_free(struct usb_ctx *u)
     free(u);
 }
 
+void usb_ctx_free(struct usb_ctx *u)
+{
+    if (u == NULL)
+        return;
+    u->released = 1;
+    if (u->devs == NULL) {
+        usb_ctx_destroy(u);
+        return;
+    }
+    /* Freed devices still wait for cancelled transfers: libusb must keep
+     * running in the loop for their callbacks; the last one frees us. */
+    u->lingering = 1;
+    usb_draining++;
+}
+
+size_t usb_ctx_draining(void)
+{
+    return usb_draining;
+}
+
+int usb_present(uint16_t vid, uint16_t pid, struct err *e)
+{
+    libusb_context *lu;
+    libusb_device **list;
+    ssize_t n, i;
+    int r, found = 0;
+
+    if ((r = libusb_init(&lu)) != 0)
+        return err_set(e, EX_UNAVAILABLE, "libusb: %s", libusb_strerror(r));
+    if ((n = libusb_get_device_list(lu, &list)) < 0) {
+        err_set(e, EX_UNAVAILABLE, "libusb: %s", libusb_strerror((int)n));
+        libusb_exit(lu);
+        return -1;
+    }
+    for (i = 0; i < n && !found; i++) {
+        struct libusb_device_descriptor desc;
+
+        found = libusb_get_device_descriptor(list[i], &desc) == 0 &&
+                desc.idVendor == vid && desc.idProduct == pid;
+    }
+    libusb_free_device_list(list, 1);
+    libusb_exit(lu);
+    return found;
+}
+
 /* --- one followed device -------------------------------------------- */
 
 static void usb_dev_schedule(struct usb_dev *d)
 {
     event_active(d->ev_work, EV_TIMEOUT, 0);
+}
+
+/* Submit t and keep it in d->xfers until its callback.  0 or a libusb
+ * error (LIBUSB_ERROR_BUSY when too many are out already). */
+static int usb_xfer_submit(struct usb_dev *d, struct libusb_transfer *t)
+{
+    int i, r;
+
+    for (i = 0; i < USB_MAX_XFERS && d->xfers[i] != NULL; i++)
+        ;
+    if (i == USB_MAX_XFERS)
+        return LIBUSB_ERROR_BUSY;
+    if ((r = libusb_submit_transfer(t)) != 0)
+        return r;
+    d->xfers[i] = t;
+    d->inflight++;
+    return 0;
+}
+
+/* First thing in every transfer callback: t is back. */
+static void usb_xfer_done(struct usb_dev *d, struct libusb_transfer *t)
+{
+    int i;
+
+    for (i = 0; i < USB_MAX_XFERS; i++) {
+        if (d->xfers[i] == t) {
+            d->xfers[i] = NULL;
+            d->inflight--;
+            return;
+        }
+    }
+}
+
+static void usb_cancel_all(struct usb_dev *d)
+{
+    int i;
+
+    /* An error only means it is already on its way back. */
+    for (i = 0; i < USB_MAX_XFERS; i++)
+        if (d->xfers[i] != NULL)
+            libusb_cancel_transfer(d->xfers[i]);
+}
+
+/* Last thing in a transfer callback of a closing or freed device: the
+ * loop closes (and frees) it once nothing is out any more. */
+static void usb_dev_settle(struct usb_dev *d)
+{
+    if ((d->gone || d->freeing) && d->inflight == 0)
+        usb_dev_schedule(d);
+}
+
+/* An asynchronous control transfer of len bytes (IN) or none (OUT) on h;
+ * freed by libusb after cb returns.  0 or a libusb error. */
+static int usb_control(struct usb_dev *d, libusb_device_handle *h, uint8_t type,
+                       uint8_t req, uint16_t value, uint16_t index,
+                       uint16_t len, libusb_transfer_cb_fn cb)
+{
+    struct libusb_transfer *t = libusb_alloc_transfer(0);
+    unsigned char *buf = malloc(LIBUSB_CONTROL_SETUP_SIZE + (size_t)len);
+    int r;
+
+    if (t == NULL || buf == NULL) {
+        libusb_free_transfer(t);
+        free(buf);
+        return LIBUSB_ERROR_NO_MEM;
+    }
+    libusb_fill_control_setup(buf, type, req, value, index, len);
+    libusb_fill_control_transfer(t, h, buf, cb, d, USB_CTRL_TIMEOUT_MS);
+    t->flags = LIBUSB_TRANSFER_FREE_BUFFER | LIBUSB_TRANSFER_FREE_TRANSFER;
+    if ((r = usb_xfer_submit(d, t)) != 0)
+        libusb_free_transfer(t); /* frees buf too (FREE_BUFFER) */
+    return r;
 }
 
 static void usb_dev_mark_gone(struct usb_dev *d, const char *reason)
@@ -205,8 +360,7 @@ static void usb_dev_mark_gone(struct usb_dev *d, const char *reason)
         return;
     d->gone = 1;
     snprintf(d->gone_reason, sizeof(d->gone_reason), "%s", reason);
-    if (d->in != NULL && d->inflight > 0)
-        libusb_cancel_transfer(d->in);
+    usb_cancel_all(d);
     usb_dev_schedule(d);
 }
 
@@ -214,9 +368,11 @@ static void usb_in_cb(struct libusb_transfer *t)
 {
     struct usb_dev *d = t->user_data;
 
-    d->inflight--;
-    if (d->freeing)
+    usb_xfer_done(d, t);
+    if (d->freeing) {
+        usb_dev_settle(d);
         return;
+    }
     switch (t->status) {
     case LIBUSB_TRANSFER_COMPLETED:
         d->in_errors = 0;
@@ -237,13 +393,10 @@ static void usb_in_cb(struct libusb_transfer *t)
         break;
     }
     if (d->gone) {
-        if (d->inflight == 0)
-            usb_dev_schedule(d);
+        usb_dev_settle(d);
         return;
     }
-    if (libusb_submit_transfer(t) == 0)
-        d->inflight++;
-    else
+    if (usb_xfer_submit(d, t) != 0)
         usb_dev_mark_gone(d, "the device stopped accepting reads");
 }
 
@@ -251,14 +404,72 @@ static void usb_out_cb(struct libusb_transfer *t)
 {
     struct usb_dev *d = t->user_data;
 
-    d->inflight--;
-    if (d->freeing)
+    usb_xfer_done(d, t);
+    if (!d->freeing) {
+        if (t->status == LIBUSB_TRANSFER_NO_DEVICE)
+            usb_dev_mark_gone(d, "the device was unplugged");
+        else if (t->status != LIBUSB_TRANSFER_COMPLETED && !d->gone)
+            log_debug("usb: write ended with status %d", t->status);
+    }
+    usb_dev_settle(d);
+}
+
+/* SET_PROTOCOL / SET_IDLE came back.  Like usbhid, a device that stalls
+ * them (or does not answer) is used anyway. */
+static void usb_class_cb(struct libusb_transfer *t)
+{
+    struct usb_dev *d = t->user_data;
+
+    usb_xfer_done(d, t);
+    if (!d->freeing) {
+        if (t->status == LIBUSB_TRANSFER_NO_DEVICE)
+            usb_dev_mark_gone(d, "the device was unplugged");
+        else if (t->status != LIBUSB_TRANSFER_COMPLETED)
+            log_debug("usb: HID request %02X ended with status %d, ignored",
+                      t->buffer[1], t->status);
+    }
+    usb_dev_settle(d);
+}
+
+/* A string descriptor of the candidate came back: the language list
+ * (then ask for the serial number in the first language), or the serial
+ * number itself, compared the way libusb_get_string_descriptor_ascii()
+ * reads it (UTF-16LE, '?' for what is not ASCII). */
+static void usb_probe_cb(struct libusb_transfer *t)
+{
+    struct usb_dev *d = t->user_data;
+    const unsigned char *s = libusb_control_transfer_get_data(t);
+    int n = t->actual_length;
+
+    usb_xfer_done(d, t);
+    if (d->freeing) {
+        usb_dev_settle(d);
         return;
-    if (t->status == LIBUSB_TRANSFER_NO_DEVICE)
-        usb_dev_mark_gone(d, "the device was unplugged");
-    else if (t->status != LIBUSB_TRANSFER_COMPLETED && !d->gone)
-        log_debug("usb: write ended with status %d", t->status);
-    if (d->gone && d->inflight == 0)
+    }
+    if (t->status != LIBUSB_TRANSFER_COMPLETED || n < 2 ||
+        s[1] != LIBUSB_DT_STRING || s[0] > n) {
+        d->probe = PROBE_NO;
+    } else if (d->probe == PROBE_LANG) {
+        uint16_t lang = n >= 4 ? (uint16_t)(s[2] | s[3] << 8) : 0;
+
+        d->probe = PROBE_SERIAL;
+        if (n < 4 ||
+            usb_control(d, d->probe_h, LIBUSB_ENDPOINT_IN,
+                        LIBUSB_REQUEST_GET_DESCRIPTOR,
+                        (uint16_t)(LIBUSB_DT_STRING << 8 | d->probe_index),
+                        lang, USB_STRING_MAX, usb_probe_cb) != 0)
+            d->probe = PROBE_NO;
+    } else {
+        char got[sizeof(d->serial)];
+        size_t k = 0;
+        int i;
+
+        for (i = 2; i + 1 < s[0] && k + 1 < sizeof(got); i += 2)
+            got[k++] = (s[i] & 0x80) || s[i + 1] ? '?' : (char)s[i];
+        got[k] = '\0';
+        d->probe = strcmp(got, d->serial) == 0 ? PROBE_MATCH : PROBE_NO;
+    }
+    if (d->probe == PROBE_MATCH || d->probe == PROBE_NO)
         usb_dev_schedule(d);
 }
 
@@ -298,6 +509,9 @@ static int usb_find_endpoints(struct usb_dev *d, libusb_device *dev)
             }
             if (in != 0 && (out != 0 || pass == 1)) {
                 d->iface = alt->bInterfaceNumber;
+                d->iface_class = alt->bInterfaceClass;
+                d->iface_subclass = alt->bInterfaceSubClass;
+                d->iface_protocol = alt->bInterfaceProtocol;
                 d->ep_in = in;
                 d->ep_out = out;
                 d->in_packet = pkt;
@@ -310,26 +524,6 @@ static int usb_find_endpoints(struct usb_dev *d, libusb_device *dev)
     return found ? 0 : -1;
 }
 
-static int usb_serial_matches(struct usb_dev *d, libusb_device_handle *h,
-                              libusb_device *dev)
-{
-    struct libusb_device_descriptor desc;
-    unsigned char buf[128];
-    int n;
-
-    if (d->serial[0] == '\0')
-        return 1;
-    if (libusb_get_device_descriptor(dev, &desc) != 0 ||
-        desc.iSerialNumber == 0)
-        return 0;
-    n = libusb_get_string_descriptor_ascii(h, desc.iSerialNumber, buf,
-                                           sizeof(buf) - 1);
-    if (n < 0)
-        return 0;
-    buf[n] = '\0';
-    return strcmp((char *)buf, d->serial) == 0;
-}
-
 static void usb_dev_error(struct usb_dev *d, const char *fmt, int r)
 {
     char msg[160];
@@ -338,26 +532,53 @@ static void usb_dev_error(struct usb_dev *d, const char *fmt, int r)
     d->cb.error(d->arg, msg);
 }
 
-/* Open dev (from the loop).  On failure dev is dropped. */
-static void usb_dev_open(struct usb_dev *d, libusb_device *dev)
+/* A keyboard-mode scanner: boot protocol (the 8-byte reports hidkbd
+ * reads) and no idle repeats, both asynchronous, errors ignored. */
+static void usb_hid_setup(struct usb_dev *d)
 {
-    libusb_device_handle *h = NULL;
+    uint16_t iface = (uint16_t)d->iface;
+
+    if (!(d->flags & USB_DEV_KEYBOARD) || d->link != USB_LINK_INTERRUPT ||
+        d->iface_class != LIBUSB_CLASS_HID)
+        return;
+    if (d->iface_subclass == HID_SUBCLASS_BOOT &&
+        d->iface_protocol == HID_PROTOCOL_KEYBOARD &&
+        usb_control(d, d->h, HID_REQ_OUT, HID_SET_PROTOCOL, HID_PROTOCOL_BOOT,
+                    iface, 0, usb_class_cb) != 0)
+        log_debug("usb: cannot send SET_PROTOCOL");
+    if (usb_control(d, d->h, HID_REQ_OUT, HID_SET_IDLE, 0, iface, 0,
+                    usb_class_cb) != 0)
+        log_debug("usb: cannot send SET_IDLE");
+}
+
+/* Give back the interface (and the kernel driver we took it from). */
+static void usb_dev_release(struct usb_dev *d)
+{
+    if (!d->claimed)
+        return;
+    d->claimed = 0;
+    if (d->gone)
+        return; /* nothing left to tell */
+    libusb_release_interface(d->h, d->iface);
+    if (d->detached_driver)
+        libusb_attach_kernel_driver(d->h, d->iface);
+}
+
+/* Claim the chosen unit h (open) and start reading.  On failure it is
+ * closed and dropped. */
+static void usb_dev_claim(struct usb_dev *d, libusb_device *dev,
+                          libusb_device_handle *h)
+{
     char where[32];
     int r;
 
-    if ((r = libusb_open(dev, &h)) != 0) {
-        usb_dev_error(d, "cannot open the USB device: %s", r);
-        goto fail;
-    }
-    if (!usb_serial_matches(d, h, dev))
-        goto fail; /* another unit of the same model */
+    d->detached_driver = 0;
     if (usb_find_endpoints(d, dev) == -1) {
         d->cb.error(d->arg, "the USB device has no usable endpoints");
         goto fail;
     }
     /* Manual detach, errors tolerated: auto-detach fails under some
      * kernels and emulations, and a failed detach still lets claim try. */
-    d->detached_driver = 0;
     r = libusb_kernel_driver_active(h, d->iface);
     if (r == 1 && libusb_detach_kernel_driver(h, d->iface) == 0)
         d->detached_driver = 1;
@@ -372,6 +593,7 @@ static void usb_dev_open(struct usb_dev *d, libusb_device *dev)
     }
     d->h = h;
     d->dev = dev;
+    d->claimed = 1;
     d->gone = 0;
     d->in_errors = 0;
     if (d->link == USB_LINK_BULK)
@@ -384,38 +606,74 @@ static void usb_dev_open(struct usb_dev *d, libusb_device *dev)
                                                           : 64,
             usb_in_cb, d, 0);
     d->in->flags = LIBUSB_TRANSFER_FREE_BUFFER;
-    if (d->in->buffer == NULL || libusb_submit_transfer(d->in) != 0) {
+    if (d->in->buffer == NULL || usb_xfer_submit(d, d->in) != 0) {
         d->cb.error(d->arg, "cannot start reading the USB device");
         libusb_free_transfer(d->in);
         d->in = NULL;
         d->h = NULL;
         d->dev = NULL;
+        d->claimed = 0;
         libusb_release_interface(h, d->iface);
         goto fail;
     }
-    d->inflight++;
+    usb_hid_setup(d);
     snprintf(where, sizeof(where), "usb %03u/%03u", libusb_get_bus_number(dev),
              libusb_get_device_address(dev));
     d->cb.attached(d->arg, d->link, d->in_packet, where);
     return;
 fail:
-    if (h != NULL)
-        libusb_close(h);
+    /* Not ours after all: a keyboard-mode scanner types again. */
+    if (d->detached_driver)
+        libusb_attach_kernel_driver(h, d->iface);
+    d->detached_driver = 0;
+    libusb_close(h);
     libusb_unref_device(dev);
 }
 
+/* Open candidate dev (from the loop).  Without a serial number to match
+ * it is claimed at once; with one, its serial number is asked for and the
+ * loop goes on when the answer is back (usb_probe_cb).  On failure dev is
+ * dropped. */
+static void usb_dev_open(struct usb_dev *d, libusb_device *dev)
+{
+    struct libusb_device_descriptor desc;
+    libusb_device_handle *h = NULL;
+    int r;
+
+    if ((r = libusb_open(dev, &h)) != 0) {
+        usb_dev_error(d, "cannot open the USB device: %s", r);
+        libusb_unref_device(dev);
+        return;
+    }
+    if (d->serial[0] == '\0') {
+        usb_dev_claim(d, dev, h);
+        return;
+    }
+    if (libusb_get_device_descriptor(dev, &desc) != 0 ||
+        desc.iSerialNumber == 0) {
+        libusb_close(h); /* a unit without a serial number is not ours */
+        libusb_unref_device(dev);
+        return;
+    }
+    d->probe_dev = dev;
+    d->probe_h = h;
+    d->probe_index = desc.iSerialNumber;
+    d->probe_left = 0;
+    d->probe = PROBE_LANG;
+    if (usb_control(d, h, LIBUSB_ENDPOINT_IN, LIBUSB_REQUEST_GET_DESCRIPTOR,
+                    LIBUSB_DT_STRING << 8, 0, USB_STRING_MAX,
+                    usb_probe_cb) != 0)
+        d->probe = PROBE_NO;
+}
+
 /* Close the handle; transfers must all be back. */
-static void usb_dev_close(struct usb_dev *d, int orderly)
+static void usb_dev_close(struct usb_dev *d)
 {
     if (d->in != NULL) {
         libusb_free_transfer(d->in);
         d->in = NULL;
     }
-    if (orderly) {
-        libusb_release_interface(d->h, d->iface);
-        if (d->detached_driver)
-            libusb_attach_kernel_driver(d->h, d->iface);
-    }
+    usb_dev_release(d);
     libusb_close(d->h);
     libusb_unref_device(d->dev);
     d->h = NULL;
@@ -452,12 +710,59 @@ static int usb_owned_elsewhere(struct usb_dev *d, libusb_device *dev,
 {
     struct usb_dev *o;
 
+    /* A freed one still draining has let its unit go already. */
     for (o = d->u->devs; o != NULL; o = o->next)
-        if (o != d &&
+        if (o != d && !o->freeing &&
             (o->dev == dev || (count_pending && o->serial[0] == '\0' &&
                                usb_pending_index(o, dev) >= 0)))
             return 1;
     return 0;
+}
+
+/* Its serial number is read: claim the candidate or let it go. */
+static void usb_probe_finish(struct usb_dev *d)
+{
+    libusb_device *dev = d->probe_dev;
+    libusb_device_handle *h = d->probe_h;
+    int match = d->probe == PROBE_MATCH && !d->probe_left;
+
+    d->probe_dev = NULL;
+    d->probe_h = NULL;
+    d->probe = PROBE_NONE;
+    if (match && !usb_owned_elsewhere(d, dev, 0)) {
+        usb_dev_claim(d, dev, h);
+        return;
+    }
+    libusb_close(h);
+    libusb_unref_device(dev);
+}
+
+/* The end of a freed device, from the loop once nothing is out; the last
+ * one of a released context takes the context with it. */
+static void usb_dev_destroy(struct usb_dev *d)
+{
+    struct usb_ctx *u = d->u;
+    struct usb_dev **pp;
+
+    if (d->h != NULL)
+        usb_dev_close(d);
+    if (d->probe_h != NULL) {
+        libusb_close(d->probe_h);
+        libusb_unref_device(d->probe_dev);
+    }
+    while (d->npending > 0)
+        libusb_unref_device(usb_pending_take(d, d->npending - 1));
+    for (pp = &u->devs; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == d) {
+            *pp = d->next;
+            break;
+        }
+    }
+    if (d->ev_work)
+        event_free(d->ev_work);
+    free(d);
+    if (u->released && u->devs == NULL)
+        usb_ctx_destroy(u);
 }
 
 static void usb_dev_work_cb(evutil_socket_t fd, short what, void *arg)
@@ -467,18 +772,30 @@ static void usb_dev_work_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    if (d->freeing) {
+        if (d->inflight == 0)
+            usb_dev_destroy(d); /* frees d->ev_work: safe in its callback */
+        return;
+    }
     if (d->h != NULL && d->gone) {
         if (d->inflight > 0)
             return; /* the last transfer callback schedules us again */
-        usb_dev_close(d, 0);
+        usb_dev_close(d);
         d->gone = 0;
         d->cb.detached(d->arg, d->gone_reason);
     }
-    for (i = d->npending; i-- > 0;)
-        if (d->pending_left[i])
-            libusb_unref_device(usb_pending_take(d, i));
     /* Candidates in turn until one opens (and has the serial number). */
-    while (d->h == NULL && d->npending > 0) {
+    for (;;) {
+        if (d->probe_h != NULL) {
+            if (d->probe != PROBE_MATCH && d->probe != PROBE_NO)
+                return; /* usb_probe_cb schedules us with the answer */
+            usb_probe_finish(d);
+        }
+        for (i = d->npending; i-- > 0;)
+            if (d->pending_left[i])
+                libusb_unref_device(usb_pending_take(d, i));
+        if (d->h != NULL || d->npending == 0)
+            break;
         libusb_device *dev = usb_pending_take(d, 0);
         if (usb_owned_elsewhere(d, dev, 0))
             libusb_unref_device(dev);
@@ -486,7 +803,7 @@ static void usb_dev_work_cb(evutil_socket_t fd, short what, void *arg)
             usb_dev_open(d, dev);
     }
     /* Following one now: no other unit can have its serial number. */
-    while (d->npending > 0)
+    while (d->h != NULL && d->npending > 0)
         libusb_unref_device(usb_pending_take(d, d->npending - 1));
 }
 
@@ -499,8 +816,8 @@ static int usb_hotplug_cb(libusb_context *ctx, libusb_device *dev,
     (void)ctx;
     if (event == LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED) {
         /* ENUMERATE may repeat an arrival; the same unit twice is fine. */
-        if (d->dev == dev || usb_pending_index(d, dev) >= 0 ||
-            usb_owned_elsewhere(d, dev, 1))
+        if (d->dev == dev || d->probe_dev == dev ||
+            usb_pending_index(d, dev) >= 0 || usb_owned_elsewhere(d, dev, 1))
             return 0;
         if (d->h != NULL && !d->gone)
             return 0; /* we already follow a unit of this model */
@@ -512,9 +829,11 @@ static int usb_hotplug_cb(libusb_context *ctx, libusb_device *dev,
         d->pending_left[d->npending++] = 0;
         usb_dev_schedule(d);
     } else if (event == LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT) {
-        if (d->dev == dev)
+        if (d->dev == dev) {
             usb_dev_mark_gone(d, "the device was unplugged");
-        else if ((i = usb_pending_index(d, dev)) >= 0) {
+        } else if (d->probe_dev == dev) {
+            d->probe_left = 1; /* its string request fails or is ignored */
+        } else if ((i = usb_pending_index(d, dev)) >= 0) {
             /* Little is safe inside LEFT: drop it from the loop. */
             d->pending_left[i] = 1;
             usb_dev_schedule(d);
@@ -524,7 +843,7 @@ static int usb_hotplug_cb(libusb_context *ctx, libusb_device *dev,
 }
 
 struct usb_dev *usb_dev_new(struct usb_ctx *u, uint16_t vid, uint16_t pid,
-                            const char *serial,
+                            const char *serial, unsigned flags,
                             const struct usb_dev_callbacks *cb, void *arg,
                             struct err *e)
 {
@@ -539,6 +858,7 @@ struct usb_dev *usb_dev_new(struct usb_ctx *u, uint16_t vid, uint16_t pid,
     d->vid = vid;
     d->pid = pid;
     snprintf(d->serial, sizeof(d->serial), "%s", serial ? serial : "");
+    d->flags = flags;
     d->cb = *cb;
     d->arg = arg;
     if ((d->ev_work = event_new(u->base, -1, 0, usb_dev_work_cb, d)) == NULL) {
@@ -604,48 +924,32 @@ int usb_dev_send(struct usb_dev *d, const uint8_t *buf, size_t n)
                                            usb_out_cb, d, USB_OUT_TIMEOUT_MS);
     }
     t->flags = LIBUSB_TRANSFER_FREE_BUFFER | LIBUSB_TRANSFER_FREE_TRANSFER;
-    if ((r = libusb_submit_transfer(t)) != 0) {
+    if ((r = usb_xfer_submit(d, t)) != 0) {
         libusb_free_transfer(t);
         if (r == LIBUSB_ERROR_NO_DEVICE)
             usb_dev_mark_gone(d, "the device was unplugged");
         return -1;
     }
-    d->inflight++;
     return 0;
 }
 
 void usb_dev_free(struct usb_dev *d)
 {
-    struct usb_dev **pp;
-    int spins;
-
     if (d == NULL)
         return;
     if (d->registered)
         libusb_hotplug_deregister_callback(d->u->lu, d->hh);
+    d->registered = 0;
     d->freeing = 1;
-    if (d->h != NULL) {
-        if (d->in != NULL && d->inflight > 0)
-            libusb_cancel_transfer(d->in);
-        /* Wait (bounded) for the cancelled transfers to come back. */
-        for (spins = 0; d->inflight > 0 && spins < 200; spins++) {
-            struct timeval tv = {0, 10000};
-            libusb_handle_events_timeout_completed(d->u->lu, &tv, NULL);
-        }
-        if (d->inflight == 0)
-            usb_dev_close(d, !d->gone);
-        else
-            log_warnx("usb: transfers still pending at close");
-    }
     while (d->npending > 0)
         libusb_unref_device(usb_pending_take(d, d->npending - 1));
-    for (pp = &d->u->devs; *pp != NULL; pp = &(*pp)->next) {
-        if (*pp == d) {
-            *pp = d->next;
-            break;
-        }
-    }
-    if (d->ev_work)
-        event_free(d->ev_work);
-    free(d);
+    usb_cancel_all(d);
+    /* Let the unit go now rather than when the cancelled transfers are
+     * back, so that the next owner (a reload) can claim it meanwhile. */
+    if (d->h != NULL)
+        usb_dev_release(d);
+    /* Never wait here: what is out comes back through the loop, and the
+     * last callback schedules ev_work, which frees d. */
+    if (d->inflight == 0)
+        usb_dev_destroy(d);
 }

@@ -12,8 +12,8 @@
  * (attach, detach, errors) goes to stderr as "examctl: listen: ..." and
  * listening goes on.  Exit 0 once --count items were printed (without
  * --count: at the timeout or SIGINT/SIGTERM if at least one item came),
- * 69 when it ends short, or at once when a --serial path does not exist;
- * 64 on a usage error.
+ * 69 when it ends short, or at once when a --serial path does not exist
+ * or no --usb device of that VID:PID is plugged in; 64 on a usage error.
  */
 #include <errno.h>
 #include <signal.h>
@@ -29,6 +29,7 @@
 #include "device.h"
 #include "idjson.h"
 #include "log.h"
+#include "usb.h"
 
 static const char ctl_device_usage[] =
     "usage: examctl device listen (--usb VID:PID | --serial PATH [--baud N])\n"
@@ -197,6 +198,17 @@ static int ctl_device_listen(int argc, char **argv)
         return ctl_usage(ctl_device_usage);
     if (dev.transport == TRANSPORT_SERIAL && stat(dev.path, &st) == -1)
         return ctl_failf(EX_UNAVAILABLE, "%s: no such device", dev.path);
+    /* Absent now: say so rather than wait for the timeout.  (One that is
+     * unplugged once listening has begun is waited for, as a port is.) */
+    if (dev.transport == TRANSPORT_USB) {
+        int present = usb_present(dev.vid, dev.pid, &e);
+
+        if (present == -1)
+            return ctl_fail(&e);
+        if (present == 0)
+            return ctl_failf(EX_UNAVAILABLE, "usb %04x:%04x: not found",
+                             dev.vid, dev.pid);
+    }
     if ((l.base = event_base_new()) == NULL)
         return ctl_failf(EX_OSERR, "libevent");
     m = device_manager_new(l.base, &dev, 1, ctl_listen_event, &l, &e);

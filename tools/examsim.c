@@ -44,7 +44,8 @@ static void sim_usage(FILE *f)
                "  idcard:  place CARD.json | remove | fault KIND | quit\n"
                "           KIND: no-card bad-checksum truncated garbage\n"
                "                 no-answer sam-fail removed-mid-read clear\n"
-               "  scanner: scan TEXT | quit\n"
+               "  scanner: scan TEXT | type TEXT | junk BYTES | quit\n"
+               "           (type: no CR LF; junk: digits, no CR LF)\n"
                "Each command answers \"ok\" or \"error: reason\".\n");
 }
 

@@ -27,13 +27,14 @@ sim_start() {
     [ -n "$PTY" ] && [ -e "$PTY" ]
 }
 
-# sim CMD...: send one command, wait for its answer line; prints it.
+# sim CMD...: send one command, wait (5 s, or $SIM_WAIT tenths) for its
+# answer line; prints it.
 # (Counts lines afresh each time: it often runs in a $(...) subshell.)
 sim() {
     local want
     want=$(($(wc -l <"$T/sim.out") + 1))
     echo "$*" >&3
-    for _ in $(seq 50); do
+    for _ in $(seq "${SIM_WAIT:-50}"); do
         if [ "$(wc -l <"$T/sim.out")" -ge "$want" ]; then
             sed -n "${want}p" "$T/sim.out"
             return 0
@@ -122,6 +123,14 @@ t_rc "listen help" 0 "$BIN/examctl" device listen --help
 t_rc "listen usage" 64 "$BIN/examctl" device listen --type idcard
 t_rc "listen absent" 69 "$BIN/examctl" device listen --serial "$T/nope" \
     --type idcard --count 1 --timeout 2
+# A USB device that is not plugged in: "not found" at once, not after
+# --timeout.
+t0=$(date +%s%N)
+out=$(timeout 60 "$BIN/examctl" device listen --usb 1234:5678 --type scanner \
+    --count 1 --timeout 30 2>&1)
+t_eq "listen usb absent rc" 69 $?
+t_contains "listen usb absent says" "usb 1234:5678: not found" "$out"
+t_eq "listen usb absent at once" 1 $(( $(date +%s%N) - t0 < 5000000000 ))
 
 # --- ID-card reader on a pty -------------------------------------------
 if sim_start idcard; then t_ok "sim start"; else t_fail "sim start" "no pty"; fi
@@ -182,6 +191,27 @@ sim place "$CARDS/expired.json" >/dev/null
 t_eq "sim expired card" "20240101" \
     "$(listen --serial "$PTY" --type idcard --count 1 --timeout 10 2>/dev/null | jqv .valid_to)"
 
+# Dates of the right shape that are not a period: the card is read, and
+# says so.  A card without a name is a bad read: an error, no card.
+jq '.valid_from = "20340101" | .valid_to = "20240101"' \
+    "$CARDS/expired.json" >"$T/reversed.json"
+jq '.valid_from = "20230230"' "$CARDS/expired.json" >"$T/baddate.json"
+jq '.name = ""' "$CARDS/260000000001.json" >"$T/noname.json"
+sim place "$CARDS/260000000001.json" >/dev/null
+t_eq "sim period ok" "ok" \
+    "$(listen --serial "$PTY" --type idcard --count 1 --timeout 10 2>/dev/null | jqv .validity_period)"
+sim place "$T/reversed.json" >/dev/null
+t_eq "sim reversed period" "reversed 20340101 20240101" \
+    "$(listen --serial "$PTY" --type idcard --count 1 --timeout 10 2>/dev/null | jqv '"\(.validity_period) \(.valid_from) \(.valid_to)"')"
+sim place "$T/baddate.json" >/dev/null
+t_eq "sim bad date" "bad_date 20230230" \
+    "$(listen --serial "$PTY" --type idcard --count 1 --timeout 10 2>/dev/null | jqv '"\(.validity_period) \(.valid_from)"')"
+t_eq "sim place no name" ok "$(sim place "$T/noname.json")"
+out=$(listen --serial "$PTY" --type idcard --count 1 --timeout 4 2>"$T/err")
+t_eq "no name rc" 69 $?
+t_eq "no name no card" "" "$out"
+t_contains "no name reported" "no name" "$(cat "$T/err")"
+
 # No card: a bounded wait, 69.
 sim remove >/dev/null
 t_rc "listen timeout" 69 listen --serial "$PTY" --type idcard --count 1 --timeout 2
@@ -213,6 +243,31 @@ wait $LPID
 t_eq "scanner rc" 0 $?
 t_eq "scanner codes" "260000000001|ABC-12 3/二维码" \
     "$(jq -r .code <"$T/out" | paste -sd'|')"
+
+# A scanner set to send no terminator: the inter-character gap ends each
+# code (never "260700000002260700000003"); 10 MB without a terminator is
+# one error, and the next good code after it is read.
+listen --serial "$PTY" --type scanner --count 4 --timeout 60 \
+    >"$T/out" 2>"$T/err" &
+LPID=$!
+t_on_exit "t_kill_child $LPID"
+for _ in $(seq 50); do
+    grep -q attached "$T/err" && break
+    sleep 0.1
+done
+t_eq "type 1" ok "$(sim type 260700000002)"
+sleep 0.5
+t_eq "type 2" ok "$(sim type 260700000003)"
+sleep 0.5
+t_eq "scan after type" ok "$(sim scan 260700000004)"
+t_eq "junk 10 MB" ok "$(SIM_WAIT=600 sim junk 10485760)"
+sleep 0.5
+t_eq "scan after junk" ok "$(sim scan 260700000005)"
+wait $LPID
+t_eq "gap listen rc" 0 $?
+t_eq "gap codes" "260700000002|260700000003|260700000004|260700000005" \
+    "$(jq -r .code <"$T/out" | paste -sd'|')"
+t_eq "junk one error" 1 "$(grep -c 'longer than 128' "$T/err")"
 sim_stop
 
 # --- udev rules from a configuration ---------------------------------------------

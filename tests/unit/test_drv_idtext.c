@@ -1,7 +1,9 @@
 /*
  * test_drv_idtext.c: the 256-byte text block: resident, 'I' and 'J'
  * layouts, field offsets against hand-built blocks, the code tables, the
- * refusal of unknown card types, and read-answer length checks.
+ * refusal of unknown card types and of blank names, the validity period
+ * (real dates, order) flagged but not refused, and read-answer length
+ * checks.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -78,6 +80,99 @@ static void test_resident(void **state)
     assert_string_equal(c.authority, "公");
     assert_string_equal(c.valid_from, "20150101");
     assert_string_equal(c.valid_to, "长期");
+    assert_int_equal(c.period, IDCARD_PERIOD_OK);
+}
+
+/* Put "长期" at off. */
+static void put_forever(uint8_t *t, size_t off)
+{
+    put(t, off, "        ");
+    t[off] = 0x7F;
+    t[off + 1] = 0x95;
+    t[off + 2] = 0x1F;
+    t[off + 3] = 0x67;
+}
+
+/* The resident block with this period decodes (0) with period p. */
+static void check_period(const char *from, const char *to, enum idcard_period p)
+{
+    uint8_t t[IDTEXT_LEN];
+    struct idcard_info c;
+    struct err e;
+
+    resident_block(t);
+    put(t, 188, from);
+    if (to == NULL)
+        put_forever(t, 204);
+    else
+        put(t, 204, to);
+    if (idtext_decode(t, &c, &e) != 0)
+        fail_msg("%s..%s: %s", from, to ? to : "长期", e.msg);
+    if (c.period != p)
+        fail_msg("%s..%s: period %s, expected %s", from, to ? to : "长期",
+                 idtext_period_name(c.period), idtext_period_name(p));
+    /* Read all the same: the fields are there for the daemon's review. */
+    assert_string_equal(c.id_number, "11010519491231002X");
+}
+
+static void test_validity_period(void **state)
+{
+    (void)state;
+    check_period("20150101", NULL, IDCARD_PERIOD_OK);
+    check_period("20150101", "20350101", IDCARD_PERIOD_OK);
+    check_period("20240229", "20440229", IDCARD_PERIOD_OK); /* leap years */
+    check_period("20200315", "20200315", IDCARD_PERIOD_OK); /* one day */
+    check_period("20230229", "20430228", IDCARD_PERIOD_BAD_DATE);
+    check_period("20150101", "21000229", IDCARD_PERIOD_BAD_DATE); /* 2100 */
+    check_period("20230230", NULL, IDCARD_PERIOD_BAD_DATE);
+    check_period("20231301", "20331301", IDCARD_PERIOD_BAD_DATE);
+    check_period("00000000", "20350101", IDCARD_PERIOD_BAD_DATE);
+    check_period("20150101", "99999999", IDCARD_PERIOD_BAD_DATE);
+    check_period("20150100", "20350101", IDCARD_PERIOD_BAD_DATE);
+    check_period("20350101", "20150101", IDCARD_PERIOD_REVERSED);
+    check_period("20200316", "20200315", IDCARD_PERIOD_REVERSED);
+    /* The shape is still a decode error: not digits, not 长期. */
+    {
+        uint8_t t[IDTEXT_LEN];
+        struct idcard_info c;
+        struct err e;
+
+        resident_block(t);
+        put(t, 204, "2035O101");
+        assert_int_equal(idtext_decode(t, &c, &e), -1);
+        assert_non_null(strstr(e.msg, "validity end"));
+    }
+    assert_true(idtext_date_valid("20000101"));
+    assert_true(idtext_date_valid("22001231"));
+    assert_false(idtext_date_valid("19991231"));
+    assert_false(idtext_date_valid("2015010"));
+    assert_false(idtext_date_valid("201501011"));
+    assert_false(idtext_date_valid("2015-1-1"));
+    assert_string_equal(idtext_period_name(IDCARD_PERIOD_OK), "ok");
+    assert_string_equal(idtext_period_name(IDCARD_PERIOD_BAD_DATE), "bad_date");
+    assert_string_equal(idtext_period_name(IDCARD_PERIOD_REVERSED), "reversed");
+    assert_string_equal(idtext_period_name(IDCARD_PERIOD_UNCHECKED),
+                        "unchecked");
+}
+
+static void test_blank_name(void **state)
+{
+    uint8_t t[IDTEXT_LEN];
+    struct idcard_info c;
+    struct err e;
+
+    (void)state;
+    resident_block(t);
+    put(t, 0, "               "); /* 15 spaces: all padding */
+    assert_int_equal(idtext_decode(t, &c, &e), -1);
+    assert_non_null(strstr(e.msg, "no name"));
+    assert_string_equal(c.id_number, ""); /* wiped */
+    memset(t, 0, 30);                     /* NUL padding */
+    assert_int_equal(idtext_decode(t, &c, &e), -1);
+    /* J cards too. */
+    put(t, 248, "J");
+    assert_int_equal(idtext_decode(t, &c, &e), -1);
+    assert_non_null(strstr(e.msg, "no name"));
 }
 
 static void test_roundtrip(void **state)
@@ -125,6 +220,14 @@ static void test_foreigner(void **state)
     assert_string_equal(c.card_version, "01");
     assert_string_equal(c.office_code, "1100");
     assert_string_equal(c.nation, "");
+    assert_int_equal(c.period, IDCARD_PERIOD_OK);
+    /* No Chinese name is fine on an I card; no English name is not. */
+    put(t, 158, "               ");
+    assert_int_equal(idtext_decode(t, &c, &e), 0);
+    assert_string_equal(c.name, "");
+    put(t, 0, "          ");
+    assert_int_equal(idtext_decode(t, &c, &e), -1);
+    assert_non_null(strstr(e.msg, "no name"));
 }
 
 static void test_hkmotw(void **state)
@@ -248,6 +351,13 @@ static void test_json_mask(void **state)
     j = idjson_card(&c, 0);
     assert_string_equal(json_string_value(json_object_get(j, "id_number")),
                         "110105********002X");
+    assert_string_equal(
+        json_string_value(json_object_get(j, "validity_period")), "ok");
+    json_decref(j);
+    c.period = IDCARD_PERIOD_REVERSED;
+    j = idjson_card(&c, 0);
+    assert_string_equal(
+        json_string_value(json_object_get(j, "validity_period")), "reversed");
     json_decref(j);
     j = idjson_card(&c, 1);
     assert_string_equal(json_string_value(json_object_get(j, "id_number")),
@@ -274,6 +384,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resident),
+        cmocka_unit_test(test_validity_period),
+        cmocka_unit_test(test_blank_name),
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_foreigner),
         cmocka_unit_test(test_hkmotw),

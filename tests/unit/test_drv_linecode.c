@@ -1,6 +1,8 @@
 /*
  * test_drv_linecode.c: serial-mode barcode lines: CR, LF, CR LF in any
- * chunking, empty lines, the length bound, control bytes, UTF-8.
+ * chunking, empty lines, the length bound, control bytes, UTF-8; with
+ * explicit times, the inter-character gap that ends a code without
+ * terminator, and resynchronisation after a line far past the bound.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +13,8 @@
 #include <cmocka.h>
 
 #include "linecode.h"
+
+#define GAP 200
 
 struct sink {
     int codes, errors;
@@ -41,7 +45,8 @@ static void feed_chunked(struct linecode *l, const char *s, size_t step)
     size_t n = strlen(s), i;
 
     for (i = 0; i < n; i += step)
-        linecode_feed(l, (const uint8_t *)s + i, n - i < step ? n - i : step);
+        linecode_feed(l, (const uint8_t *)s + i, n - i < step ? n - i : step,
+                      0);
 }
 
 static void test_terminators(void **state)
@@ -55,7 +60,7 @@ static void test_terminators(void **state)
         struct sink s;
 
         memset(&s, 0, sizeof(s));
-        linecode_init(&l, on_code, on_error, &s);
+        linecode_init(&l, GAP, on_code, on_error, &s);
         feed_chunked(&l, in, step);
         assert_string_equal(s.all, "260000000001|ABC-123|xyz|二维码|");
         assert_int_equal(s.errors, 0);
@@ -71,7 +76,7 @@ static void test_bounds_and_junk(void **state)
 
     (void)state;
     memset(&s, 0, sizeof(s));
-    linecode_init(&l, on_code, on_error, &s);
+    linecode_init(&l, GAP, on_code, on_error, &s);
     memset(big, 'A', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     feed_chunked(&l, big, 5); /* 129 bytes */
@@ -91,6 +96,83 @@ static void test_bounds_and_junk(void **state)
     assert_int_equal(s.errors, 0);
 }
 
+static void feed_at(struct linecode *l, const char *str, int64_t t)
+{
+    linecode_feed(l, (const uint8_t *)str, strlen(str), t);
+}
+
+static void test_gap_ends_code(void **state)
+{
+    struct linecode l;
+    struct sink s;
+
+    (void)state;
+    memset(&s, 0, sizeof(s));
+    linecode_init(&l, GAP, on_code, on_error, &s);
+    assert_int_equal(linecode_deadline(&l), -1);
+    /* No terminator, then the next code 0.5 s later: two codes, never
+     * "260700000002260700000003". */
+    feed_at(&l, "2607000", 1000);
+    feed_at(&l, "00002", 1003);
+    assert_int_equal(linecode_deadline(&l), 1003 + GAP);
+    feed_at(&l, "260700000003\r\n", 1500);
+    assert_string_equal(s.all, "260700000002|260700000003|");
+    /* The owner's timer, at the deadline and not a millisecond before. */
+    feed_at(&l, "A1", 2000);
+    feed_at(&l, "B2", 2150); /* within the gap of the last byte */
+    linecode_expire(&l, 2150 + GAP - 1);
+    assert_int_equal(s.codes, 2);
+    linecode_expire(&l, 2150 + GAP);
+    assert_string_equal(s.all, "260700000002|260700000003|A1B2|");
+    assert_false(linecode_pending(&l));
+    assert_int_equal(linecode_deadline(&l), -1);
+    /* A terminator right after the gap ends nothing more. */
+    feed_at(&l, "\r\n", 2500);
+    assert_int_equal(s.codes, 3);
+    assert_int_equal(s.errors, 0);
+}
+
+/* 10 MB without a terminator, in 4 KB reads 1 ms apart (no gap). */
+static void feed_junk(struct linecode *l, int64_t *t)
+{
+    static uint8_t junk[4096];
+    size_t total;
+
+    memset(junk, '7', sizeof(junk));
+    for (total = 0; total < 10u << 20; total += sizeof(junk))
+        linecode_feed(l, junk, sizeof(junk), (*t)++);
+}
+
+static void test_overlong_resync(void **state)
+{
+    struct linecode l;
+    struct sink s;
+    int64_t t = 0;
+
+    (void)state;
+    memset(&s, 0, sizeof(s));
+    linecode_init(&l, GAP, on_code, on_error, &s);
+    /* Reported once, as soon as it passes the bound... */
+    feed_junk(&l, &t);
+    assert_int_equal(s.errors, 1);
+    assert_int_equal(s.codes, 0);
+    /* ...and the next good code after a pause is read whole. */
+    t += GAP;
+    feed_at(&l, "260700000003\r\n", t);
+    assert_string_equal(s.all, "!|260700000003|");
+    /* The same ended by a terminator, the good code straight after. */
+    feed_junk(&l, &t);
+    feed_at(&l, "\r\n260700000004\r\n", t);
+    assert_string_equal(s.all, "!|260700000003|!|260700000004|");
+    /* Ended by the owner's timer. */
+    feed_junk(&l, &t);
+    linecode_expire(&l, linecode_deadline(&l));
+    assert_false(linecode_pending(&l));
+    feed_at(&l, "260700000005\n", t + 1000);
+    assert_string_equal(s.all, "!|260700000003|!|260700000004|!|260700000005|");
+    assert_int_equal(s.errors, 3);
+}
+
 static void test_utf8(void **state)
 {
     (void)state;
@@ -108,6 +190,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_terminators),
         cmocka_unit_test(test_bounds_and_junk),
+        cmocka_unit_test(test_gap_ends_code),
+        cmocka_unit_test(test_overlong_resync),
         cmocka_unit_test(test_utf8),
     };
 

@@ -9,7 +9,18 @@
  *      find / select / read; the card is decoded;
  *   3. that reader unplugged in the middle of a read: DETACHED, no card
  *      event, the process stays up; plugged back in: ATTACHED and the
- *      next card is read.
+ *      next card is read;
+ *   4. the scanner's HID class requests: SET_PROTOCOL(boot) and
+ *      SET_IDLE(0) to its boot-keyboard interface, as usbhid does, and a
+ *      scanner that STALLs both still scans;
+ *   5. a reload (device_manager_free() then device_manager_new()) while
+ *      the scanner's read is in flight, its cancellation held back by the
+ *      emulated host controller: the free returns at once, the new
+ *      manager claims the unit meanwhile and gets its codes, the old
+ *      callbacks never run; then the same with the scanner unplugged in
+ *      the middle of the reload: everything of the freed manager is freed
+ *      once its transfers are back (ASan sees every access), and the
+ *      scanner plugged in again is back on the new manager.
  *
  * The shared fixture (usbfix.h) emulates usbfs; the ops below play the
  * device: they queue scanner reports and answer reader commands with real
@@ -17,6 +28,7 @@
  * kernel does.  They run in umockdev's thread, so the state is under the
  * device's mutex.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +50,9 @@ struct fx {
     /* scanner */
     uint8_t reports[MAX_REPORTS][8];
     int n_reports, next_report;
+    int set_protocol, set_idle; /* HID class requests as usbhid sends */
+    int bad_class;              /* other class requests, or wrong fields */
+    int stall_class;            /* answer class requests with a STALL */
     /* reader */
     int card_present;
     int unplug_on_read; /* vanish at the next 30 01 */
@@ -112,10 +127,34 @@ static void reader_answer(struct fx *f, const uint8_t *out, size_t n)
         f->resp_len[f->n_resp++] = (size_t)len;
 }
 
+/* A control URB: the scanner's HID class requests, which must be exactly
+ * those usbhid sends to a boot keyboard on interface 0 (no data). */
+static void dev_control(struct fx *f, struct usbdevfs_urb *urb)
+{
+    const uint8_t *b = urb->buffer;
+
+    urb->actual_length = 0;
+    if (urb->buffer_length < 8 || (b[0] & 0x60) != 0x20)
+        return; /* standard requests: nothing to do */
+    if (urb->buffer_length == 8 && b[0] == 0x21 && b[1] == 0x0B && b[2] == 0 &&
+        b[3] == 0 && b[4] == 0 && b[5] == 0 && b[6] == 0 && b[7] == 0)
+        f->set_protocol++; /* SET_PROTOCOL(boot), interface 0 */
+    else if (urb->buffer_length == 8 && b[0] == 0x21 && b[1] == 0x0A &&
+             b[2] == 0 && b[3] == 0 && b[4] == 0 && b[5] == 0 && b[6] == 0 &&
+             b[7] == 0)
+        f->set_idle++; /* SET_IDLE(duration 0, all reports), interface 0 */
+    else
+        f->bad_class++;
+    if (f->stall_class)
+        urb->status = -EPIPE;
+}
+
 /* usbfs SUBMITURB: an OUT frame is a reader command. */
 static void dev_submit(void *user, struct usbdevfs_urb *urb)
 {
-    if (!(urb->endpoint & 0x80))
+    if (urb->type == USBDEVFS_URB_TYPE_CONTROL)
+        dev_control(user, urb);
+    else if (!(urb->endpoint & 0x80))
         reader_answer(user, urb->buffer, (size_t)urb->buffer_length);
 }
 
@@ -212,6 +251,13 @@ static void test_scanner(struct fx *f)
     }
     CHECK(usbfix_run_until(base, &f->seen.attached, 1, 5),
           "scanner never attached");
+    CHECK(usbfix_run_until_dev(base, &f->dev, &f->set_idle, 1, 5),
+          "no SET_IDLE");
+    pthread_mutex_lock(&f->dev.mu);
+    CHECK(f->set_protocol == 1 && f->set_idle == 1 && f->bad_class == 0,
+          "SET_PROTOCOL %d, SET_IDLE %d, other class requests %d",
+          f->set_protocol, f->set_idle, f->bad_class);
+    pthread_mutex_unlock(&f->dev.mu);
 
     pthread_mutex_lock(&f->dev.mu);
     /* "Ab-33" Enter: Shift, a repeat with a release between, rollover. */
@@ -240,10 +286,11 @@ static void test_scanner(struct fx *f)
     CHECK(strcmp(f->seen.last_code, "12") == 0, "code [%s]", f->seen.last_code);
 
     device_manager_free(m);
+    CHECK(usbfix_drain(base, 5), "freed USB devices still draining");
     event_base_free(base);
     usbfix_remove_device(f->tb, 2);
     fx_reset_urbs(f);
-    usbfix_report("scanner");
+    usbfix_report("scanner (boot protocol and idle 0 asked as usbhid does)");
 }
 
 static void set_card(struct fx *f, const char *name, const char *id)
@@ -338,9 +385,188 @@ static void test_reader(struct fx *f)
     /* Polling off again: no more reads, no timers. */
     device_manager_set_polling(m, "door1", 0);
     device_manager_free(m);
+    CHECK(usbfix_drain(base, 5), "freed USB devices still draining");
     event_base_free(base);
     usbfix_remove_device(f->tb, 4);
     fx_reset_urbs(f);
+}
+
+static void scanner_cfg(struct config_device *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    snprintf(cfg->name, sizeof(cfg->name), "scan1");
+    cfg->type = DEVTYPE_SCANNER;
+    cfg->transport = TRANSPORT_USB;
+    cfg->vid = 0x1234;
+    cfg->pid = 0x5678;
+}
+
+/* Queue "code" as key taps (digits only) and Enter. */
+static void type_code(struct fx *f, const char *code)
+{
+    pthread_mutex_lock(&f->dev.mu);
+    for (; *code; code++) {
+        press(f, 0, *code == '0' ? 0x27 : (uint8_t)(0x1E + *code - '1'), 0);
+        press(f, 0, 0, 0);
+    }
+    press(f, 0, 0x28, 0);
+    press(f, 0, 0, 0);
+    pthread_mutex_unlock(&f->dev.mu);
+}
+
+static void clear_seen(struct fx *f)
+{
+    memset(&f->seen, 0, sizeof(f->seen));
+}
+
+/* A scanner that STALLs SET_PROTOCOL and SET_IDLE (as many do, and the
+ * kernel ignores): attached, no error, and it scans. */
+static void test_scanner_stall(struct fx *f)
+{
+    struct event_base *base = usbfix_make_base();
+    struct config_device cfg;
+    struct device_manager *m;
+    struct err e;
+
+    clear_seen(f);
+    pthread_mutex_lock(&f->dev.mu);
+    f->stall_class = 1;
+    f->set_protocol = f->set_idle = f->bad_class = 0;
+    pthread_mutex_unlock(&f->dev.mu);
+    scanner_cfg(&cfg);
+    usbfix_add_device(f->tb, f->dev.handler, 5, scanner_desc);
+    m = device_manager_new(base, &cfg, 1, usbfix_on_event, &f->seen, &e);
+    CHECK(m != NULL, "%s", e.msg);
+    if (m == NULL)
+        goto out;
+    CHECK(usbfix_run_until(base, &f->seen.attached, 1, 5), "never attached");
+    CHECK(usbfix_run_until_dev(base, &f->dev, &f->set_idle, 1, 5),
+          "no SET_IDLE");
+    type_code(f, "4006381333931");
+    CHECK(usbfix_run_until(base, &f->seen.codes, 1, 5), "no code scanned");
+    CHECK(strcmp(f->seen.last_code, "4006381333931") == 0, "code [%s]",
+          f->seen.last_code);
+    CHECK(f->seen.errors == 0 && f->seen.detached == 0,
+          "errors %d (%s) detached %d", f->seen.errors, f->seen.last_error,
+          f->seen.detached);
+    pthread_mutex_lock(&f->dev.mu);
+    CHECK(f->set_protocol == 1 && f->set_idle == 1 && f->bad_class == 0,
+          "SET_PROTOCOL %d, SET_IDLE %d, other %d", f->set_protocol,
+          f->set_idle, f->bad_class);
+    f->stall_class = 0;
+    pthread_mutex_unlock(&f->dev.mu);
+    device_manager_free(m);
+    CHECK(usbfix_drain(base, 5), "freed USB devices still draining");
+out:
+    event_base_free(base);
+    usbfix_remove_device(f->tb, 5);
+    fx_reset_urbs(f);
+    usbfix_report("scanner that stalls SET_PROTOCOL and SET_IDLE still scans");
+}
+
+/* What the freed manager's callback would record: it must stay empty. */
+static struct usbfix_seen old_seen;
+
+/*
+ * A reload while the scanner's IN transfer is in flight and its
+ * cancellation is held back; with unplug, the scanner is removed between
+ * the free and the new manager, and plugged in again afterwards.
+ */
+static void reload_case(struct fx *f, int unplug)
+{
+    struct event_base *base = usbfix_make_base();
+    struct config_device cfg;
+    struct device_manager *m, *m2 = NULL;
+    struct device_status st;
+    int devnum = unplug ? 7 : 6, claims;
+    double t0;
+    struct err e;
+
+    clear_seen(f);
+    memset(&old_seen, 0, sizeof(old_seen));
+    scanner_cfg(&cfg);
+    usbfix_add_device(f->tb, f->dev.handler, devnum, scanner_desc);
+    m = device_manager_new(base, &cfg, 1, usbfix_on_event, &old_seen, &e);
+    CHECK(m != NULL, "%s", e.msg);
+    if (m == NULL)
+        goto out;
+    CHECK(usbfix_run_until(base, &old_seen.attached, 1, 5), "never attached");
+    type_code(f, "111");
+    CHECK(usbfix_run_until(base, &old_seen.codes, 1, 5), "no code before");
+    claims = usbfix_get(&f->dev, &f->dev.claims);
+
+    /* The reload, with the read in flight and its cancellation held. */
+    usbfix_hold_discards(&f->dev, 1);
+    t0 = usbfix_now();
+    device_manager_free(m);
+    CHECK(usbfix_now() - t0 < 1.0, "device_manager_free took %.2f s",
+          usbfix_now() - t0);
+    CHECK(usbfix_get(&f->dev, &f->dev.discards) >= 1, "nothing cancelled");
+    CHECK(device_usb_draining() == 1, "draining %zu", device_usb_draining());
+    if (unplug) {
+        pthread_mutex_lock(&f->dev.mu);
+        f->dev.removed = 1;
+        pthread_mutex_unlock(&f->dev.mu);
+        usbfix_remove_device(f->tb, devnum);
+    }
+    m2 = device_manager_new(base, &cfg, 1, usbfix_on_event, &f->seen, &e);
+    CHECK(m2 != NULL, "%s", e.msg);
+    if (m2 == NULL)
+        goto out;
+    if (!unplug) {
+        /* The unit was let go at the free: claimed again at once, and it
+         * scans into the new manager while the old read is still out. */
+        CHECK(usbfix_run_until(base, &f->seen.attached, 1, 5),
+              "not attached to the new manager");
+        CHECK(usbfix_get(&f->dev, &f->dev.claims) == claims + 1, "claims %d",
+              usbfix_get(&f->dev, &f->dev.claims) - claims);
+        type_code(f, "222");
+        CHECK(usbfix_run_until(base, &f->seen.codes, 1, 5),
+              "no code on the new manager");
+        CHECK(strcmp(f->seen.last_code, "222") == 0, "code [%s]",
+              f->seen.last_code);
+        CHECK(device_usb_draining() == 1, "the old one went without its "
+                                          "transfer");
+    } else {
+        usbfix_run_until(base, &f->seen.attached, 1, 0.3);
+        CHECK(f->seen.attached == 0, "attached to an unplugged device");
+    }
+    /* The held cancellation comes back: the old device is freed. */
+    usbfix_hold_discards(&f->dev, 0);
+    CHECK(usbfix_drain(base, 5), "the freed manager never drained");
+    CHECK(old_seen.attached == 1 && old_seen.codes == 1 &&
+              old_seen.detached == 0 && old_seen.errors == 0,
+          "the freed manager's callback ran: attached %d codes %d "
+          "detached %d errors %d",
+          old_seen.attached, old_seen.codes, old_seen.detached,
+          old_seen.errors);
+    if (unplug) {
+        /* Plugged in again (a new address): back on the new manager. */
+        fx_reset_urbs(f);
+        devnum = 8;
+        usbfix_add_device(f->tb, f->dev.handler, devnum, scanner_desc);
+        CHECK(usbfix_run_until(base, &f->seen.attached, 1, 5),
+              "not back after the replug");
+        type_code(f, "333");
+        CHECK(usbfix_run_until(base, &f->seen.codes, 1, 5),
+              "no code after the replug");
+        CHECK(strcmp(f->seen.last_code, "333") == 0, "code [%s]",
+              f->seen.last_code);
+    }
+    device_manager_status(m2, 0, &st);
+    CHECK(st.attached, "not attached at the end");
+    device_manager_free(m2);
+    CHECK(usbfix_drain(base, 5), "freed USB devices still draining");
+out:
+    event_base_free(base);
+    usbfix_remove_device(f->tb, devnum);
+    fx_reset_urbs(f);
+    if (unplug)
+        usbfix_report("unplug during a reload: old manager freed once its "
+                      "transfers are back, device back after replug");
+    else
+        usbfix_report("reload with a read in flight: no wait, unit claimed "
+                      "again at once, old callbacks silent");
 }
 
 int main(void)
@@ -354,6 +580,9 @@ int main(void)
     usbfix_dev_init(&f.dev, &dev_ops, &f);
     test_scanner(&f);
     test_reader(&f);
+    test_scanner_stall(&f);
+    reload_case(&f, 0);
+    reload_case(&f, 1);
     usbfix_dev_free(&f.dev);
     g_clear_object(&f.tb);
     return usbfix_finish("test_usb_devices");

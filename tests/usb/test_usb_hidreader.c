@@ -21,7 +21,9 @@
  *      in, claims and submits nothing to the other; a serial nobody has
  *      attaches nothing; the right unit arriving by hotplug after a wrong
  *      one is still found; two configured doors with one serial each get
- *      their own unit.
+ *      their own unit; a unit that never answers the string request is
+ *      given up after the control timeout while the loop keeps turning
+ *      (the request is asynchronous), and the right unit is found.
  *
  * Each emulated device is a usbfs emulation of the shared fixture
  * (usbfix.h) with its own umockdev ioctl handler, which runs in umockdev's
@@ -439,6 +441,7 @@ static void test_hid_read(UMockdevTestbed *tb)
     usbfix_report("hid reader: card in 21 reports, once, then removed");
 
     device_manager_free(m);
+    CHECK(usbfix_drain(base, 5), "freed USB devices still draining");
 out:
     event_base_free(base);
     emu_unplug(tb, &x);
@@ -516,6 +519,7 @@ static void test_hid_broken(UMockdevTestbed *tb)
     usbfix_report("hid reader: good read after broken ones");
 
     device_manager_free(m);
+    CHECK(usbfix_drain(base, 5), "freed USB devices still draining");
 out:
     event_base_free(base);
     emu_unplug(tb, &x);
@@ -586,6 +590,7 @@ static void serial_case(UMockdevTestbed *tb, const char *want, int expect)
         pthread_mutex_unlock(&x[i].dev.mu);
     }
     device_manager_free(m);
+    CHECK(usbfix_drain(base, 5), "freed USB devices still draining");
 out:
     event_base_free(base);
     for (i = 0; i < 2; i++) {
@@ -629,6 +634,7 @@ static void serial_hotplug(UMockdevTestbed *tb)
               emu_get(&x[0], &x[0].data_urbs) == 0,
           "the wrong unit was used");
     device_manager_free(m);
+    CHECK(usbfix_drain(base, 5), "freed USB devices still draining");
 out:
     event_base_free(base);
     for (i = 0; i < 2; i++) {
@@ -680,7 +686,79 @@ static void serial_pair(UMockdevTestbed *tb, int a_first)
         CHECK(emu_get(&x[i], &x[i].dev.claims) == 1, "unit %d claimed %d times",
               i, emu_get(&x[i], &x[i].dev.claims));
     device_manager_free(m);
+    CHECK(usbfix_drain(base, 5), "freed USB devices still draining");
 out:
+    event_base_free(base);
+    for (i = 0; i < 2; i++) {
+        emu_unplug(tb, &x[i]);
+        usbfix_dev_free(&x[i].dev);
+    }
+}
+
+/* A loop heartbeat: the longest time between two 10 ms ticks. */
+struct beat {
+    double last, max_gap;
+};
+
+static void beat_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct beat *b = arg;
+    double now = usbfix_now();
+
+    (void)fd;
+    (void)what;
+    if (b->last > 0 && now - b->last > b->max_gap)
+        b->max_gap = now - b->last;
+    b->last = now;
+}
+
+/* The wrong unit never answers on endpoint 0; the right one comes later. */
+static void serial_hung(UMockdevTestbed *tb)
+{
+    static const struct timeval tick = {0, 10000};
+    struct event_base *base = usbfix_make_base();
+    struct config_device cfg;
+    struct device_manager *m;
+    struct device_status st;
+    struct event *ev_beat;
+    struct beat beat = {0, 0};
+    struct emu x[2];
+    struct usbfix_seen s;
+    struct err e;
+    int i;
+
+    memset(&s, 0, sizeof(s));
+    emu_init(&x[0], 12, "AAA111");
+    emu_init(&x[1], 13, "BBB222");
+    x[0].dev.hang_control = 1;
+    ev_beat = event_new(base, -1, EV_PERSIST, beat_cb, &beat);
+    g_assert_nonnull(ev_beat);
+    event_add(ev_beat, &tick);
+    reader_cfg(&cfg, "door-sn", "BBB222");
+    emu_plug(tb, &x[0]);
+    m = device_manager_new(base, &cfg, 1, on_event, &s, &e);
+    CHECK(m != NULL, "%s", e.msg);
+    if (m == NULL)
+        goto out;
+    CHECK(run_until_emu(base, &x[0], &x[0].dev.n_hung, 1, 5),
+          "the silent unit was never asked");
+    emu_plug(tb, &x[1]);
+    CHECK(usbfix_run_until(base, &s.attached, 1, 10),
+          "right unit not attached");
+    device_manager_status(m, 0, &st);
+    CHECK(st.attached && strcmp(st.where, "usb 001/013") == 0,
+          "attached %d where [%s]", st.attached, st.where);
+    CHECK(emu_get(&x[0], &x[0].dev.discards) >= 1,
+          "the silent unit's request never timed out");
+    CHECK(emu_get(&x[0], &x[0].dev.claims) == 0 &&
+              emu_get(&x[0], &x[0].data_urbs) == 0,
+          "the silent unit was used");
+    /* Its control timeout (1 s) passed on the loop, not inside it. */
+    CHECK(beat.max_gap < 0.5, "the loop stood still for %.2f s", beat.max_gap);
+    device_manager_free(m);
+    CHECK(usbfix_drain(base, 5), "freed USB devices still draining");
+out:
+    event_free(ev_beat);
     event_base_free(base);
     for (i = 0; i < 2; i++) {
         emu_unplug(tb, &x[i]);
@@ -700,6 +778,9 @@ static void test_serial_match(UMockdevTestbed *tb)
     serial_pair(tb, 1);
     serial_pair(tb, 0);
     usbfix_report("two doors, two units of one model, each by serial number");
+    serial_hung(tb);
+    usbfix_report("a unit silent on endpoint 0 is given up without blocking "
+                  "the loop");
 }
 
 int main(void)

@@ -99,8 +99,8 @@ void usbfix_detach_ioctl(UMockdevTestbed *tb, int devnum)
 static void fill_in_urbs(struct usbfix_dev *d)
 {
     while (d->n_in > 0 && d->n_done < USBFIX_MAX_URBS) {
-        UMockdevIoctlData *u = d->in_urbs[0];
-        struct usbdevfs_urb *urb = (struct usbdevfs_urb *)u->data;
+        struct usbfix_urb w = d->in_urbs[0];
+        struct usbdevfs_urb *urb = (struct usbdevfs_urb *)w.u->data;
         int n = d->ops->fill(d->user, urb->buffer, (size_t)urb->buffer_length);
 
         if (n < 0)
@@ -108,7 +108,7 @@ static void fill_in_urbs(struct usbfix_dev *d)
         urb->actual_length = n;
         urb->status = 0;
         memmove(d->in_urbs, d->in_urbs + 1, sizeof(d->in_urbs[0]) * --d->n_in);
-        d->done[d->n_done++] = u;
+        d->done[d->n_done++] = w;
     }
 }
 
@@ -117,6 +117,7 @@ static void submit_urb(struct usbfix_dev *d, UMockdevIoctlClient *c,
 {
     UMockdevIoctlData *u, *buf;
     struct usbdevfs_urb *urb;
+    struct usbfix_urb w;
 
     if (d->removed) {
         umockdev_ioctl_client_complete(c, -1, ENODEV);
@@ -131,14 +132,19 @@ static void submit_urb(struct usbfix_dev *d, UMockdevIoctlClient *c,
     buf = umockdev_ioctl_data_resolve(
         u, G_STRUCT_OFFSET(struct usbdevfs_urb, buffer),
         (gsize)urb->buffer_length, NULL);
+    w.u = u;
+    w.c = c;
     if (urb->type != USBDEVFS_URB_TYPE_CONTROL && (urb->endpoint & 0x80)) {
         d->ops->submit(d->user, urb);
-        d->in_urbs[d->n_in++] = u;
+        d->in_urbs[d->n_in++] = w;
+    } else if (urb->type == USBDEVFS_URB_TYPE_CONTROL && d->hang_control &&
+               d->n_hung < USBFIX_MAX_URBS) {
+        d->hung[d->n_hung++] = w; /* never answered */
     } else {
         urb->actual_length = urb->buffer_length;
         urb->status = 0;
         d->ops->submit(d->user, urb);
-        d->done[d->n_done++] = u;
+        d->done[d->n_done++] = w;
     }
     umockdev_ioctl_data_unref(buf);
     umockdev_ioctl_client_complete(c, 0, 0);
@@ -148,15 +154,19 @@ static void reap_urb(struct usbfix_dev *d, UMockdevIoctlClient *c,
                      UMockdevIoctlData *arg)
 {
     UMockdevIoctlData *p, *u;
+    int i;
 
     if (!d->removed)
         fill_in_urbs(d);
-    if (d->n_done == 0) {
+    for (i = 0; i < d->n_done && d->done[i].c != c; i++)
+        ;
+    if (i == d->n_done) {
         umockdev_ioctl_client_complete(c, -1, d->removed ? ENODEV : EAGAIN);
         return;
     }
-    u = d->done[0];
-    memmove(d->done, d->done + 1, sizeof(d->done[0]) * --d->n_done);
+    u = d->done[i].u;
+    memmove(d->done + i, d->done + i + 1,
+            sizeof(d->done[0]) * (size_t)(--d->n_done - i));
     p = umockdev_ioctl_data_resolve(arg, 0, sizeof(gpointer), NULL);
     umockdev_ioctl_data_set_ptr(p, 0, u);
     umockdev_ioctl_data_unref(p);
@@ -170,20 +180,80 @@ static void discard_urb(struct usbfix_dev *d, UMockdevIoctlClient *c,
     gulong addr = (gulong) * (void **)arg->data;
     int i;
 
+    if (d->n_done == USBFIX_MAX_URBS) {
+        umockdev_ioctl_client_complete(c, -1, EBUSY);
+        return;
+    }
+    for (i = 0; i < d->n_hung; i++) {
+        if (d->hung[i].c == c && d->hung[i].u->client_addr == addr) {
+            struct usbfix_urb w = d->hung[i];
+            ((struct usbdevfs_urb *)w.u->data)->status = -ENOENT;
+            ((struct usbdevfs_urb *)w.u->data)->actual_length = 0;
+            memmove(d->hung + i, d->hung + i + 1,
+                    sizeof(d->hung[0]) * (size_t)(d->n_hung - i - 1));
+            d->n_hung--;
+            d->done[d->n_done++] = w;
+            d->discards++;
+            umockdev_ioctl_client_complete(c, 0, 0);
+            return;
+        }
+    }
     for (i = 0; i < d->n_in; i++) {
-        if (d->in_urbs[i]->client_addr == addr) {
-            UMockdevIoctlData *u = d->in_urbs[i];
-            ((struct usbdevfs_urb *)u->data)->status = -ENOENT;
-            ((struct usbdevfs_urb *)u->data)->actual_length = 0;
+        if (d->in_urbs[i].c == c && d->in_urbs[i].u->client_addr == addr) {
+            struct usbfix_urb w = d->in_urbs[i];
+            ((struct usbdevfs_urb *)w.u->data)->status = -ENOENT;
+            ((struct usbdevfs_urb *)w.u->data)->actual_length = 0;
             memmove(d->in_urbs + i, d->in_urbs + i + 1,
                     sizeof(d->in_urbs[0]) * (size_t)(d->n_in - i - 1));
             d->n_in--;
-            d->done[d->n_done++] = u;
+            if (d->hold_discards && d->n_held < USBFIX_MAX_URBS)
+                d->held[d->n_held++] = w;
+            else
+                d->done[d->n_done++] = w;
+            d->discards++;
             umockdev_ioctl_client_complete(c, 0, 0);
             return;
         }
     }
     umockdev_ioctl_client_complete(c, -1, EINVAL);
+}
+
+/* CLAIMINTERFACE / RELEASEINTERFACE (the argument points to the number). */
+static void claim_interface(struct usbfix_dev *d, UMockdevIoctlClient *c,
+                            UMockdevIoctlData *arg, int claim)
+{
+    UMockdevIoctlData *n = umockdev_ioctl_data_resolve(arg, 0, 4, NULL);
+    unsigned ifnum = *(guint32 *)n->data;
+    UMockdevIoctlClient **holder;
+
+    umockdev_ioctl_data_unref(n);
+    if (ifnum >= USBFIX_MAX_IFACES) {
+        umockdev_ioctl_client_complete(c, -1, EINVAL);
+        return;
+    }
+    holder = &d->claimed_by[ifnum];
+    /* Closing a file releases what it claimed. */
+    if (*holder != NULL && !umockdev_ioctl_client_get_connected(*holder)) {
+        g_object_unref(*holder);
+        *holder = NULL;
+    }
+    if (!claim) {
+        if (*holder == c) {
+            g_object_unref(*holder);
+            *holder = NULL;
+        }
+        umockdev_ioctl_client_complete(c, 0, 0);
+        return;
+    }
+    if (*holder != NULL && *holder != c) {
+        d->busy++;
+        umockdev_ioctl_client_complete(c, -1, EBUSY);
+        return;
+    }
+    if (*holder == NULL)
+        *holder = g_object_ref(c);
+    d->claims++;
+    umockdev_ioctl_client_complete(c, 0, 0);
 }
 
 static gboolean handle_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c,
@@ -221,9 +291,7 @@ static gboolean handle_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c,
             umockdev_ioctl_client_complete(c, -1, ENODEV);
             break;
         }
-        if (req == USBDEVFS_CLAIMINTERFACE)
-            d->claims++;
-        umockdev_ioctl_client_complete(c, 0, 0);
+        claim_interface(d, c, arg, req == USBDEVFS_CLAIMINTERFACE);
         break;
     default:
         handled = FALSE;
@@ -248,10 +316,28 @@ void usbfix_dev_init(struct usbfix_dev *d, const struct usbfix_ops *ops,
 void usbfix_dev_reset_locked(struct usbfix_dev *d)
 {
     while (d->n_in > 0)
-        umockdev_ioctl_data_unref(d->in_urbs[--d->n_in]);
+        umockdev_ioctl_data_unref(d->in_urbs[--d->n_in].u);
     while (d->n_done > 0)
-        umockdev_ioctl_data_unref(d->done[--d->n_done]);
+        umockdev_ioctl_data_unref(d->done[--d->n_done].u);
+    while (d->n_held > 0)
+        umockdev_ioctl_data_unref(d->held[--d->n_held].u);
+    while (d->n_hung > 0)
+        umockdev_ioctl_data_unref(d->hung[--d->n_hung].u);
+    for (int i = 0; i < USBFIX_MAX_IFACES; i++)
+        g_clear_object(&d->claimed_by[i]);
     d->removed = 0;
+}
+
+void usbfix_hold_discards(struct usbfix_dev *d, int on)
+{
+    pthread_mutex_lock(&d->mu);
+    d->hold_discards = on;
+    /* Given back in order, as far as the reap queue has room. */
+    while (!on && d->n_held > 0 && d->n_done < USBFIX_MAX_URBS) {
+        d->done[d->n_done++] = d->held[0];
+        memmove(d->held, d->held + 1, sizeof(d->held[0]) * --d->n_held);
+    }
+    pthread_mutex_unlock(&d->mu);
 }
 
 void usbfix_dev_free(struct usbfix_dev *d)
@@ -307,6 +393,18 @@ int usbfix_run_until(struct event_base *base, const int *counter, int want,
         event_base_dispatch(base);
     }
     return *counter >= want;
+}
+
+int usbfix_drain(struct event_base *base, double seconds)
+{
+    double end = usbfix_now() + seconds;
+
+    while (device_usb_draining() > 0 && usbfix_now() < end) {
+        struct timeval tv = {0, 2000};
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+    }
+    return device_usb_draining() == 0;
 }
 
 int usbfix_run_until_dev(struct event_base *base, struct usbfix_dev *d,

@@ -76,7 +76,8 @@ void usbfix_detach_ioctl(UMockdevTestbed *tb, int devnum);
 
 /* --- usbfs emulation --------------------------------------------------- */
 
-#define USBFIX_MAX_URBS 32
+#define USBFIX_MAX_URBS   32
+#define USBFIX_MAX_IFACES 4
 
 /* What the emulated device does; called in umockdev's thread with the
  * device's mu held, never after usbfix_dev_free(). */
@@ -91,6 +92,13 @@ struct usbfix_ops {
     int (*fill)(void *user, uint8_t *buf, size_t cap);
 };
 
+/* A URB and the open file (umockdev client) it was submitted on: each
+ * open handle reaps only its own, as with the kernel. */
+struct usbfix_urb {
+    UMockdevIoctlData *u;
+    UMockdevIoctlClient *c;
+};
+
 /* One emulated usbfs device (one ioctl handler, attachable to any number
  * of device nodes one after the other). */
 struct usbfix_dev {
@@ -98,15 +106,33 @@ struct usbfix_dev {
     UMockdevIoctlBase *handler;
     const struct usbfix_ops *ops;
     void *user;
-    UMockdevIoctlData *in_urbs[USBFIX_MAX_URBS]; /* IN URBs waiting */
+    struct usbfix_urb in_urbs[USBFIX_MAX_URBS]; /* IN URBs waiting */
     int n_in;
-    UMockdevIoctlData *done[USBFIX_MAX_URBS]; /* completed, to be reaped */
+    struct usbfix_urb done[USBFIX_MAX_URBS]; /* completed, to be reaped */
     int n_done;
+    /* Set (under mu) to play a slow host controller: a DISCARDURB is
+     * accepted but the URB comes back (-ENOENT) only once cleared, so a
+     * cancelled transfer stays in flight as long as the test wants. */
+    int hold_discards;
+    struct usbfix_urb held[USBFIX_MAX_URBS]; /* discarded, held back */
+    int n_held;
+    int discards; /* DISCARDURB calls that found their URB */
+    /* Set (under mu) for a device that never answers on endpoint 0:
+     * control URBs are accepted and then left without an answer until
+     * they are discarded (the host's timeout). */
+    int hang_control;
+    struct usbfix_urb hung[USBFIX_MAX_URBS];
+    int n_hung;
     /* Set (under mu) to unplug the device from the driver's side: from then
      * on SUBMITURB, CLAIM/RELEASEINTERFACE and a reap with nothing completed
      * fail with ENODEV, as the kernel does, and IN URBs get no more data. */
     int removed;
     int claims; /* successful CLAIMINTERFACE calls */
+    /* Who holds interface i (0..USBFIX_MAX_IFACES-1): as with the kernel,
+     * another open file's CLAIMINTERFACE fails with EBUSY until it is
+     * released (or the holder's file is closed). */
+    UMockdevIoctlClient *claimed_by[USBFIX_MAX_IFACES];
+    int busy; /* CLAIMINTERFACE refused with EBUSY */
 };
 
 /* Set d up with a fresh handler calling ops with user.  A full URB queue
@@ -123,6 +149,9 @@ void usbfix_dev_free(struct usbfix_dev *d);
 
 /* *field (a counter in d or in state under d->mu), read under d->mu. */
 int usbfix_get(struct usbfix_dev *d, const int *field);
+
+/* Hold discarded URBs back (on) or give back those held and stop (off). */
+void usbfix_hold_discards(struct usbfix_dev *d, int on);
 
 /* --- the loop ------------------------------------------------------------ */
 
@@ -141,6 +170,12 @@ int usbfix_run_until(struct event_base *base, const int *counter, int want,
 /* The same for a counter of d read under d->mu, in 10 ms runs of base. */
 int usbfix_run_until_dev(struct event_base *base, struct usbfix_dev *d,
                          const int *field, int want, double seconds);
+
+/* After device_manager_free(): run base until the freed USB devices'
+ * cancelled transfers are back and everything of theirs is freed
+ * (device_usb_draining() is 0), at most seconds; returns whether so.  A
+ * test that then frees base leaves nothing behind for LeakSanitizer. */
+int usbfix_drain(struct event_base *base, double seconds);
 
 /* --- device events ------------------------------------------------------- */
 
