@@ -54,6 +54,7 @@ struct input {
     unsigned char hash[IDNUMBER_HASH_LEN];
     char name[96];
     char valid_from[9], valid_to[16];
+    int dates_ok; /* the driver found them real dates, in order */
     char ticket[ROSTER_TICKET_MAX + 1];
     enum factor held; /* IN_PAIR_TIMEOUT: the half that waited */
     int told;         /* its door was told to wait */
@@ -322,35 +323,19 @@ static int choose(struct checkin *c, struct matches *m, time_t now,
 
 /* --- the rules ------------------------------------------------------------ */
 
-/* "YYYYMMDD" a real date?  Through the one date parser. */
-static int ymd_valid(const char *s)
-{
-    char iso[11];
-    int y, mo, d, i;
-
-    if (strlen(s) != 8)
-        return 0;
-    for (i = 0; i < 8; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-    snprintf(iso, sizeof(iso), "%.4s-%.2s-%.2s", s, s + 4, s + 6);
-    return sitetime_parse_date(iso, &y, &mo, &d) == 0;
-}
-
-/* The card's validity period against today (site-local date). */
-static enum period card_period(const char *from, const char *to,
-                               const char *today)
+/* The card's validity period against today (site-local date).  Whether
+ * its dates are real and in order the driver has said (idtext.h). */
+static enum period card_period(int dates_ok, const char *from,
+                               const char *to, const char *today)
 {
     char t8[9];
-    int forever = strcmp(to, "长期") == 0;
 
-    snprintf(t8, sizeof(t8), "%.4s%.2s%.2s", today, today + 5, today + 8);
-    if (!ymd_valid(from) || (!forever && !ymd_valid(to)) ||
-        (!forever && strcmp(from, to) > 0))
+    if (!dates_ok)
         return PERIOD_INVALID;
+    snprintf(t8, sizeof(t8), "%.4s%.2s%.2s", today, today + 5, today + 8);
     if (strcmp(from, t8) > 0)
         return PERIOD_NOT_YET;
-    if (!forever && strcmp(to, t8) < 0)
+    if (strcmp(to, "长期") != 0 && strcmp(to, t8) < 0)
         return PERIOD_EXPIRED;
     return PERIOD_OK;
 }
@@ -686,7 +671,8 @@ static int lookup(struct checkin *c, struct input *in, struct matches *m,
     switch (in->kind) {
     case IN_CARD:
         sitetime_date(now, today);
-        *period = card_period(in->valid_from, in->valid_to, today);
+        *period =
+            card_period(in->dates_ok, in->valid_from, in->valid_to, today);
         if (in->have_hash &&
             candidate_find_by_hash(st, in->hash, collect, m, e) == -1)
             return -1;
@@ -986,6 +972,7 @@ void checkin_card(struct checkin *c, const char *device, const char *room,
         snprintf(in->valid_from, sizeof(in->valid_from), "%s",
                  card->valid_from);
         snprintf(in->valid_to, sizeof(in->valid_to), "%s", card->valid_to);
+        in->dates_ok = card->period == IDCARD_PERIOD_OK;
     }
     explicit_bzero(hash, sizeof(hash));
     explicit_bzero(key, sizeof(key));

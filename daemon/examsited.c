@@ -411,6 +411,19 @@ static int daemon_start(struct daemon *d, struct err *e)
     return 0;
 }
 
+/* Freed USB devices give back their cancelled transfers through the
+ * loop: let it run for them, a second at most, before it goes. */
+static void usb_drain(struct daemon *d)
+{
+    struct timeval tick = {0, 50000};
+    int i;
+
+    for (i = 0; d->base != NULL && device_usb_draining() > 0 && i < 20; i++) {
+        event_base_loopexit(d->base, &tick);
+        event_base_dispatch(d->base);
+    }
+}
+
 static void daemon_stop(struct daemon *d)
 {
     if (d->ev_watchdog)
@@ -422,6 +435,7 @@ static void daemon_stop(struct daemon *d)
     if (d->ev_sigterm)
         event_free(d->ev_sigterm);
     device_manager_free(d->devices);
+    usb_drain(d);
     if (d->ev_checkpoint) {
         if (d->store)
             store_checkpoint(d->store, NULL);

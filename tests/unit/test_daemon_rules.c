@@ -341,7 +341,10 @@ static void test_dst(void **state)
                      NCAND);
 }
 
-static void card(struct world *w, int i, const char *from, const char *to)
+/* A card as the driver hands it over: period is what it found of the
+ * dates (real, in order). */
+static void card_as(struct world *w, int i, const char *from, const char *to,
+                    enum idcard_period period)
 {
     struct idcard_info c;
     char id[19];
@@ -353,8 +356,14 @@ static void card(struct world *w, int i, const char *from, const char *to)
     snprintf(c.id_number, sizeof(c.id_number), "%s", id);
     snprintf(c.valid_from, sizeof(c.valid_from), "%s", from);
     snprintf(c.valid_to, sizeof(c.valid_to), "%s", to);
+    c.period = period;
     checkin_card(w->ci, "reader1", "101", &c);
     checkin_card_removed(w->ci, "reader1");
+}
+
+static void card(struct world *w, int i, const char *from, const char *to)
+{
+    card_as(w, i, from, to, IDCARD_PERIOD_OK);
 }
 
 static void test_card_validity(void **state)
@@ -368,12 +377,15 @@ static void test_card_validity(void **state)
     card(w, 1, "20270101", "20370101"); /* not yet valid */
     assert_string_equal(last_decision(w, d, sizeof(d)),
                         "checkin.denied|card_invalid");
-    card(w, 1, "20300101", "20200101"); /* reversed */
+    card_as(w, 1, "20300101", "20200101", IDCARD_PERIOD_REVERSED);
     assert_string_equal(last_decision(w, d, sizeof(d)),
                         "checkin.denied|card_invalid");
-    card(w, 1, "20201399", "20301301"); /* not dates */
+    card_as(w, 1, "20201399", "20301301", IDCARD_PERIOD_BAD_DATE);
     assert_string_equal(last_decision(w, d, sizeof(d)),
                         "checkin.denied|card_invalid");
+    card_as(w, 1, "20100101", "20201231", IDCARD_PERIOD_UNCHECKED);
+    assert_string_equal(last_decision(w, d, sizeof(d)),
+                        "checkin.denied|card_invalid"); /* never taken as OK */
     card(w, 1, "20100101", "20201231"); /* expired */
     assert_string_equal(last_decision(w, d, sizeof(d)),
                         "checkin.denied|card_expired");
