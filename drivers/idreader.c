@@ -137,6 +137,8 @@ static void idreader_on_read(struct idreader *r, const struct idframe *f)
     if (r->cb.card)
         r->cb.card(r->cb_arg, &info);
     idcard_info_wipe(&info);
+    /* the frame itself (its text block) is as private as the card */
+    explicit_bzero(r->dec.buf, sizeof(r->dec.buf));
 }
 
 static void idreader_on_sam_id(struct idreader *r, const struct idframe *f)

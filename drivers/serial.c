@@ -50,6 +50,8 @@ static void serial_read_cb(evutil_socket_t fd, short what, void *arg)
     n = read(fd, buf, sizeof(buf));
     if (n > 0) {
         sp->on_data(sp->arg, buf, (size_t)n);
+        /* a reader's bytes are a card's text: not left on the stack */
+        explicit_bzero(buf, (size_t)n);
         return;
     }
     if (n == -1 && (errno == EAGAIN || errno == EINTR))
