@@ -31,25 +31,10 @@ fi
 chmod 755 "$T"   # clients as uid 65534 reach the socket
 
 # --- throwaway groups ---------------------------------------------------------
-G=exs$$
-for r in kiosk operator admin; do
-    groupadd -f "$G-$r" || t_fail "groupadd $G-$r" ""
-    t_on_exit "groupdel $G-$r"
-done
-gid() { getent group "$G-$1" | cut -d: -f3; }
+roles_setup kiosk operator admin
 KGID=$(gid kiosk)
 OGID=$(gid operator)
 AGID=$(gid admin)
-# as ROLE CMD...: run CMD as uid 65534 in the group of ROLE (none: no group).
-as() {
-    local role=$1
-    shift
-    if [ "$role" = none ]; then
-        setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
-    else
-        setpriv --reuid=65534 --regid=65534 --groups="$(gid "$role")" "$@"
-    fi
-}
 # xctl ROLE ARGS...: examctl over the socket as ROLE (root for "root").
 xctl() {
     local role=$1

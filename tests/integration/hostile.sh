@@ -34,21 +34,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 chmod 755 "$T"
 
-G=exh$$
-for r in kiosk operator; do
-    groupadd -f "$G-$r" || t_fail "groupadd $G-$r" ""
-    t_on_exit "groupdel $G-$r"
-done
-gid() { getent group "$G-$1" | cut -d: -f3; }
-as() {
-    local role=$1
-    shift
-    if [ "$role" = none ]; then
-        setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
-    else
-        setpriv --reuid=65534 --regid=65534 --groups="$(gid "$role")" "$@"
-    fi
-}
+roles_setup kiosk operator
 # ms CMD...: run CMD, print how long it took in milliseconds.
 ms() {
     local t0 t1

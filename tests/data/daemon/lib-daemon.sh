@@ -200,3 +200,26 @@ check() {
         t_fail "$1" "decision [$D] fails: $2"
     fi
 }
+
+# --- clients as other users -------------------------------------------------
+# roles_setup ROLE...: throwaway groups $G-ROLE (removed at exit); then
+# gid ROLE is a group's gid and as ROLE CMD... runs CMD as uid 65534 in
+# that group ("none": in no group).  Needs root.
+roles_setup() {
+    local r
+    G=exs$$
+    for r in "$@"; do
+        groupadd -f "$G-$r" || t_fail "groupadd $G-$r" ""
+        t_on_exit "groupdel $G-$r"
+    done
+}
+gid() { getent group "$G-$1" | cut -d: -f3; }
+as() {
+    local role=$1
+    shift
+    if [ "$role" = none ]; then
+        setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+    else
+        setpriv --reuid=65534 --regid=65534 --groups="$(gid "$role")" "$@"
+    fi
+}
