@@ -369,9 +369,13 @@ static void write_cb(struct bufferevent *bev, void *arg)
     struct client *cl = arg;
 
     (void)bev;
-    if (!cl->closing && !cl->subscribed && has_line(cl) &&
-        !event_pending(cl->ev_more, EV_TIMEOUT, NULL))
+    if (cl->closing || cl->subscribed ||
+        event_pending(cl->ev_more, EV_TIMEOUT, NULL))
+        return;
+    if (has_line(cl))
         event_active(cl->ev_more, EV_TIMEOUT, 0);
+    else if (cl->eof)
+        client_close_soon(cl); /* it closed its end: all answered */
 }
 
 static void more_cb(evutil_socket_t fd, short what, void *arg)
