@@ -15,7 +15,8 @@
 #   another process holding the database's write lock for 5 s while
 #   tickets come in at two doors: pings answer throughout, a manual
 #   check-in gets 75 at once, the doors are told to wait, and once the lock
-#   goes every input is decided exactly once, nothing lost or doubled.
+#   goes every input is decided exactly once, nothing lost or doubled;
+#   the same with ID cards at two readers (policy id).
 # Needs root (setpriv, groupadd), $BIN, jq, sqlite3, socat.
 . "$(dirname "$0")/lib.sh"
 t_tmpdir
@@ -67,12 +68,15 @@ ctl roster import "$T/roster.csv" >/dev/null || t_fail "roster import" ""
 sim_start door1 scanner || t_fail "examsim door1" "no pty"
 sim_start door2 scanner || t_fail "examsim door2" "no pty"
 sim_start reader1 idcard || t_fail "examsim reader1" "no pty"
+sim_start reader2 idcard || t_fail "examsim reader2" "no pty"
 CONF=$T/site.conf
 LOG=$T/daemon.log
 write_conf "$CONF" ticket 60 "kiosk_group = $G-kiosk
 operator_group = $G-operator"
+printf '[device reader2]\ntype = idcard\ntransport = serial\npath = %s\nbaud = 115200\nroom = 101\n\n' \
+    "${SIMPTY[reader2]}" >>"$CONF"
 daemon_start "$CONF" "$LOG" || t_fail "daemon start" "$(tail -5 "$LOG")"
-wait_for 100 all_attached 3 || t_fail "devices attached" "$(ctl devices 2>&1)"
+wait_for 100 all_attached 4 || t_fail "devices attached" "$(ctl devices 2>&1)"
 
 # --- one daemon per database ---------------------------------------------------
 out=$(timeout 20 "$BIN/examsited" --config "$CONF" --foreground 2>&1)
@@ -81,7 +85,7 @@ t_contains "second daemon: names the holder" "pid $DPID" "$out"
 t_eq "second daemon: the socket is still there" yes "$([ -S "$SOCK" ] && echo yes)"
 t_rc "second daemon: the first still answers" 0 ctl devices
 t_eq "second daemon: the first keeps its readers" 1 \
-    "$(all_attached 3 && echo 1)"
+    "$(all_attached 4 && echo 1)"
 
 # --- an idle client (checked at the end: the timeout is 30 s) -------------------
 mkfifo "$T/idle.in"
@@ -220,6 +224,42 @@ wait_for 50 grep -q "Recording: one moment" "$T/raw.log" &&
 t_contains "held lock: logged once" "locked by another process: check-ins wait" "$(cat "$LOG")"
 t_rc "lock gone: manual check-in works again" 0 \
     ctl checkin manual 260100000010 --operator 王老师 --reason "forgot card"
+
+# The same with ID cards at two doors (policy id, after SIGHUP).
+sed -i 's/^mode = ticket/mode = id/' "$CONF"
+kill -HUP "$DPID"
+readers_poll() {
+    [ "$(ctl --json devices | jq '[.[] | select(.type == "idcard" and .attached and .polling)] | length')" = 2 ]
+}
+wait_for 100 readers_poll || t_fail "policy id: both readers poll" "$(ctl devices 2>&1)"
+mark
+(echo 'BEGIN IMMEDIATE;'; echo 'SELECT 1;'; sleep 4; echo 'COMMIT;') |
+    sqlite3 "$DB" >/dev/null 2>&1 &
+LOCKPID=$!
+sleep 0.5
+sim reader1 place "$CARDS/260000000003.json" >/dev/null
+sim reader2 place "$CARDS/260000000005.json" >/dev/null
+sleep 1.2
+sim reader1 remove >/dev/null
+sleep 1
+sim reader1 place "$CARDS/260000000006.json" >/dev/null
+took=$(ms rctl devices)
+[ "$took" -lt 1000 ] && t_ok "cards, held lock: ping answers (${took} ms)" ||
+    t_fail "cards, held lock: ping answers" "${took} ms"
+t_eq "cards, held lock: nothing decided yet" 0 \
+    "$(sqlite3 "$DB" "select count(*) from event where kind like 'checkin.%' and id > $MARK")"
+wait $LOCKPID
+wait_for 100 sql_ge 3 "select count(*) from event where kind like 'checkin.%' and id > $MARK" ||
+    t_fail "cards, lock gone: decided" ""
+sleep 1
+t_eq "cards, lock gone: three cards at two doors, each decided once" \
+    "260100000002:reader1:checkin.duplicate 260100000003:reader2:checkin.duplicate 260100000009:reader1:checkin.accepted" \
+    "$(q "select group_concat(ticket || ':' || device || ':' || kind, ' ') from (select ticket, device, kind
+          from event where kind like 'checkin.%' and id > $MARK order by ticket)")"
+t_eq "cards, lock gone: each says when it was presented" 3 \
+    "$(q "select count(*) from event where kind like 'checkin.%' and id > $MARK and json_extract(payload, '\$.presented_at') is not null")"
+sim reader1 remove >/dev/null
+sim reader2 remove >/dev/null
 t_rc "chain verifies" 0 ctl verify
 
 # --- the idle client was closed -----------------------------------------------------
