@@ -177,8 +177,14 @@ static void device_cb(const struct device_event *ev, void *arg)
         break;
     case DEVICE_ERROR:
         log_warnx("%s: %s", ev->device, ev->reason ? ev->reason : "error");
-        daemon_notice(d, ev->config->room, "error", "读卡失败，请重新放置证件",
-                      "Read failed: place the card again");
+        if (ev->config->type == DEVTYPE_SCANNER)
+            daemon_notice(d, ev->config->room, "error",
+                          "扫描失败，请重新扫描准考证",
+                          "Scan failed: please scan again");
+        else
+            daemon_notice(d, ev->config->room, "error",
+                          "读卡失败，请重新放置证件",
+                          "Read failed: place the card again");
         break;
     }
 }

@@ -76,6 +76,29 @@ static const char *arg(struct ops_request *rq, const char *key, size_t max,
     return s;
 }
 
+/*
+ * A ticket argument.  One shaped like a resident ID number is refused
+ * without being echoed, stored or logged: someone typed the wrong number.
+ */
+static const char *ticket_arg(struct ops_request *rq, int required,
+                              struct err *e)
+{
+    char probe[ROSTER_TICKET_MAX + 1];
+    const char *t = arg(rq, "ticket", ROSTER_TICKET_MAX, required, e);
+
+    if (t == NULL)
+        return NULL;
+    snprintf(probe, sizeof(probe), "%s", t);
+    if (idnumber_redact(probe)) {
+        err_set(e, EX_DATAERR,
+                "'%s' is a resident ID number, not an admission ticket "
+                "number",
+                probe);
+        return NULL;
+    }
+    return t;
+}
+
 #define NEED(var, key, max)                                                    \
     if ((var = arg(rq, key, max, 1, e)) == NULL)                               \
     return -1
@@ -208,7 +231,8 @@ static int op_checkin_manual(struct ops_request *rq, json_t **reply,
     struct checkin_account who = {(long)rq->uid, rq->user};
     char mreason[NOTE_MAX + 1], mop[OPERATOR_MAX + 1];
 
-    NEED(ticket, "ticket", ROSTER_TICKET_MAX);
+    if ((ticket = ticket_arg(rq, 1, e)) == NULL)
+        return -1;
     NEED(op, "operator", OPERATOR_MAX);
     NEED(reason, "reason", NOTE_MAX);
     if (checkin_manual(rq->d->checkin, ticket, masked(mop, sizeof(mop), op),
@@ -344,7 +368,8 @@ static int op_incident_add(struct ops_request *rq, json_t **reply,
     json_t *payload, *out = NULL;
     int rc, have_cand = 0;
 
-    OPTIONAL(ticket, "ticket", ROSTER_TICKET_MAX);
+    if ((ticket = ticket_arg(rq, 0, e)) == NULL && e->code != 0)
+        return -1;
     OPTIONAL(seatarg, "seat", ROSTER_ROOM_MAX + ROSTER_SEAT_MAX + 1);
     NEED(kind, "kind", 8);
     NEED(op, "operator", OPERATOR_MAX);

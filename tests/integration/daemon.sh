@@ -185,6 +185,22 @@ decision
 check "override after the cut-off" '.kind == "checkin.manual" and .payload.override == true
     and .payload.late == true and .operator == "主考张" and .session == "CLOSED"'
 
+# A resident ID number by the wrong path: typed as a ticket, scanned as
+# one, written in a note.  Masked or refused, never stored, shown or
+# logged whole (the leak check at the end covers the log and the stream).
+idn=$(sed -n 2p "$DDATA/roster.csv" | cut -d, -f3)
+masked="${idn:0:6}********${idn:14:4}"
+out=$(ctl checkin manual "$idn" --operator 王老师 --reason "typed the ID" 2>&1)
+t_eq "ID number as a manual ticket: refused (65)" 65 $?
+t_contains "ID number as a manual ticket: said masked" "$masked" "$out"
+[[ "$out" == *"$idn"* ]] && t_fail "ID number as a manual ticket: not echoed" "$out" ||
+    t_ok "ID number as a manual ticket: not echoed"
+rescan door1 "$idn"
+check "ID number scanned as a ticket: denied, stored masked" \
+    '.kind == "checkin.denied" and .payload.reason == "id_number_as_ticket" and .ticket == "'"$masked"'"'
+out=$(ctl --json incident add --seat 101:07 --session ONTIME --kind other --operator 王老师 --note "card of $idn left at the door")
+t_contains "ID number in a note: stored masked" "card of $masked left" "$out"
+
 # --- incidents and sealing -----------------------------------------------------
 mark
 out=$(ctl --json incident add --ticket 260100000006 --kind V1 --operator 王老师 --confirmed-by 李老师 --note "phone on the desk")
