@@ -70,6 +70,11 @@ printf '[site]\nid = S1\n[policy]\nmode = sometimes\n' >"$T/bad.conf"
 out=$("$BIN/examsited" --config "$T/bad.conf" --check-config 2>&1)
 t_eq "check-config bad: exit 78" 78 $?
 t_contains "check-config bad: FILE:LINE" "$T/bad.conf:4" "$out"
+sed 's/^station = st1/station = door-9/' "$CONF" >"$T/other.conf"
+out=$("$BIN/examsited" --config "$T/other.conf" --check-config 2>&1)
+t_eq "check-config, another station's name: still 0" 0 $?
+t_contains "check-config, another station's name: warned with FILE:LINE" \
+    "$T/other.conf:3: [site] station 'door-9' differs from the database's 'st1'" "$out"
 
 # --- start -----------------------------------------------------------------
 clock_faked || t_fail "libfaketime" "install faketime (scripts/install-deps)"
