@@ -2,7 +2,8 @@
  * stationbench: measures examsited as a station sees it, each figure beside
  * a baseline taken in the same run on the same disk.
  *
- *   stationbench latency DIR EXAMSITED N      one check-in at a time
+ *   stationbench latency DIR EXAMSITED N [RUNS] one check-in at a time,
+ *                                            RUNS runs (5) beside baselines
  *   stationbench burst   DIR EXAMSITED READERS RATE SECONDS
  *   stationbench idle    DIR EXAMSITED SECONDS
  *   stationbench start   DIR EXAMSITED
@@ -258,47 +259,69 @@ static void scan(int fd, long ticket)
         die("pty write");
 }
 
-static int bench_latency(const char *dir, const char *exe, int n)
+/*
+ * Several runs, each n check-ins through the daemon then n bare commits,
+ * so both see the disk as it is at that moment; a noisy run shows as
+ * one, and the target is judged on the median of the runs' ratios.
+ */
+static int bench_latency(const char *dir, const char *exe, int n, int runs)
 {
     double *lat = calloc((size_t)n, sizeof(double)),
-           *base = calloc((size_t)n, sizeof(double));
+           *base = calloc((size_t)n, sizeof(double)),
+           *rmed = calloc((size_t)runs, sizeof(double)),
+           *rp99 = calloc((size_t)runs, sizeof(double));
     struct station s;
+    double med, p99;
     char t[64];
-    int i;
+    int i, r, rc = 0;
 
     memset(&s, 0, sizeof(s));
     write_config(dir, &s, 1);
     start_station(dir, exe, &s);
     subscribe(dir, &s);
     usleep(300000); /* the device attaches from the loop */
-    for (i = 0; i < n; i++) {
-        double t0 = now_ms();
-        scan(s.ptys[0], i + 1);
-        if (next_decision(&s, 5000, t, sizeof(t)) == -1) {
-            fprintf(stderr, "stationbench: no decision for scan %d\n", i);
-            return 1;
+    printf("check-in latency, %d runs of %d check-ins (device byte -> "
+           "committed -> subscriber)\n",
+           runs, n);
+    for (r = 0; r < runs; r++) {
+        for (i = 0; i < n; i++) {
+            double t0 = now_ms();
+            scan(s.ptys[0], (long)r * n + i + 1);
+            if (next_decision(&s, 5000, t, sizeof(t)) == -1) {
+                fprintf(stderr, "stationbench: no decision for scan %d\n", i);
+                return 1;
+            }
+            lat[i] = now_ms() - t0;
         }
-        lat[i] = now_ms() - t0;
+        baseline(dir, n, base);
+        qsort(lat, (size_t)n, sizeof(double), cmp_double);
+        qsort(base, (size_t)n, sizeof(double), cmp_double);
+        rmed[r] = pct(lat, n, .5) / pct(base, n, .5);
+        rp99[r] = pct(lat, n, .99) / pct(base, n, .99);
+        printf("  run %d: examsited median %6.3f ms p99 %6.3f ms | baseline "
+               "INSERT+COMMIT (FULL) median %6.3f ms p99 %6.3f ms | ratio "
+               "%5.2fx %5.2fx\n",
+               r + 1, pct(lat, n, .5), pct(lat, n, .99), pct(base, n, .5),
+               pct(base, n, .99), rmed[r], rp99[r]);
     }
     stop_station(&s);
-    baseline(dir, n, base);
-    qsort(lat, (size_t)n, sizeof(double), cmp_double);
-    qsort(base, (size_t)n, sizeof(double), cmp_double);
-    printf("check-in latency, %d check-ins (device byte -> committed -> "
-           "subscriber)\n",
-           n);
-    printf("  %-34s median %7.3f ms   p99 %7.3f ms\n", "examsited",
-           pct(lat, n, .5), pct(lat, n, .99));
-    printf("  %-34s median %7.3f ms   p99 %7.3f ms\n",
-           "baseline INSERT+COMMIT (FULL)", pct(base, n, .5),
-           pct(base, n, .99));
-    printf("  ratio                              median %7.2fx   p99 %7.2fx   "
-           "(targets 1.5x, 3x)\n",
-           pct(lat, n, .5) / pct(base, n, .5),
-           pct(lat, n, .99) / pct(base, n, .99));
+    qsort(rmed, (size_t)runs, sizeof(double), cmp_double);
+    qsort(rp99, (size_t)runs, sizeof(double), cmp_double);
+    med = rmed[runs / 2];
+    p99 = rp99[runs / 2];
+    printf("  ratio over runs (min / median / max): median %.2fx / %.2fx / "
+           "%.2fx   p99 %.2fx / %.2fx / %.2fx   (targets 1.5x, 3x on the "
+           "median run)\n",
+           rmed[0], med, rmed[runs - 1], rp99[0], p99, rp99[runs - 1]);
+    if (med > 1.5 || p99 > 3.0) {
+        printf("  target: NOT MET\n");
+        rc = 1;
+    }
     free(lat);
     free(base);
-    return 0;
+    free(rmed);
+    free(rp99);
+    return rc;
 }
 
 static double cpu_seconds(pid_t pid)
@@ -448,7 +471,9 @@ int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
     if (argc >= 5 && strcmp(argv[1], "latency") == 0)
-        return bench_latency(argv[2], argv[3], atoi(argv[4]));
+        return bench_latency(argv[2], argv[3], atoi(argv[4]),
+                             argc >= 6 && atoi(argv[5]) > 0 ? atoi(argv[5])
+                                                            : 5);
     if (argc >= 7 && strcmp(argv[1], "burst") == 0)
         return bench_burst(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]),
                            atoi(argv[6]));
