@@ -57,6 +57,12 @@ int ctl_opt_error(const char *synopsis, int ch, char **argv);
  * when utc is empty or not such a time. */
 int ctl_site_time(const char *utc, const char *fmt, char *out, size_t outlen);
 
+/* The site's zone for the times shown (what ctl_open_store sets), from the
+ * daemon's `devices` reply (ctl_daemon.c): for a user who cannot read the
+ * database.  An older daemon that does not say: the configuration's
+ * [site] timezone.  0, or -1 with e (the daemon's refusal). */
+int ctl_daemon_zone(struct ctl *c, struct err *e);
+
 /* Ask a running examsited to re-read the sessions and roster and re-plan
  * (the admin `reload` op).  No daemon is fine (it reads them when it
  * starts); a refusal is said on stderr.  Nothing is returned. */

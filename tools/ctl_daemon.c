@@ -2,13 +2,15 @@
  * ctl_daemon.c: the examctl commands that go through the running daemon:
  * checkin manual, incident add|list|amend, devices.  The daemon owns the
  * database while it runs; these ask it to act and print what it recorded.
+ * Times are shown in the site's zone, which the daemon's `devices` reply
+ * names (ctl_daemon_zone), so they need no read access to the database.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ctl.h"
 #include "sitetime.h"
@@ -31,6 +33,9 @@ static int print_reply_event(struct ctl *c, json_t *reply, const char *what)
     return 0;
 }
 
+static const char checkin_syn[] =
+    "checkin manual TICKET --operator NAME --reason TEXT";
+
 static int checkin_manual(struct ctl *c, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -44,17 +49,24 @@ static int checkin_manual(struct ctl *c, int argc, char **argv)
     int ch, rc;
 
     optind = 0;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         if (ch == 'o')
             op = optarg;
         else if (ch == 'r')
             reason = optarg;
         else
-            return ctl_usage(
-                "checkin manual TICKET --operator NAME --reason TEXT");
+            return ctl_opt_error(checkin_syn, ch, argv);
     }
-    if (optind != argc - 1 || op == NULL || reason == NULL)
-        return ctl_usage("checkin manual TICKET --operator NAME --reason TEXT");
+    if (optind == argc)
+        return ctl_usagef(checkin_syn, "checkin manual needs the TICKET");
+    if (optind != argc - 1)
+        return ctl_usagef(checkin_syn,
+                          "checkin manual takes one TICKET, not %d",
+                          argc - optind);
+    if (op == NULL)
+        return ctl_usagef(checkin_syn, "checkin manual needs --operator");
+    if (reason == NULL)
+        return ctl_usagef(checkin_syn, "checkin manual needs --reason");
     req = json_pack("{s:s, s:s, s:s, s:s}", "op", "checkin.manual", "ticket",
                     argv[optind], "operator", op, "reason", reason);
     rc = ctl_request(c, req, &reply, &e);
@@ -76,9 +88,11 @@ int ctl_checkin(struct ctl *c, int argc, char **argv)
             "running examsited.");
         return 0;
     }
-    if (argc >= 2 && strcmp(argv[1], "manual") == 0)
+    if (argc < 2)
+        return ctl_usagef(checkin_syn, "checkin needs 'manual'");
+    if (strcmp(argv[1], "manual") == 0)
         return checkin_manual(c, argc - 1, argv + 1);
-    return ctl_usage("checkin manual TICKET --operator NAME --reason TEXT");
+    return ctl_usagef(checkin_syn, "unknown checkin subcommand '%s'", argv[1]);
 }
 
 static const char incident_usage[] =
@@ -88,6 +102,11 @@ static const char incident_usage[] =
     "NAME]\n"
     "       examctl incident list [--session CODE]\n"
     "       examctl incident amend ID --operator NAME --note TEXT";
+static const char add_syn[] =
+    "incident add (--ticket TICKET | --seat ROOM:SEAT [--session CODE]) "
+    "--kind KIND --operator NAME [--note TEXT] [--confirmed-by NAME]";
+static const char list_syn[] = "incident list [--session CODE]";
+static const char amend_syn[] = "incident amend ID --operator NAME --note TEXT";
 
 static int incident_add(struct ctl *c, int argc, char **argv)
 {
@@ -102,11 +121,12 @@ static int incident_add(struct ctl *c, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     json_t *req = json_pack("{s:s}", "op", "incident.add"), *reply;
+    const char *what = NULL;
     struct err e;
     int ch, rc;
 
     optind = 0;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         const char *key = ch == 't'   ? "ticket"
                           : ch == 's' ? "seat"
                           : ch == 'k' ? "kind"
@@ -117,14 +137,25 @@ static int incident_add(struct ctl *c, int argc, char **argv)
                                       : NULL;
         if (key == NULL) {
             json_decref(req);
-            return ctl_usage(incident_usage);
+            return ctl_opt_error(add_syn, ch, argv);
         }
         json_object_set_new(req, key, json_string(optarg));
     }
-    if (optind != argc || !json_object_get(req, "kind") ||
-        !json_object_get(req, "operator")) {
+    if (optind != argc)
+        what = "incident add takes no arguments";
+    else if (!json_object_get(req, "kind"))
+        what = "incident add needs --kind";
+    else if (!json_object_get(req, "operator"))
+        what = "incident add needs --operator";
+    else if (!json_object_get(req, "ticket") && !json_object_get(req, "seat"))
+        what = "incident add needs --ticket or --seat";
+    else if (json_object_get(req, "ticket") && json_object_get(req, "seat"))
+        what = "incident add takes --ticket or --seat, not both";
+    if (what != NULL) {
         json_decref(req);
-        return ctl_usage(incident_usage);
+        if (optind != argc)
+            return ctl_usagef(add_syn, "%s, not '%s'", what, argv[optind]);
+        return ctl_usagef(add_syn, "%s", what);
     }
     rc = ctl_request(c, req, &reply, &e);
     json_decref(req);
@@ -148,20 +179,27 @@ static int incident_amend(struct ctl *c, int argc, char **argv)
     int ch, rc;
 
     optind = 0;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         if (ch == 'o')
             op = optarg;
         else if (ch == 'n')
             note = optarg;
         else
-            return ctl_usage(incident_usage);
+            return ctl_opt_error(amend_syn, ch, argv);
     }
-    if (optind != argc - 1 || op == NULL || note == NULL)
-        return ctl_usage(incident_usage);
+    if (optind == argc)
+        return ctl_usagef(amend_syn, "incident amend needs the event ID");
+    if (optind != argc - 1)
+        return ctl_usagef(amend_syn, "incident amend takes one ID, not %d",
+                          argc - optind);
+    errno = 0;
     id = strtoll(argv[optind], &end, 10);
-    if (*end != '\0' || id <= 0)
-        return ctl_failf(EX_USAGE, "incident amend: '%s' is not an event id",
-                         argv[optind]);
+    if (*argv[optind] == '\0' || *end != '\0' || id <= 0 || errno != 0)
+        return ctl_usagef(amend_syn, "'%s' is not an event id", argv[optind]);
+    if (op == NULL)
+        return ctl_usagef(amend_syn, "incident amend needs --operator");
+    if (note == NULL)
+        return ctl_usagef(amend_syn, "incident amend needs --note");
     req = json_pack("{s:s, s:I, s:s, s:s}", "op", "incident.amend", "id",
                     (json_int_t)id, "operator", op, "note", note);
     rc = ctl_request(c, req, &reply, &e);
@@ -171,57 +209,104 @@ static int incident_amend(struct ctl *c, int argc, char **argv)
     return print_reply_event(c, reply, "amended");
 }
 
+/* One incident event as a line, its time in the site's zone. */
+static void incident_line(const json_t *ev)
+{
+    json_t *pl = json_object_get(ev, "payload");
+    const char *kind = json_string_value(json_object_get(ev, "kind"));
+    const char *op = json_string_value(json_object_get(ev, "operator"));
+    const char *sess = json_string_value(json_object_get(ev, "session"));
+    const char *note = json_string_value(json_object_get(pl, "note"));
+    const char *utc = json_string_value(json_object_get(ev, "time"));
+    const char *ikind = json_string_value(json_object_get(pl, "kind"));
+    const char *seat = json_string_value(json_object_get(pl, "seat"));
+    json_int_t id = json_integer_value(json_object_get(ev, "id"));
+    char when[32];
+
+    if (ctl_site_time(utc, "%Y-%m-%d %H:%M:%S", when, sizeof(when)) == -1)
+        snprintf(when, sizeof(when), "%s", utc ? utc : "-");
+    if (kind != NULL && strcmp(kind, "incident.amended") == 0)
+        printf("%6" JSON_INTEGER_FORMAT " %s %-14s amends %" JSON_INTEGER_FORMAT
+               " (%s): %s\n",
+               id, when, sess ? sess : "-",
+               json_integer_value(json_object_get(pl, "amends")), op ? op : "-",
+               note ? note : "");
+    else
+        printf("%6" JSON_INTEGER_FORMAT " %s %-14s %-6s seat %-8s (%s) %s\n",
+               id, when, sess ? sess : "-", ikind ? ikind : "-",
+               seat ? seat : "-", op ? op : "-", note ? note : "");
+}
+
+/*
+ * The incidents, all of them: the daemon sends them a page at a time
+ * (since -> next while more).  Lines as the pages come; --json: one array
+ * of every incident event, once all are read.
+ */
 static int incident_list(struct ctl *c, int argc, char **argv)
 {
-    json_t *req = json_pack("{s:s}", "op", "incident.list"), *reply, *arr, *ev;
+    static const struct option opts[] = {
+        {"session", required_argument, NULL, 's'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *session = NULL;
+    json_t *all = NULL, *req, *reply, *arr, *ev;
+    json_int_t since = 0, next;
     struct err e;
     size_t i;
-    int rc;
+    int ch, rc = 0, more;
 
-    if (argc == 3 && strcmp(argv[1], "--session") == 0)
-        json_object_set_new(req, "session", json_string(argv[2]));
-    else if (argc != 1) {
-        json_decref(req);
-        return ctl_usage(incident_usage);
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (ch == 's')
+            session = optarg;
+        else
+            return ctl_opt_error(list_syn, ch, argv);
     }
-    rc = ctl_request(c, req, &reply, &e);
-    json_decref(req);
-    if (rc == -1)
+    if (optind != argc)
+        return ctl_usagef(list_syn,
+                          "incident list takes no arguments, not '%s'",
+                          argv[optind]);
+    if (c->json)
+        all = json_array();
+    else if (ctl_daemon_zone(c, &e) == -1)
         return ctl_fail(&e);
-    arr = json_object_get(reply, "incidents");
-    if (c->json) {
-        ctl_print_json(arr);
-    } else {
+    do {
+        req = json_pack("{s:s, s:I}", "op", "incident.list", "since", since);
+        if (session != NULL)
+            json_object_set_new(req, "session", json_string(session));
+        if (ctl_request(c, req, &reply, &e) == -1) {
+            json_decref(req);
+            json_decref(all);
+            return ctl_fail(&e);
+        }
+        json_decref(req);
+        arr = json_object_get(reply, "incidents");
+        next = json_integer_value(json_object_get(reply, "next"));
+        more = json_is_true(json_object_get(reply, "more"));
+        if (!json_is_array(arr) ||
+            !json_is_integer(json_object_get(reply, "next")) ||
+            (more && next <= since)) {
+            json_decref(reply);
+            json_decref(all);
+            return ctl_failf(EX_PROTOCOL,
+                             "examsited's incident.list reply does not go on "
+                             "from event %" JSON_INTEGER_FORMAT,
+                             since);
+        }
         json_array_foreach(arr, i, ev)
         {
-            json_t *pl = json_object_get(ev, "payload");
-            const char *kind = json_string_value(json_object_get(ev, "kind"));
-            int amend = kind && strcmp(kind, "incident.amended") == 0;
-            const char *op = json_string_value(json_object_get(ev, "operator"));
-            const char *sess =
-                json_string_value(json_object_get(ev, "session"));
-            const char *note = json_string_value(json_object_get(pl, "note"));
-            if (amend)
-                printf("%6" JSON_INTEGER_FORMAT
-                       " %s %-14s amends %" JSON_INTEGER_FORMAT " (%s): %s\n",
-                       json_integer_value(json_object_get(ev, "id")),
-                       json_string_value(json_object_get(ev, "time")),
-                       sess ? sess : "-",
-                       json_integer_value(json_object_get(pl, "amends")),
-                       op ? op : "-", note ? note : "");
+            if (all != NULL)
+                json_array_append(all, ev);
             else
-                printf("%6" JSON_INTEGER_FORMAT
-                       " %s %-14s %-6s seat %-8s (%s) %s\n",
-                       json_integer_value(json_object_get(ev, "id")),
-                       json_string_value(json_object_get(ev, "time")),
-                       sess ? sess : "-",
-                       json_string_value(json_object_get(pl, "kind")),
-                       json_string_value(json_object_get(pl, "seat")),
-                       op ? op : "-", note ? note : "");
+                incident_line(ev);
         }
-    }
-    json_decref(reply);
-    return 0;
+        json_decref(reply);
+        since = next;
+    } while (more);
+    if (all != NULL)
+        ctl_print_json(all);
+    json_decref(all);
+    return rc;
 }
 
 int ctl_incident(struct ctl *c, int argc, char **argv)
@@ -233,33 +318,38 @@ int ctl_incident(struct ctl *c, int argc, char **argv)
             "(作弊, Art. 6),\nlate, absent, exit, reentry, device, other.  "
             "Once a "
             "room's session is\nclosed, later facts are amendments.  Needs a "
-            "running examsited.\n",
+            "running examsited.\nlist prints every incident, times in the "
+            "site's zone (--json: one array).\n",
             incident_usage);
         return 0;
     }
-    if (argc >= 2 && strcmp(argv[1], "add") == 0)
+    if (argc < 2)
+        return ctl_usagef(NULL, "incident needs add, list or amend");
+    if (strcmp(argv[1], "add") == 0)
         return incident_add(c, argc - 1, argv + 1);
-    if (argc >= 2 && strcmp(argv[1], "amend") == 0)
+    if (strcmp(argv[1], "amend") == 0)
         return incident_amend(c, argc - 1, argv + 1);
-    if (argc >= 2 && strcmp(argv[1], "list") == 0)
+    if (strcmp(argv[1], "list") == 0)
         return incident_list(c, argc - 1, argv + 1);
-    return ctl_usage(incident_usage);
+    return ctl_usagef(NULL, "unknown incident subcommand '%s'", argv[1]);
 }
 
-/* "2026-12-05T01:02:03.456Z" as site-local "09:02:03"; "-" for none. */
-static const char *local_hms(const char *utc)
+int ctl_daemon_zone(struct ctl *c, struct err *e)
 {
-    static char out[16];
-    struct tm tm;
-    time_t t;
+    json_t *req = json_pack("{s:s}", "op", "devices"), *reply = NULL;
+    const char *zone;
+    int rc;
 
-    memset(&tm, 0, sizeof(tm));
-    if (utc == NULL || strptime(utc, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
-        return "-";
-    t = timegm(&tm);
-    localtime_r(&t, &tm);
-    strftime(out, sizeof(out), "%H:%M:%S", &tm);
-    return out;
+    rc = ctl_request(c, req, &reply, e);
+    json_decref(req);
+    if (rc == -1)
+        return -1;
+    zone = json_string_value(json_object_get(reply, "timezone"));
+    if (zone == NULL)
+        zone = c->have_config ? c->cfg.site.timezone : SITETIME_DEFAULT_ZONE;
+    rc = sitetime_set_zone(zone, e);
+    json_decref(reply);
+    return rc;
 }
 
 int ctl_devices(struct ctl *c, int argc, char **argv)
@@ -277,7 +367,11 @@ int ctl_devices(struct ctl *c, int argc, char **argv)
         return 0;
     }
     if (argc != 1)
-        return ctl_usage("devices");
+        return ctl_usagef("devices",
+                          argv[1][0] == '-' ? "unknown option '%s'"
+                                            : "devices takes no arguments, "
+                                              "not '%s'",
+                          argv[1]);
     req = json_pack("{s:s}", "op", "devices");
     rc = ctl_request(c, req, &reply, &e);
     json_decref(req);
@@ -295,18 +389,23 @@ int ctl_devices(struct ctl *c, int argc, char **argv)
                "ROOM", "ATTACHED", "POLLING", "LAST READ", "SAM", "LAST ERROR");
         json_array_foreach(arr, i, d)
         {
-            printf(
-                "%-12s %-8s %-6s %-8s %-7s %-9s %-37s %s\n",
-                json_string_value(json_object_get(d, "name")),
-                json_string_value(json_object_get(d, "type")),
-                json_string_value(json_object_get(d, "room")),
-                json_is_true(json_object_get(d, "attached")) ? "yes" : "NO",
-                json_is_true(json_object_get(d, "polling")) ? "yes" : "no",
-                local_hms(json_string_value(json_object_get(d, "last_read"))),
-                json_is_true(json_object_get(d, "sam_ok"))
-                    ? json_string_value(json_object_get(d, "sam_id"))
-                    : "-",
-                json_string_value(json_object_get(d, "last_error")));
+            char hms[16];
+
+            if (ctl_site_time(
+                    json_string_value(json_object_get(d, "last_read")),
+                    "%H:%M:%S", hms, sizeof(hms)) == -1)
+                snprintf(hms, sizeof(hms), "-");
+            printf("%-12s %-8s %-6s %-8s %-7s %-9s %-37s %s\n",
+                   json_string_value(json_object_get(d, "name")),
+                   json_string_value(json_object_get(d, "type")),
+                   json_string_value(json_object_get(d, "room")),
+                   json_is_true(json_object_get(d, "attached")) ? "yes" : "NO",
+                   json_is_true(json_object_get(d, "polling")) ? "yes" : "no",
+                   hms,
+                   json_is_true(json_object_get(d, "sam_ok"))
+                       ? json_string_value(json_object_get(d, "sam_id"))
+                       : "-",
+                   json_string_value(json_object_get(d, "last_error")));
         }
     }
     json_decref(reply);

@@ -16,6 +16,7 @@
  * or no --usb device of that VID:PID is plugged in; 64 on a usage error.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,54 +131,94 @@ static void ctl_listen_stop_cb(evutil_socket_t fd, short what, void *arg)
     event_base_loopexit(l->base, NULL);
 }
 
+static const char listen_syn[] =
+    "device listen (--usb VID:PID | --serial PATH [--baud N]) --type "
+    "idcard|scanner [--count N] [--timeout SEC] [--reveal]";
+static const char udev_syn[] = "--config FILE device udev-rules";
+
+/* The options of device listen (argv[0] is "listen"): 0, or EX_USAGE
+ * after saying what was wrong. */
 static int ctl_listen_parse(int argc, char **argv, struct config_device *d,
                             struct listen *l, long *timeout)
 {
-    int i, have_type = 0;
+    static const struct option opts[] = {
+        {"usb", required_argument, NULL, 'u'},
+        {"serial", required_argument, NULL, 's'},
+        {"baud", required_argument, NULL, 'b'},
+        {"type", required_argument, NULL, 't'},
+        {"count", required_argument, NULL, 'c'},
+        {"timeout", required_argument, NULL, 'T'},
+        {"reveal", no_argument, NULL, 'r'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch, have_type = 0;
     long v;
 
-    for (i = 2; i < argc; i++) {
-        const char *o = argv[i], *a = i + 1 < argc ? argv[i + 1] : NULL;
-
-        if (strcmp(o, "--reveal") == 0) {
-            l->reveal = 1;
-            continue;
-        }
-        if (a == NULL)
-            return -1;
-        i++;
-        if (strcmp(o, "--usb") == 0) {
-            if (d->transport != 0 || ctl_parse_usb(a, d) == -1)
-                return -1;
-            d->transport = TRANSPORT_USB;
-        } else if (strcmp(o, "--serial") == 0) {
-            if (d->transport != 0 || strlen(a) >= sizeof(d->path))
-                return -1;
-            d->transport = TRANSPORT_SERIAL;
-            memcpy(d->path, a, strlen(a) + 1);
-        } else if (strcmp(o, "--baud") == 0) {
-            if (ctl_parse_long(a, 1, 4000000, &v) == -1)
-                return -1;
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'u':
+        case 's':
+            if (d->transport != 0)
+                return ctl_usagef(listen_syn,
+                                  "give one device: --usb or --serial, once");
+            if (ch == 's') {
+                if (strlen(optarg) >= sizeof(d->path))
+                    return ctl_usagef(listen_syn, "--serial path too long");
+                d->transport = TRANSPORT_SERIAL;
+                memcpy(d->path, optarg, strlen(optarg) + 1);
+            } else if (ctl_parse_usb(optarg, d) == -1) {
+                return ctl_usagef(listen_syn,
+                                  "--usb must be VID:PID in hex, not '%s'",
+                                  optarg);
+            } else {
+                d->transport = TRANSPORT_USB;
+            }
+            break;
+        case 'b':
+            if (ctl_parse_long(optarg, 1, 4000000, &v) == -1)
+                return ctl_usagef(listen_syn,
+                                  "--baud must be 1-4000000, not '%s'", optarg);
             d->baud = (int)v;
-        } else if (strcmp(o, "--type") == 0) {
-            if (strcmp(a, "idcard") == 0)
+            break;
+        case 't':
+            if (strcmp(optarg, "idcard") == 0)
                 d->type = DEVTYPE_IDCARD;
-            else if (strcmp(a, "scanner") == 0)
+            else if (strcmp(optarg, "scanner") == 0)
                 d->type = DEVTYPE_SCANNER;
             else
-                return -1;
+                return ctl_usagef(listen_syn,
+                                  "--type must be idcard or scanner, not '%s'",
+                                  optarg);
             have_type = 1;
-        } else if (strcmp(o, "--count") == 0) {
-            if (ctl_parse_long(a, 1, 1000000, &l->count) == -1)
-                return -1;
-        } else if (strcmp(o, "--timeout") == 0) {
-            if (ctl_parse_long(a, 1, 86400 * 365, timeout) == -1)
-                return -1;
-        } else {
-            return -1;
+            break;
+        case 'c':
+            if (ctl_parse_long(optarg, 1, 1000000, &l->count) == -1)
+                return ctl_usagef(
+                    listen_syn, "--count must be 1-1000000, not '%s'", optarg);
+            break;
+        case 'T':
+            if (ctl_parse_long(optarg, 1, 86400 * 365, timeout) == -1)
+                return ctl_usagef(listen_syn,
+                                  "--timeout must be 1-%d seconds, not '%s'",
+                                  86400 * 365, optarg);
+            break;
+        case 'r':
+            l->reveal = 1;
+            break;
+        default:
+            return ctl_opt_error(listen_syn, ch, argv);
         }
     }
-    return have_type && d->transport != 0 ? 0 : -1;
+    if (optind != argc)
+        return ctl_usagef(listen_syn,
+                          "device listen takes no arguments, not '%s'",
+                          argv[optind]);
+    if (d->transport == 0)
+        return ctl_usagef(listen_syn, "device listen needs --usb or --serial");
+    if (!have_type)
+        return ctl_usagef(listen_syn, "device listen needs --type");
+    return 0;
 }
 
 static int ctl_device_listen(int argc, char **argv)
@@ -194,8 +235,8 @@ static int ctl_device_listen(int argc, char **argv)
     memset(&dev, 0, sizeof(dev));
     memset(&l, 0, sizeof(l));
     snprintf(dev.name, sizeof(dev.name), "listen");
-    if (ctl_listen_parse(argc, argv, &dev, &l, &timeout) == -1)
-        return ctl_usage(ctl_device_usage);
+    if ((rc = ctl_listen_parse(argc, argv, &dev, &l, &timeout)) != 0)
+        return rc;
     if (dev.transport == TRANSPORT_SERIAL && stat(dev.path, &st) == -1)
         return ctl_failf(EX_UNAVAILABLE, "%s: no such device", dev.path);
     /* Absent now: say so rather than wait for the timeout.  (One that is
@@ -262,7 +303,7 @@ static int ctl_device_udev_rules(struct ctl *c)
     int dup;
 
     if (!c->have_config)
-        return ctl_failf(EX_USAGE, "device udev-rules needs --config FILE");
+        return ctl_usagef(udev_syn, "device udev-rules needs --config FILE");
     printf("# examsite: the USB devices of %s, for the examsite group\n",
            c->cfg.file);
     for (i = 0; i < c->cfg.ndevices; i++) {
@@ -292,9 +333,16 @@ int ctl_device(struct ctl *c, int argc, char **argv)
         printf("%s\n", ctl_device_usage);
         return 0;
     }
-    if (argc == 2 && strcmp(argv[1], "udev-rules") == 0)
+    if (argc < 2)
+        return ctl_usagef(NULL, "device needs listen or udev-rules");
+    if (strcmp(argv[1], "udev-rules") == 0) {
+        if (argc != 2)
+            return ctl_usagef(udev_syn,
+                              "device udev-rules takes no arguments, not '%s'",
+                              argv[2]);
         return ctl_device_udev_rules(c);
-    if (argc < 2 || strcmp(argv[1], "listen") != 0)
-        return ctl_usage(ctl_device_usage);
-    return ctl_device_listen(argc, argv);
+    }
+    if (strcmp(argv[1], "listen") != 0)
+        return ctl_usagef(NULL, "unknown device subcommand '%s'", argv[1]);
+    return ctl_device_listen(argc - 1, argv + 1);
 }

@@ -16,6 +16,7 @@
  * 16 data bytes is shown as "sam_id".  The ID number is masked unless
  * --reveal.  Cards are decoded only from frames whose checksum is right.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,8 @@ static const char ctl_idcard_usage[] =
     "  Decode ID-card reader frames (hex text or raw bytes, several in a\n"
     "  row) from FILE or stdin; print {\"frames\":[...]} as JSON.  The ID\n"
     "  number is masked unless --reveal.";
+
+static const char ctl_idcard_syn[] = "idcard decode [FILE] [--reveal]";
 
 static int ctl_read_all(FILE *f, unsigned char **out, size_t *outlen)
 {
@@ -223,25 +226,33 @@ static json_t *ctl_decode_bytes(const uint8_t *p, size_t n, int reveal)
     return frames;
 }
 
+/* argv[0] is "decode". */
 static int ctl_idcard_decode(int argc, char **argv)
 {
+    static const struct option opts[] = {
+        {"reveal", no_argument, NULL, 'r'},
+        {NULL, 0, NULL, 0},
+    };
     const char *path = NULL;
     unsigned char *in = NULL, *bytes = NULL;
     size_t inlen = 0, nbytes;
     json_t *frames, *doc;
-    int reveal = 0, i, rc;
+    int reveal = 0, ch, rc;
     FILE *f = stdin;
 
-    for (i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--reveal") == 0)
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (ch == 'r')
             reveal = 1;
-        else if (argv[i][0] == '-' && argv[i][1] != '\0')
-            return ctl_usage(ctl_idcard_usage);
-        else if (path == NULL)
-            path = argv[i];
         else
-            return ctl_usage(ctl_idcard_usage);
+            return ctl_opt_error(ctl_idcard_syn, ch, argv);
     }
+    if (argc - optind > 1)
+        return ctl_usagef(ctl_idcard_syn,
+                          "idcard decode takes one FILE at most, not %d",
+                          argc - optind);
+    if (optind < argc)
+        path = argv[optind];
     if (path != NULL && strcmp(path, "-") != 0 &&
         (f = fopen(path, "rb")) == NULL)
         return ctl_failf(EX_NOINPUT, "%s: cannot open", path);
@@ -295,7 +306,10 @@ int ctl_idcard(struct ctl *c, int argc, char **argv)
         printf("%s\n", ctl_idcard_usage);
         return 0;
     }
-    if (argc < 2 || strcmp(argv[1], "decode") != 0)
-        return ctl_usage(ctl_idcard_usage);
-    return ctl_idcard_decode(argc, argv);
+    if (argc < 2)
+        return ctl_usagef(ctl_idcard_syn, "idcard needs 'decode'");
+    if (strcmp(argv[1], "decode") != 0)
+        return ctl_usagef(ctl_idcard_syn, "unknown idcard subcommand '%s'",
+                          argv[1]);
+    return ctl_idcard_decode(argc - 1, argv + 1);
 }

@@ -23,8 +23,18 @@ int ctl_idnumber(struct ctl *c, int argc, char **argv)
                idnumber_usage);
         return 0;
     }
-    if (argc != 3 || strcmp(argv[1], "check") != 0)
-        return ctl_usage(idnumber_usage);
+    if (argc < 2)
+        return ctl_usagef(idnumber_usage, "idnumber needs 'check'");
+    if (strcmp(argv[1], "check") != 0)
+        return ctl_usagef(idnumber_usage, "unknown idnumber subcommand '%s'",
+                          argv[1]);
+    if (argc == 2)
+        return ctl_usagef(idnumber_usage, "idnumber check needs the NUMBER");
+    if (argc > 3)
+        return ctl_usagef(idnumber_usage,
+                          "idnumber check takes one NUMBER, not %d", argc - 2);
+    if (argv[2][0] == '-')
+        return ctl_usagef(idnumber_usage, "unknown option '%s'", argv[2]);
     if (idnumber_canonical(argv[2], canon) == -1) {
         fprintf(stderr, "examctl: invalid: must be 18 characters\n");
         return 1;

@@ -114,22 +114,29 @@ int ctl_status(struct ctl *c, int argc, char **argv)
     struct err e;
     int ch, rc;
 
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (ch == 's')
+    while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 's':
             session = optarg;
-        else if (ch == 'r')
+            break;
+        case 'r':
             room = optarg;
-        else if (ch == 'h') {
+            break;
+        case 'h':
             printf("usage: examctl %s\n\nExpected, present, late, absent, "
                    "denied and incidents per session and room,\ncounted from "
-                   "the roster and the event log.\n",
+                   "the roster and the event log.  A user who cannot read "
+                   "the\ndatabase (an invigilator) gets them from examsited, "
+                   "with the operator role.\n",
                    status_usage);
             return 0;
-        } else
-            return ctl_usage(status_usage);
+        default:
+            return ctl_opt_error(status_usage, ch, argv);
+        }
     }
     if (optind != argc)
-        return ctl_usage(status_usage);
+        return ctl_usagef(status_usage, "status takes no arguments, not '%s'",
+                          argv[optind]);
     if (access(c->db_path, R_OK) == -1 && errno == EACCES)
         return status_from_daemon(c, session, room);
     if (ctl_open_store(c, &st, &e) == -1)

@@ -36,17 +36,25 @@ struct simloop {
     int slave;
 };
 
+/* Every command sim_idcard.c and sim_scanner.c take, and quit. */
 static void sim_usage(FILE *f)
 {
     fprintf(f, "usage: examsim idcard --pty\n"
                "       examsim scanner --pty\n"
-               "The first output line is the pty path.  Commands on stdin:\n"
-               "  idcard:  place CARD.json | remove | fault KIND | quit\n"
+               "The first output line is the pty path.  Commands on stdin, "
+               "one a line:\n"
+               "  idcard:  place CARD.json | remove | fault KIND | status | "
+               "quit\n"
                "           KIND: no-card bad-checksum truncated garbage\n"
                "                 no-answer sam-fail removed-mid-read clear\n"
+               "           (status answers \"ok present=0|1 "
+               "faults=LIST|none\")\n"
                "  scanner: scan TEXT | type TEXT | junk BYTES | quit\n"
-               "           (type: no CR LF; junk: digits, no CR LF)\n"
-               "Each command answers \"ok\" or \"error: reason\".\n");
+               "           (scan: TEXT and CR LF; type: TEXT alone; junk: "
+               "BYTES digits,\n"
+               "           no CR LF, up to 64 MiB)\n"
+               "Each command answers \"ok\" or \"error: reason\"; end of "
+               "input is quit.\n");
 }
 
 int sim_write(struct sim *s, const uint8_t *buf, size_t n)
