@@ -224,7 +224,7 @@ static const struct pin pins[] = {
     {"002_integrity.sql",
      "ea431e540cccf88fbe38f72236ab46302ad87c2ec6a9cd69b7e7a52b04dcb02a"},
     {"003_corrections.sql",
-     "0e7d835cd91c344bd7cf60718a566c6f2234cac83f585c582c4bec26b1fb8257"},
+     "05acd30da18465be8c50423d2238d335cf009814c1a60b1ba8381a8010f76c77"},
 };
 #define NPINS ((int)(sizeof(pins) / sizeof(pins[0])))
 
