@@ -102,14 +102,15 @@ t_eq "apply: nothing on stderr" "" "$(cat "$T/e")"
 ex --json events --since 4
 t_eq "apply: the events" '["roster.changed/260000000001/changed","roster.changed/260000000003/changed","roster.changed/260000000041/added"]' \
     "$(jq -sc '[.[] | "\(.kind)/\(.ticket)/\(.payload.change)"]' "$T/o")"
+last_digest=$(jq -sc '.[-1].payload.refdigest' "$T/o")
 t_eq "apply: each with what changed, the reason, the account and the digest" true \
-    "$(jq -s --argjson uid "$(id -u)" '.[0].payload.changes == {"seat":{"old":"01","new":"02"}}
+    "$(jq -s --argjson uid "$(id -u)" --argjson d "$last_digest" '
+    .[0].payload.changes == {"seat":{"old":"01","new":"02"}}
     and .[1].payload.changes == {"seat":{"old":"02","new":"01"}}
     and .[2].room == "102" and .[2].payload.seat == "41"
     and all(.[]; .payload.reason == "教务处 12 月 3 日更正" and .payload.account.uid == $uid
         and .payload.refdigest.v == 2 and .payload.file == "roster-v2.csv"
-        and .payload.refdigest == $ARGS.positional[0])' --jsonargs \
-    "$(jq -sc '.[-1].payload.refdigest' "$T/o")" <"$T/o")"
+        and .payload.refdigest == $d)' "$T/o")"
 ex verify
 t_eq "apply: verify intact" 0 "$RC"
 t_contains "apply: tables as recorded" "roster tables: as recorded by event 7" "$(cat "$T/o")"
