@@ -226,6 +226,15 @@ static void print_change(const struct import_report *r,
     putchar('\n');
 }
 
+/* d[key] = {"old":a,"new":b} when changed. */
+static void old_new(json_t *d, unsigned changed, const char *key, const char *a,
+                    const char *b)
+{
+    if (changed)
+        json_object_set_new(d, key,
+                            json_pack("{s:s, s:s}", "old", a, "new", b));
+}
+
 static json_t *change_json(const struct import_report *r,
                            const struct correct_change *ch)
 {
@@ -248,17 +257,13 @@ static json_t *change_json(const struct import_report *r,
         json_object_set_new(j, "id_number", json_string(b));
         return j;
     }
-    d = json_object();
-#define CHG(bit, key, x, y)                                                    \
-    if (ch->what & (bit))                                                      \
-    json_object_set_new(d, key, json_pack("{s:s, s:s}", "old", x, "new", y))
-    CHG(CORRECT_NAME, "name", old->name, n->name);
     masked_id(old, a);
-    CHG(CORRECT_ID, "id_number", a, b);
-    CHG(CORRECT_SESSION, "session", old->session, n->session);
-    CHG(CORRECT_ROOM, "room", old->room, n->room);
-    CHG(CORRECT_SEAT, "seat", old->seat, n->seat);
-#undef CHG
+    d = json_object();
+    old_new(d, ch->what & CORRECT_NAME, "name", old->name, n->name);
+    old_new(d, ch->what & CORRECT_ID, "id_number", a, b);
+    old_new(d, ch->what & CORRECT_SESSION, "session", old->session, n->session);
+    old_new(d, ch->what & CORRECT_ROOM, "room", old->room, n->room);
+    old_new(d, ch->what & CORRECT_SEAT, "seat", old->seat, n->seat);
     json_object_set_new(j, "changes", d);
     return j;
 }
