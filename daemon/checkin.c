@@ -282,14 +282,16 @@ static int collect(void *ud, const struct candidate *cand, struct err *e)
 /*
  * Of a person's candidacies (one per session), the one that matters now:
  * today's whose window holds now, else today's next, else today's last,
- * else the nearest other day (for the "wrong day" answer).  Returns its
- * index (moved to c[0]), -1 when none has a session, -2 on error.
+ * else the nearest other day (for the "wrong day" answer); a withdrawn
+ * candidacy only when no other is left (it is then denied "withdrawn").
+ * Returns its index (moved to c[0]), -1 when none has a session, -2 on
+ * error.
  */
 static int choose(struct checkin *c, struct matches *m, time_t now,
                   struct err *e)
 {
     char today[11];
-    int i, best = -1, score, best_score = -1, rc;
+    int i, best = -1, score, best_score = -10, rc;
     struct session_row s;
     struct session_times t;
 
@@ -307,6 +309,8 @@ static int choose(struct checkin *c, struct matches *m, time_t now,
             score = now >= t.opens && now <= t.end ? 4 : now < t.opens ? 3 : 2;
         else
             score = strcmp(s.date, today) > 0 ? 1 : 0;
+        if (m->c[i].withdrawn) /* only when no other candidacy is left */
+            score -= 5;
         if (score > best_score) {
             best_score = score;
             best = i;
@@ -406,6 +410,12 @@ static int decide(struct checkin *c, struct decision *dc,
 
     session_times(s, &t);
     sitetime_date(now, today);
+    if (cand->withdrawn) {
+        deny(dc, "withdrawn");
+        say(dc, "已取消报名，请到监考员处",
+            "Registration withdrawn: see the invigilator%s", "");
+        return 0;
+    }
     if (period == PERIOD_EXPIRED) {
         deny(dc, "card_expired");
         say(dc, "证件已过有效期，请到监考员处人工核验",
@@ -1028,6 +1038,11 @@ static int manual_checks(struct checkin *c, struct decision *dc,
     char today[11], at[6], first[6];
     int rc;
 
+    if (cand->withdrawn)
+        return err_set(e, EX_DATAERR,
+                       "ticket %s was withdrawn from the roster (see "
+                       "'examctl roster show')",
+                       cand->ticket);
     if ((rc = session_get(st, cand->session, &s, e)) != 1)
         return rc == -1 ? -1
                         : err_set(e, EX_SOFTWARE,

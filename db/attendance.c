@@ -84,8 +84,9 @@ int attendance_sealed(struct store *st, const char *session, const char *room,
 static const char *SQL_OPENED =
     "SELECT 1 FROM event WHERE session = ? AND room = ? "
     "AND kind = 'session.opened' AND ticket IS NULL LIMIT 1";
-static const char *SQL_HAS =
-    "SELECT 1 FROM candidate WHERE session = ? AND room = ? LIMIT 1";
+/* withdrawn candidates (migration 003) are not expected */
+static const char *SQL_HAS = "SELECT 1 FROM candidate WHERE session = ? "
+                             "AND room = ? AND withdrawn = 0 LIMIT 1";
 
 int attendance_opened(struct store *st, const char *session, const char *room,
                       struct err *e)
@@ -105,7 +106,8 @@ int attendance_absentees(struct store *st, const char *session,
 {
     static const char *sql =
         "SELECT c.ticket, c.seat FROM candidate c "
-        "WHERE c.session = ?1 AND c.room = ?2 AND NOT EXISTS ("
+        "WHERE c.session = ?1 AND c.room = ?2 AND c.withdrawn = 0 "
+        "AND NOT EXISTS ("
         " SELECT 1 FROM event e WHERE e.ticket = c.ticket AND e.session = ?1"
         " AND e.kind IN ('checkin.accepted', 'checkin.manual', "
         "'absent.marked'))"

@@ -38,9 +38,10 @@ int attendance_get(struct store *st, const char *ticket, const char *session,
 int attendance_sealed(struct store *st, const char *session, const char *room,
                       struct err *e);
 
-/* Candidates of session in room with no check-in and not yet marked
- * absent, by seat: the ones to mark at the late cut-off.  fn returns 0 to
- * go on, -1 to fail with its own e filled (store.h, store_callback_err). */
+/* Candidates of session in room, not withdrawn, with no check-in and not
+ * yet marked absent, by seat: the ones to mark at the late cut-off.  fn returns
+ * 0 to go on, -1 to fail with its own e filled (store.h, store_callback_err).
+ */
 struct candidate;
 typedef int (*attendance_candidate_fn)(void *ud, const char *ticket,
                                        const char *seat, struct err *e);
@@ -48,7 +49,7 @@ int attendance_absentees(struct store *st, const char *session,
                          const char *room, attendance_candidate_fn fn, void *ud,
                          struct err *e);
 
-/* 1 when session has candidates in room, 0 not, -1 error. */
+/* 1 when session has candidates (not withdrawn) in room, 0 not, -1. */
 int attendance_room_has(struct store *st, const char *session, const char *room,
                         struct err *e);
 

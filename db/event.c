@@ -16,25 +16,17 @@
 #include "store.h"
 
 static const char *const event_kinds[] = {
-    "checkin.accepted",
-    "checkin.denied",
-    "checkin.manual",
-    "checkin.duplicate",
-    "checkin.exit",
-    "checkin.reentry",
-    "incident.logged",
-    "incident.amended",
-    "session.added",
-    "session.opened",
-    "session.closed",
-    "absent.marked",
-    "device.attached",
-    "device.detached",
-    "device.error",
-    "roster.imported",
-    "site.created",
-    "sync.acknowledged",
-    NULL,
+    "checkin.accepted",  "checkin.denied",
+    "checkin.manual",    "checkin.duplicate",
+    "checkin.exit",      "checkin.reentry",
+    "incident.logged",   "incident.amended",
+    "session.added",     "session.changed",
+    "session.opened",    "session.closed",
+    "absent.marked",     "device.attached",
+    "device.detached",   "device.error",
+    "roster.imported",   "roster.changed",
+    "roster.withdrawn",  "site.created",
+    "sync.acknowledged", NULL,
 };
 
 static const char zero_hash[EVENT_HASH_HEX + 1] =

@@ -59,6 +59,31 @@ void import_report_free(struct import_report *r)
     free(r->errors);
     r->errors = NULL;
     r->nerrors = r->caperrors = 0;
+    correct_list_free(&r->changes);
+}
+
+/*
+ * The errors [0, mid) and [mid, n) are each in line order (the rows as
+ * read, then the changes applied after the file): merge them, keeping the
+ * order of a row's own errors.  0 or -1 (out of memory).
+ */
+static int report_merge(struct import_report *r, size_t mid)
+{
+    struct import_error *t;
+    size_t i = 0, j = mid, k = 0;
+
+    if (mid == 0 || mid >= r->nerrors)
+        return 0;
+    if ((t = malloc(r->nerrors * sizeof(*t))) == NULL)
+        return -1;
+    while (i < mid || j < r->nerrors)
+        t[k++] = j == r->nerrors ||
+                         (i < mid && r->errors[i].line <= r->errors[j].line)
+                     ? r->errors[i++]
+                     : r->errors[j++];
+    memcpy(r->errors, t, r->nerrors * sizeof(*t));
+    free(t);
+    return 0;
 }
 
 /*
@@ -273,6 +298,17 @@ struct import_ctx {
     /* sessions rows name that the site does not have: one message each */
     struct unknown_session *unknown;
     size_t nunknown, capunknown;
+    /* apply_changes: candidates (not withdrawn) before the import, and
+     * how many of them the file names */
+    int active_before, named_active;
+};
+
+/* What a data row came to (the row callback's return). */
+enum {
+    ROW_SAME = 0,     /* already there, the same */
+    ROW_NEW = 1,      /* written */
+    ROW_CHANGED = 2,  /* apply_changes: a correction, applied after the file */
+    ROW_DEFERRED = 3, /* apply_changes: new, written after the file */
 };
 
 struct unknown_session {
@@ -350,10 +386,14 @@ static int on_record(void *ud, int line, char **f, size_t n, struct err *e)
     }
     if (w.oom)
         return err_set(e, EX_OSERR, "out of memory");
-    if (rc == 1)
+    if (rc == ROW_NEW)
         x->r->imported++;
-    else if (rc == 0)
+    else if (rc == ROW_SAME)
         x->r->unchanged++;
+    else if (rc == ROW_CHANGED)
+        x->r->changed++;
+    else if (rc == ROW_DEFERRED)
+        ; /* counted when it is written (or refused) after the file */
     else if (w.n > 0)
         x->r->rejected++;
     else { /* the store failed, not the row */
@@ -445,6 +485,9 @@ static char *file_payload(const char *path, const struct import_report *r,
     return out;
 }
 
+static int apply_finish(struct import_ctx *x, const char *path, struct err *e);
+static int count_active(struct store *st, struct err *e);
+
 /* Read the whole file inside one transaction, then commit or roll back. */
 static int import_txn(struct import_ctx *x, const char *path,
                       const char *event_kind, struct err *e)
@@ -457,6 +500,11 @@ static int import_txn(struct import_ctx *x, const char *path,
     memset(r, 0, sizeof(*r));
     if (store_begin(x->st, e) == -1)
         return -1;
+    if (x->o->apply_changes &&
+        (x->active_before = count_active(x->st, e)) == -1) {
+        store_rollback(x->st);
+        return -1;
+    }
     rc = csvread_file(path, x->o->encoding, on_record, x, &r->file, e);
     if (rc == 0)
         rc = unknown_finish(x, e);
@@ -466,6 +514,8 @@ static int import_txn(struct import_ctx *x, const char *path,
     }
     if (rc == -1)
         goto rollback;
+    if (x->o->apply_changes)
+        return apply_finish(x, path, e);
     if ((r->rejected > 0 && !x->o->skip_invalid) || x->o->dry_run ||
         r->imported == 0)
         goto rollback;
@@ -742,6 +792,227 @@ static int roster_conflict(struct import_ctx *x, const struct candidate *c,
     return -1;
 }
 
+/* --- --apply-changes --------------------------------------------------------
+ */
+
+static int count_active(struct store *st, struct err *e)
+{
+    sqlite3_stmt *q;
+    int n = -1;
+
+    if (sqlite3_prepare_v2(store_db(st),
+                           "SELECT count(*) FROM candidate WHERE withdrawn = 0",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_sqlerr(st, e, "candidates");
+    if (sqlite3_step(q) == SQLITE_ROW)
+        n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return n >= 0 ? n : store_sqlerr(st, e, "candidates");
+}
+
+/*
+ * apply_changes: a row the database refused (its ticket, seat or ID number
+ * is taken).  Its ticket on the roster with other details: a correction,
+ * applied after the file.  Its ticket not there: a new candidate whose
+ * seat or ID number another row may free, written after the file too.
+ */
+static int roster_change(struct import_ctx *x, const struct candidate *c,
+                         struct row_errs *w, struct err *e)
+{
+    struct candidate old;
+    int rc, dup;
+
+    if ((dup = seen_line(x, c->ticket)) > 0)
+        return row_bad(w, "ticket %s appears twice (also on line %d)",
+                       c->ticket, dup);
+    if ((rc = candidate_get(x->st, c->ticket, &old, e)) == -1)
+        return -1;
+    if (rc == 1 && old.withdrawn)
+        return row_bad(w,
+                       "ticket %s was withdrawn: a roster file does not change "
+                       "a withdrawn candidate (on the roster as %s, session "
+                       "%s, room %s, seat %s)",
+                       c->ticket, old.name, old.session, old.room, old.seat);
+    if (correct_list_add(&x->r->changes, w->line, c, rc == 1 ? &old : NULL) ==
+            NULL ||
+        seen_add(x, c->ticket, w->line) == -1)
+        return err_set(e, EX_OSERR, "out of memory");
+    if (rc == 0)
+        return ROW_DEFERRED;
+    x->named_active++;
+    return ROW_CHANGED;
+}
+
+/* apply_changes: a row written (new) or already there as it is. */
+static int roster_noted(struct import_ctx *x, const struct candidate *c, int rc,
+                        struct row_errs *w, struct err *e)
+{
+    struct correct_change *ch;
+    struct candidate now;
+    int found;
+
+    if (seen_add(x, c->ticket, w->line) == -1)
+        return err_set(e, EX_OSERR, "out of memory");
+    if (rc == 1) {
+        if ((ch = correct_list_add(&x->r->changes, w->line, c, NULL)) == NULL)
+            return err_set(e, EX_OSERR, "out of memory");
+        ch->state = CORRECT_DONE;
+        return ROW_NEW;
+    }
+    if ((found = candidate_get(x->st, c->ticket, &now, e)) == -1)
+        return -1;
+    if (found == 1 && now.withdrawn)
+        x->r->withdrawn_named++;
+    else
+        x->named_active++;
+    return ROW_SAME;
+}
+
+/* A change refused after the file: its reason at its line. */
+static int change_refused(struct import_ctx *x, struct correct_change *c,
+                          const char *msg, struct err *e)
+{
+    if (report_add(x->r, c->line, msg) == -1)
+        return err_set(e, EX_OSERR, "out of memory");
+    c->state = CORRECT_REJECTED;
+    return 0;
+}
+
+/* May the change touch its rooms (the one it leaves and the one it goes
+ * to)?  0 (refused ones counted and reported), or -1 on error. */
+static int change_rooms(struct import_ctx *x, struct correct_rooms *rooms,
+                        const struct correct_opts *co, struct correct_change *c,
+                        struct err *e)
+{
+    const struct candidate *old = correct_list_old(&x->r->changes, c);
+    struct err le;
+    int forced = 0, rc;
+
+    err_clear(&le);
+    rc = correct_room_allowed(x->st, rooms, c->cur.session, c->cur.room, co,
+                              &forced, &le);
+    if (rc == 0 && old != NULL &&
+        (strcmp(old->session, c->cur.session) != 0 ||
+         strcmp(old->room, c->cur.room) != 0))
+        rc = correct_room_allowed(x->st, rooms, old->session, old->room, co,
+                                  &forced, &le);
+    if (rc == -1 && le.code != EX_DATAERR) {
+        *e = le;
+        return -1;
+    }
+    if (rc == -1) {
+        x->r->refused++;
+        return change_refused(x, c, le.msg, e);
+    }
+    c->forced = (unsigned char)forced;
+    return 0;
+}
+
+/*
+ * After the whole file: the changed candidates leave their seats, then in
+ * file order each change and each deferred new candidate is written, and
+ * every one is checked against the rooms that have opened.  0, or -1 on
+ * an error of the store.
+ */
+static int apply_pass(struct import_ctx *x, const struct correct_opts *co,
+                      struct err *e)
+{
+    struct correct_list *l = &x->r->changes;
+    struct correct_rooms rooms = {NULL, 0, 0};
+    struct correct_change *c;
+    size_t i, mid = x->r->nerrors;
+    struct err le;
+    int rc = 0;
+
+    for (i = 0; i < l->n && rc == 0; i++) {
+        c = &l->v[i];
+        if (!c->added &&
+            (c->what & (CORRECT_SESSION | CORRECT_ROOM | CORRECT_SEAT)))
+            rc = candidate_park(x->st, c->cur.ticket, e);
+    }
+    for (i = 0; i < l->n && rc == 0; i++) {
+        c = &l->v[i];
+        if (c->state == CORRECT_PENDING) {
+            err_clear(&le);
+            if (c->added)
+                rc = candidate_put(x->st, &c->cur, &le) == -1 ? -1 : 0;
+            else
+                rc = candidate_update(x->st, &c->cur, &le);
+            if (rc == -1 && le.code != EX_DATAERR) {
+                *e = le;
+                break;
+            }
+            if (rc == -1) {
+                roster_conflict(x, &c->cur, &le);
+                if ((rc = change_refused(x, c, le.msg, e)) == -1)
+                    break;
+                if (c->added) {
+                    x->r->rejected++;
+                } else { /* its seat was given up: nothing is committed */
+                    x->r->changed--;
+                    x->r->rejected++;
+                    x->r->change_failed = 1;
+                }
+                continue;
+            }
+            c->state = CORRECT_DONE;
+            if (c->added)
+                x->r->imported++;
+        }
+        if (c->state == CORRECT_DONE)
+            rc = change_rooms(x, &rooms, co, c, e);
+    }
+    correct_rooms_free(&rooms);
+    if (rc == 0 && report_merge(x->r, mid) == -1)
+        rc = err_set(e, EX_OSERR, "out of memory");
+    return rc;
+}
+
+/* The end of an import with apply_changes, inside its transaction: apply,
+ * then commit with the events or roll back. */
+static int apply_finish(struct import_ctx *x, const char *path, struct err *e)
+{
+    struct import_report *r = x->r;
+    struct correct_opts co;
+    struct correct_file cf;
+    struct refdigest d;
+    char *copy = NULL;
+    int rc;
+
+    memset(&co, 0, sizeof(co));
+    co.reason = x->o->reason;
+    co.operator_name = x->o->operator_name;
+    co.force = x->o->force;
+    if ((rc = apply_pass(x, &co, e)) == -1)
+        goto rollback;
+    r->left_alone = x->active_before - x->named_active;
+    if (r->refused > 0 || r->change_failed ||
+        (r->rejected > 0 && !x->o->skip_invalid) || x->o->dry_run ||
+        r->imported + r->changed == 0)
+        goto rollback;
+    if ((rc = correct_reason_check(co.reason, e)) == -1)
+        goto rollback;
+    if ((copy = strdup(path)) == NULL) {
+        rc = err_set(e, EX_OSERR, "out of memory");
+        goto rollback;
+    }
+    cf.name = basename(copy);
+    cf.sha256 = r->file.sha256;
+    if ((rc = refdigest_compute(x->st, &d, e)) == -1 ||
+        (rc = correct_roster_events(x->st, &r->changes, &cf, &co, &d,
+                                    &r->first_event, &r->last_event, e)) == -1)
+        goto rollback;
+    free(copy);
+    if (store_commit(x->st, e) == -1)
+        return -1;
+    r->committed = 1;
+    return 0;
+rollback:
+    free(copy);
+    store_rollback(x->st);
+    return rc;
+}
+
 static int roster_row(struct import_ctx *x, char **f, struct row_errs *w,
                       struct err *e)
 {
@@ -819,6 +1090,8 @@ static int roster_row(struct import_ctx *x, char **f, struct row_errs *w,
         return -1;
     if ((rc = candidate_put(x->st, &c, e)) == -1) {
         if (e->code == EX_DATAERR) {
+            if (x->o->apply_changes)
+                return roster_change(x, &c, w, e);
             roster_conflict(x, &c, e);
             row_bad(w, "%s", e->msg);
         }
@@ -827,6 +1100,8 @@ static int roster_row(struct import_ctx *x, char **f, struct row_errs *w,
     if (rc == 0 && (dup = seen_line(x, c.ticket)) > 0)
         return row_bad(w, "ticket %s appears twice (also on line %d)", c.ticket,
                        dup);
+    if (x->o->apply_changes)
+        return roster_noted(x, &c, rc, w, e);
     if (rc == 1 && seen_add(x, c.ticket, w->line) == -1)
         return err_set(e, EX_OSERR, "out of memory");
     return rc;
@@ -840,6 +1115,7 @@ int import_roster(struct store *st, const struct secret *sec, const char *path,
     int rc;
 
     memset(&x, 0, sizeof(x));
+    memset(r, 0, sizeof(*r));
     x.st = st;
     x.o = o;
     x.r = r;

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 
+#include "correct.h"
 #include "csvread.h"
 #include "err.h"
 
@@ -29,6 +30,11 @@ struct import_opts {
     const char *operator_name;            /* who ran it, for the event */
     void (*progress)(void *ud, int rows); /* every 5,000 rows, or NULL */
     void *progress_ud;
+    /* roster: correct the candidates the file has with other details
+     * (docs/roster-format.md, "Corrections"), as roster.changed events */
+    int apply_changes;
+    const char *reason; /* apply_changes: why (required unless dry_run) */
+    int force;          /* apply_changes: also in rooms that have opened */
 };
 
 struct import_error {
@@ -45,6 +51,19 @@ struct import_report {
     struct import_error *errors;
     size_t nerrors, caperrors;
     struct csvread_info file;
+    /* apply_changes: */
+    int changed;         /* candidates whose details the file changes */
+    int refused;         /* rows refused: their room has opened (without
+                          * force) or is sealed; nothing is committed */
+    int withdrawn_named; /* rows of withdrawn candidates (same details):
+                          * left withdrawn */
+    int left_alone;      /* candidates (not withdrawn) the file does not
+                          * name: left as they are */
+    int change_failed;   /* a change conflicted with another row or the
+                          * roster: nothing is committed */
+    int64_t first_event; /* the roster.changed events, when committed */
+    int64_t last_event;
+    struct correct_list changes; /* added and changed rows, in file order */
 };
 
 /*
@@ -52,6 +71,15 @@ struct import_report {
  * report says what happened: rejected > 0 without skip_invalid means
  * nothing was committed), -1 when it could not be read at all (missing
  * file, broken CSV structure, missing columns) with e set.
+ *
+ * With apply_changes, a row whose ticket is on the roster with other
+ * details is a correction, not a bad row: every change is applied after
+ * the whole file is read (so seats can be swapped), each checked against
+ * the rest as an import is; r->changes lists the added and changed rows.
+ * A change that conflicts, or touches a room whose session has opened
+ * (without force) or is sealed, means nothing is committed, --skip-invalid
+ * or not.  Each added or changed candidate is one roster.changed event,
+ * all carrying the digest of the tables after the whole change.
  */
 int import_roster(struct store *st, const struct secret *sec, const char *path,
                   const struct import_opts *o, struct import_report *r,

@@ -24,7 +24,8 @@ const char *const refdigest_tables[REFDIGEST_NTABLES] = {
 
 /* Each table's columns in their documented order, by primary key.  The
  * columns are named, so a column added later is outside the digest until
- * a new version says otherwise. */
+ * a new version says otherwise: version 2 adds the candidate's withdrawn
+ * mark (migration 003). */
 static const char *const table_sql[REFDIGEST_NTABLES] = {
     "SELECT id, name, station, timezone, created FROM site ORDER BY id",
     "SELECT code, certificate, level, organisation, date, start_min, "
@@ -33,6 +34,17 @@ static const char *const table_sql[REFDIGEST_NTABLES] = {
     "SELECT ticket, name, id_hash, id_last4, session, room, seat "
     "FROM candidate ORDER BY ticket",
 };
+static const char *const candidate_sql_v2 =
+    "SELECT ticket, name, id_hash, id_last4, session, room, seat, withdrawn "
+    "FROM candidate ORDER BY ticket";
+
+/* The statement of table t in encoding v. */
+static const char *table_query(int t, int v)
+{
+    if (t == REFDIGEST_NTABLES - 1 && v >= 2)
+        return candidate_sql_v2;
+    return table_sql[t];
+}
 
 /* The kinds that change the reference tables.  The same list, in the same
  * words, is migration 002's partial index event_reference, which SQL_NEWEST
@@ -141,7 +153,7 @@ static void feed_column(struct feed *f, sqlite3_stmt *q, int col)
         feed_bytes(f, p, (size_t)n);
 }
 
-static int digest_table(struct store *st, struct feed *f, int t,
+static int digest_table(struct store *st, struct feed *f, int t, int v,
                         char out[EVENT_HASH_HEX + 1], struct err *e)
 {
     unsigned char h[EVP_MAX_MD_SIZE];
@@ -149,7 +161,7 @@ static int digest_table(struct store *st, struct feed *f, int t,
     sqlite3_stmt *q;
     int rc = SQLITE_DONE, i, ncol;
 
-    if ((q = store_stmt(st, table_sql[t], e)) == NULL)
+    if ((q = store_stmt(st, table_query(t, v), e)) == NULL)
         return -1;
     f->n = 0;
     f->failed = !EVP_DigestInit_ex(f->md, EVP_sha256(), NULL);
@@ -171,9 +183,18 @@ static int digest_table(struct store *st, struct feed *f, int t,
 
 int refdigest_compute(struct store *st, struct refdigest *d, struct err *e)
 {
+    return refdigest_compute_v(st, REFDIGEST_VERSION, d, e);
+}
+
+int refdigest_compute_v(struct store *st, int v, struct refdigest *d,
+                        struct err *e)
+{
     struct feed *f;
     int t, rc = 0;
 
+    if (v < REFDIGEST_OLDEST || v > REFDIGEST_VERSION)
+        return err_set(e, EX_SOFTWARE, "reference digest: no version %d", v);
+    d->v = v;
     /* one allocation per digest, none per row */
     if ((f = malloc(sizeof(*f))) == NULL ||
         (f->md = EVP_MD_CTX_new()) == NULL) {
@@ -181,7 +202,7 @@ int refdigest_compute(struct store *st, struct refdigest *d, struct err *e)
         return err_set(e, EX_OSERR, "reference digest: out of memory");
     }
     for (t = 0; t < REFDIGEST_NTABLES && rc == 0; t++)
-        rc = digest_table(st, f, t, d->hex[t], e);
+        rc = digest_table(st, f, t, v, d->hex[t], e);
     EVP_MD_CTX_free(f->md);
     free(f);
     return rc;
@@ -192,8 +213,7 @@ json_t *refdigest_json(const struct refdigest *d)
     json_t *j = json_object();
     int t;
 
-    if (j == NULL ||
-        json_object_set_new(j, "v", json_integer(REFDIGEST_VERSION)) == -1) {
+    if (j == NULL || json_object_set_new(j, "v", json_integer(d->v)) == -1) {
         json_decref(j);
         return NULL;
     }
@@ -219,11 +239,15 @@ static int hex64(const char *s)
 int refdigest_from_json(const json_t *j, struct refdigest *d)
 {
     const char *s;
+    json_int_t v;
     int t;
 
-    if (!json_is_object(j) ||
-        json_integer_value(json_object_get(j, "v")) != REFDIGEST_VERSION)
+    if (!json_is_object(j) || !json_is_integer(json_object_get(j, "v")))
         return -1;
+    v = json_integer_value(json_object_get(j, "v"));
+    if (v < REFDIGEST_OLDEST || v > REFDIGEST_VERSION)
+        return -1;
+    d->v = (int)v;
     for (t = 0; t < REFDIGEST_NTABLES; t++) {
         s = json_string_value(json_object_get(j, refdigest_tables[t]));
         if (s == NULL || !hex64(s))
@@ -236,9 +260,25 @@ int refdigest_from_json(const json_t *j, struct refdigest *d)
 int refdigest_append(struct store *st, struct event *ev, char **payload,
                      struct err *e)
 {
+    struct refdigest d;
+
+    if (!store_in_txn(st))
+        return err_set(e, EX_SOFTWARE,
+                       "refdigest_append outside a transaction");
+    if (!refdigest_kind(ev->kind))
+        return err_set(e, EX_SOFTWARE,
+                       "event kind '%s' does not change the reference tables",
+                       ev->kind ? ev->kind : "(null)");
+    if (refdigest_compute(st, &d, e) == -1)
+        return -1;
+    return refdigest_append_digest(st, ev, payload, &d, e);
+}
+
+int refdigest_append_digest(struct store *st, struct event *ev, char **payload,
+                            const struct refdigest *d, struct err *e)
+{
     const struct store_account *a = store_account(st);
     const char *old = ev->payload;
-    struct refdigest d;
     json_error_t jerr;
     json_t *j, *dj;
     char *text;
@@ -251,8 +291,6 @@ int refdigest_append(struct store *st, struct event *ev, char **payload,
         return err_set(e, EX_SOFTWARE,
                        "event kind '%s' does not change the reference tables",
                        ev->kind ? ev->kind : "(null)");
-    if (refdigest_compute(st, &d, e) == -1)
-        return -1;
     j = json_loads(*payload ? *payload : "{}", JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(j)) {
         json_decref(j);
@@ -265,7 +303,7 @@ int refdigest_append(struct store *st, struct event *ev, char **payload,
         json_decref(j);
         return err_set(e, EX_OSERR, "out of memory");
     }
-    if ((dj = refdigest_json(&d)) == NULL ||
+    if ((dj = refdigest_json(d)) == NULL ||
         json_object_set_new(j, "refdigest", dj) == -1 ||
         (text = json_dumps(j, JSON_COMPACT)) == NULL) {
         json_decref(j);
@@ -330,6 +368,7 @@ static void empty_digest(struct refdigest *d)
     int t;
 
     EVP_Digest("", 0, h, &hlen, EVP_sha256(), NULL);
+    d->v = REFDIGEST_VERSION;
     for (t = 0; t < REFDIGEST_NTABLES; t++)
         hex_encode(h, sizeof(h), d->hex[t]);
 }
@@ -357,7 +396,9 @@ static int compare_in_txn(struct store *st, struct refdigest_result *r,
     }
     if (rc == 0)
         empty_digest(&want);
-    if (refdigest_compute(st, &now, e) == -1)
+    /* in the encoding the record used: a site recorded before migration
+     * 003 is compared as it was recorded */
+    if (refdigest_compute_v(st, want.v, &now, e) == -1)
         return -1;
     for (t = 0; t < REFDIGEST_NTABLES; t++)
         if (strcmp(want.hex[t], now.hex[t]) != 0) {

@@ -27,13 +27,18 @@
 struct store;
 
 #define REFDIGEST_NTABLES 4
-#define REFDIGEST_VERSION 1
+/* The encoding recorded now.  1: the columns of migration 001; 2 adds the
+ * candidate's withdrawn mark (migration 003).  A record of either is
+ * compared in its own encoding. */
+#define REFDIGEST_VERSION 2
+#define REFDIGEST_OLDEST  1
 
 /* The tables, in the order of struct refdigest: site, session, room,
  * candidate. */
 extern const char *const refdigest_tables[REFDIGEST_NTABLES];
 
 struct refdigest {
+    int v;                                           /* the encoding */
     char hex[REFDIGEST_NTABLES][EVENT_HASH_HEX + 1]; /* lower-case hex */
 };
 
@@ -42,14 +47,19 @@ struct refdigest {
 int refdigest_kind(const char *kind);
 
 /* The digest of the tables as this connection sees them now (inside the
- * caller's transaction, if any).  0 or -1. */
+ * caller's transaction, if any), in the current encoding.  0 or -1. */
 int refdigest_compute(struct store *st, struct refdigest *d, struct err *e);
 
-/* {"v":1,"site":"…","session":"…","room":"…","candidate":"…"}, or NULL
+/* The same in encoding v (REFDIGEST_OLDEST..REFDIGEST_VERSION). */
+int refdigest_compute_v(struct store *st, int v, struct refdigest *d,
+                        struct err *e);
+
+/* {"v":2,"site":"…","session":"…","room":"…","candidate":"…"}, or NULL
  * on allocation failure. */
 json_t *refdigest_json(const struct refdigest *d);
 
-/* Read back what refdigest_json wrote.  0, or -1 when j is not that. */
+/* Read back what refdigest_json wrote (any known v).  0, or -1 when j is
+ * not that. */
 int refdigest_from_json(const json_t *j, struct refdigest *d);
 
 /*
@@ -63,6 +73,15 @@ int refdigest_from_json(const json_t *j, struct refdigest *d);
  */
 int refdigest_append(struct store *st, struct event *ev, char **payload,
                      struct err *e);
+
+/*
+ * The same with d, the digest the caller computed (refdigest_compute)
+ * after the whole of its change: the events of one correction, appended
+ * together in its one transaction, all carry the digest of the tables as
+ * that transaction leaves them, computed once.
+ */
+int refdigest_append_digest(struct store *st, struct event *ev, char **payload,
+                            const struct refdigest *d, struct err *e);
 
 struct refdigest_result {
     int64_t event_id;  /* the newest event that changed the tables, 0: none */

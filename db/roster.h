@@ -24,24 +24,53 @@ struct candidate {
     char session[33];
     char room[ROSTER_ROOM_MAX + 1];
     char seat[ROSTER_SEAT_MAX + 1];
+    int withdrawn; /* 1: withdrawn (roster.withdrawn); the row is kept */
 };
 
 /* Make sure room code exists (inside the caller's transaction). */
 int room_ensure(struct store *st, const char *code, struct err *e);
 
 /*
- * Insert c inside the caller's transaction; its session and room must
- * exist.  1 inserted; 0 when the same candidate with the same details is
- * already there; -1 with EX_DATAERR and a reason an administrator can act
- * on when the ticket, the seat or the ID number is taken.
+ * Insert c (not withdrawn; c->withdrawn is ignored) inside the caller's
+ * transaction; its session and room must exist.  1 inserted; 0 when the
+ * same candidate with the same details is already there (withdrawn or
+ * not); -1 with EX_DATAERR and a reason an administrator can act on when
+ * the ticket, the seat or the ID number is taken.  A seat is taken only by
+ * a candidate not withdrawn.
  */
 int candidate_put(struct store *st, const struct candidate *c, struct err *e);
+
+/* The same details (name, ID hash, session, room, seat)?  1 or 0. */
+int candidate_same(const struct candidate *a, const struct candidate *b);
+
+/*
+ * A correction, inside the caller's transaction: the row of c->ticket
+ * takes c's name, ID hash and last 4, session, room and seat (its
+ * withdrawn mark stays).  0; -1 with EX_DATAERR and the reason when the
+ * seat or the ID number is another candidate's, or the ticket is not on
+ * the roster.
+ */
+int candidate_update(struct store *st, const struct candidate *c,
+                     struct err *e);
+
+/*
+ * Move ticket off its seat for the rest of the transaction (to a
+ * placeholder no real seat can be), so that corrections that swap or
+ * shift seats can be applied in any order.  Every parked ticket must get
+ * its seat back by candidate_update before the commit.  0 or -1.
+ */
+int candidate_park(struct store *st, const char *ticket, struct err *e);
+
+/* Mark ticket withdrawn, inside the caller's transaction.  0, or -1
+ * (EX_DATAERR when it is not on the roster). */
+int candidate_withdraw(struct store *st, const char *ticket, struct err *e);
 
 /* 1 found, 0 not found, -1 error. */
 int candidate_get(struct store *st, const char *ticket, struct candidate *out,
                   struct err *e);
 
-/* Candidates by session, room, seat; session/room NULL for all.  fn
+/* Candidates by session, room, seat (at a seat given again after a
+ * withdrawal, the withdrawn first); session/room NULL for all.  fn
  * returns 0 to go on, -1 to fail with its own e filled (store.h,
  * store_callback_err). */
 typedef int (*candidate_fn)(void *ud, const struct candidate *c, struct err *e);

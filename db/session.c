@@ -71,8 +71,7 @@ int session_get(struct store *st, const char *code, struct session_row *out,
     return store_sqlerr(st, e, "session");
 }
 
-static int session_same(const struct session_row *a,
-                        const struct session_row *b)
+int session_equal(const struct session_row *a, const struct session_row *b)
 {
     return strcmp(a->certificate, b->certificate) == 0 &&
            strcmp(a->level, b->level) == 0 &&
@@ -94,7 +93,7 @@ int session_put(struct store *st, const struct session_row *s, struct err *e)
     if ((rc = session_get(st, s->code, &old, e)) == -1)
         return -1;
     if (rc == 1) {
-        if (session_same(&old, s))
+        if (session_equal(&old, s))
             return 0;
         return err_set(e, EX_DATAERR,
                        "session %s already exists with different details",
@@ -118,6 +117,38 @@ int session_put(struct store *st, const struct session_row *s, struct err *e)
     if (rc != SQLITE_DONE)
         return store_sqlerr(st, e, "session insert");
     return 1;
+}
+
+static const char *SQL_UPDATE =
+    "UPDATE session SET certificate = ?2, level = ?3, organisation = ?4, "
+    "date = ?5, start_min = ?6, end_min = ?7, opens_before = ?8, "
+    "late_after = ?9, published = ?10 WHERE code = ?1";
+
+int session_update(struct store *st, const struct session_row *s, struct err *e)
+{
+    sqlite3_stmt *q;
+    int rc;
+
+    if ((q = store_stmt(st, SQL_UPDATE, e)) == NULL)
+        return -1;
+    store_bind_text(q, 1, s->code);
+    store_bind_text(q, 2, s->certificate);
+    store_bind_text(q, 3, s->level);
+    store_bind_text(q, 4, s->organisation);
+    store_bind_text(q, 5, s->date);
+    sqlite3_bind_int(q, 6, s->start_min);
+    sqlite3_bind_int(q, 7, s->end_min);
+    sqlite3_bind_int(q, 8, s->opens_before);
+    sqlite3_bind_int(q, 9, s->late_after);
+    if (s->published >= 0)
+        sqlite3_bind_int(q, 10, s->published);
+    rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE)
+        return store_sqlerr(st, e, "session update");
+    if (sqlite3_changes(store_db(st)) != 1)
+        return err_set(e, EX_DATAERR, "no session %s", s->code);
+    return 0;
 }
 
 static const char *SQL_ALL =

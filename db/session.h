@@ -35,6 +35,14 @@ int session_level_valid(const char *level);
  */
 int session_put(struct store *st, const struct session_row *s, struct err *e);
 
+/* The same details (all but the code)?  1 or 0. */
+int session_equal(const struct session_row *a, const struct session_row *b);
+
+/* A correction, inside the caller's transaction: the row of s->code takes
+ * s's details.  0; -1 (EX_DATAERR when there is no such session). */
+int session_update(struct store *st, const struct session_row *s,
+                   struct err *e);
+
 /* session_put, and when the session is new a session.added event, inside
  * the caller's transaction.  Same returns as session_put. */
 int session_add(struct store *st, const struct session_row *s,

@@ -74,6 +74,9 @@ static int export_row(void *ud, const struct candidate *cd, struct err *e)
     default:
         status = "not checked in";
     }
+    /* roster.withdrawn: not expected, whatever the log holds */
+    if (cd->withdrawn)
+        status = "withdrawn";
     ctl_site_time(a.first_time, "%H:%M:%S", when, sizeof(when));
     field(cd->ticket, 0);
     field(cd->name, 0);
@@ -102,7 +105,8 @@ int ctl_export(struct ctl *c, int argc, char **argv)
         printf(
             "usage: examctl %s\n\nAttendance of a session as CSV on stdout "
             "(UTF-8 with BOM, CRLF: opens in Excel):\nticket, name, session, "
-            "room, seat, status, check-in time (site time), device.\n",
+            "room, seat, status, check-in time (site time), device.\n"
+            "A withdrawn candidate's status is 'withdrawn'.\n",
             export_usage);
         return 0;
     }

@@ -383,8 +383,8 @@ usage_case "no command" "no command given" --db "$G/site.db"
 usage_case "unknown command" "unknown command 'frobnicate'" --db "$G/site.db" frobnicate
 usage_case "unknown global option" "unknown option '--frob'" --frob status
 usage_case "global option without argument" "option '--db' needs an argument" --db
-usage_case "unknown import option" "unknown option '--force': examctl roster import FILE" \
-    --db "$G/site.db" roster import --force "$SAMPLES/roster.csv"
+usage_case "unknown import option" "unknown option '--overwrite': examctl roster import FILE" \
+    --db "$G/site.db" roster import --overwrite "$SAMPLES/roster.csv"
 usage_case "missing option argument" "option '--encoding' needs an argument" \
     --db "$G/site.db" roster import "$SAMPLES/roster.csv" --encoding
 usage_case "bad encoding" "--encoding must be auto, utf-8 or gb18030, not 'latin1'" \
@@ -502,7 +502,7 @@ t_contains "ref proper: tables as recorded" "roster tables: as recorded by event
 ex "$G" --json events
 t_eq "account on examctl's events" true "$(jq -s --argjson uid "$(id -u)" --arg user "$(id -un)" '
     length == 4 and all(.[]; .payload.account == {"uid": $uid, "user": $user})' "$T/o")"
-t_eq "refdigest on examctl's events" true "$(jq -s 'all(.[]; .payload.refdigest.v == 1 and
+t_eq "refdigest on examctl's events" true "$(jq -s 'all(.[]; .payload.refdigest.v == 2 and
     (.payload.refdigest.candidate | test("^[0-9a-f]{64}$")))' "$T/o")"
 
 # an empty log is no site's record
@@ -579,9 +579,9 @@ t_eq "old schema: writers do not migrate either" 66 "$RC"
 t_eq "old schema: nothing changed by trying" "$before" "$(dump "$O")"
 ex "$O" migrate
 t_eq "migrate: exit" 0 "$RC"
-t_contains "migrate: says what it did" "schema 1 -> 2" "$(cat "$T/o")"
+t_contains "migrate: says what it did" "schema 1 -> 3" "$(cat "$T/o")"
 ex "$O" --json migrate
-t_eq "migrate again: nothing to do" '{"from":2,"to":2}' "$(cat "$T/o")"
+t_eq "migrate again: nothing to do" '{"from":3,"to":3}' "$(cat "$T/o")"
 ex "$O" status
 t_eq "migrated: status" 0 "$RC"
 # the first write that loads the secret records its check value

@@ -417,6 +417,80 @@ static void test_id_number_as_ticket(void **state)
                      0);
 }
 
+/* A withdrawn candidate (roster withdraw) is denied "withdrawn" by ticket
+ * and by card, refused a manual check-in, and not marked absent; a person
+ * withdrawn from one session is still admitted to another. */
+static void test_withdrawn(void **state)
+{
+    struct world *w = *state;
+    struct checkin_account who = {0, "root"};
+    struct session_row s;
+    struct candidate c;
+    json_t *r = NULL;
+    struct err e;
+    char d[128];
+
+    build(w, "Asia/Shanghai", "2026-12-01");
+    /* T1 also sits session S2, later that day; T5 was checked in */
+    memset(&s, 0, sizeof(s));
+    snprintf(s.code, sizeof(s.code), "S2");
+    snprintf(s.certificate, sizeof(s.certificate), "数据库");
+    snprintf(s.level, sizeof(s.level), "初级");
+    snprintf(s.date, sizeof(s.date), "2026-12-01");
+    s.start_min = 9 * 60 + 30;
+    s.end_min = 11 * 60 + 30;
+    s.opens_before = 30;
+    s.late_after = 15;
+    s.published = -1;
+    assert_int_equal(candidate_get(w->st, "T1", &c, &e), 1);
+    snprintf(c.ticket, sizeof(c.ticket), "T1B");
+    snprintf(c.session, sizeof(c.session), "S2");
+    assert_int_equal(store_begin(w->st, &e), 0);
+    assert_int_equal(session_add(w->st, &s, NULL, &e), 1);
+    assert_int_equal(candidate_put(w->st, &c, &e), 1);
+    assert_int_equal(candidate_withdraw(w->st, "T1", &e), 0);
+    assert_int_equal(candidate_withdraw(w->st, "T2", &e), 0);
+    assert_int_equal(store_commit(w->st, &e), 0);
+
+    at(w, 2026, 12, 1, 9, 10);
+    scan(w, "door1", "T2");
+    assert_string_equal(last_decision(w, d, sizeof(d)),
+                        "checkin.denied|withdrawn");
+    assert_int_equal(count(w, "SELECT count(*) FROM event WHERE kind = "
+                              "'checkin.denied' AND ticket = 'T2' AND "
+                              "json_extract(payload, '$.message_zh') = "
+                              "'已取消报名，请到监考员处' AND "
+                              "json_extract(payload, '$.message_en') = "
+                              "'Registration withdrawn: see the invigilator'"),
+                     1);
+    scan(w, "door1", "T1"); /* by ticket: that candidacy, withdrawn */
+    assert_string_equal(last_decision(w, d, sizeof(d)),
+                        "checkin.denied|withdrawn");
+    w->cfg.policy.mode = POLICY_ID;
+    card(w, 2, "20200101", "长期");
+    assert_string_equal(last_decision(w, d, sizeof(d)),
+                        "checkin.denied|withdrawn");
+    card(w, 1, "20200101", "长期"); /* by card: the candidacy left, S2 */
+    assert_string_equal(last_decision(w, d, sizeof(d)), "checkin.accepted|");
+    assert_int_equal(count(w, "SELECT count(*) FROM event WHERE kind = "
+                              "'checkin.accepted' AND ticket = 'T1B'"),
+                     1);
+    assert_int_equal(
+        checkin_manual(w->ci, "T2", "主考", "forgot card", &who, &r, &e), -1);
+    assert_int_equal(e.code, EX_DATAERR);
+    assert_non_null(strstr(e.msg, "withdrawn"));
+    assert_null(r);
+    /* the cut-off: the others are absent, not T1 and T2 */
+    at(w, 2026, 12, 1, 9, 50);
+    schedule_replan(w->sc);
+    assert_int_equal(count(w, "SELECT count(*) FROM event WHERE kind = "
+                              "'absent.marked' AND session = 'S'"),
+                     NCAND - 2);
+    assert_int_equal(count(w, "SELECT count(*) FROM event WHERE kind = "
+                              "'absent.marked' AND ticket IN ('T1', 'T2')"),
+                     0);
+}
+
 static void test_debounce(void **state)
 {
     struct world *w = *state;
@@ -520,6 +594,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_card_validity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_id_number_as_ticket, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_withdrawn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_debounce, setup, teardown),
         cmocka_unit_test_setup_teardown(test_locked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pairs_per_door, setup, teardown),

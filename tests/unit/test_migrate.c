@@ -223,6 +223,8 @@ static const struct pin pins[] = {
      "375a886c286d9f3ee0b4ab28329cc1e7213887dfd5a14b74b4f1019acf5ebba3"},
     {"002_integrity.sql",
      "ea431e540cccf88fbe38f72236ab46302ad87c2ec6a9cd69b7e7a52b04dcb02a"},
+    {"003_corrections.sql",
+     "05acd30da18465be8c50423d2238d335cf009814c1a60b1ba8381a8010f76c77"},
 };
 #define NPINS ((int)(sizeof(pins) / sizeof(pins[0])))
 

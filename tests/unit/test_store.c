@@ -48,9 +48,11 @@ static int setup(void **state)
                    "start_min, end_min) VALUES ('S1', 'Web', '初级', "
                    "'2026-12-05', 540, 660);"
                    "INSERT INTO room (code) VALUES ('101');"
-                   "INSERT INTO candidate VALUES ('T1', 'A', zeroblob(32), "
+                   "INSERT INTO candidate (ticket, name, id_hash, id_last4, "
+                   "session, room, seat) VALUES ('T1', 'A', zeroblob(32), "
                    "'0001', 'S1', '101', '01');"
-                   "INSERT INTO candidate VALUES ('T2', 'B', randomblob(32), "
+                   "INSERT INTO candidate (ticket, name, id_hash, id_last4, "
+                   "session, room, seat) VALUES ('T2', 'B', randomblob(32), "
                    "'0002', 'S1', '101', '02');",
                    &e) == -1)
         return -1;
