@@ -310,11 +310,13 @@ static int session_in_room_now(struct daemon *d, const char *room,
     return 0;
 }
 
+/* The candidate on a seat: a withdrawn one gave it up. */
 static int seat_candidate(void *ud, const struct candidate *c, struct err *e)
 {
-    (void)e;
     struct candidate *out = ud;
-    if (strcmp(c->seat, out->seat) == 0)
+
+    (void)e;
+    if (!c->withdrawn && strcmp(c->seat, out->seat) == 0)
         *out = *c;
     return 0;
 }
