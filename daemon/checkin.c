@@ -225,10 +225,10 @@ static int record(struct checkin *c, struct decision *dc, json_t **out,
     if (event_append(st, &ev, e) == -1)
         goto rollback;
     if (late_incident) {
-        json_t *pj = json_pack("{s:s, s:s, s:I, s:s}", "kind", "late", "seat",
-                               dc->cand->seat, "checkin_event",
-                               (json_int_t)ev.id, "note",
-                               "automatic: checked in after the start");
+        json_t *pj =
+            json_pack("{s:s, s:s, s:I, s:s}", "kind", "late", "seat",
+                      dc->cand->seat, "checkin_event", (json_int_t)ev.id,
+                      "note", "automatic: checked in after the start");
         p2 = dump(pj);
         inc.kind = "incident.logged";
         inc.session = ev.session;
@@ -329,8 +329,8 @@ static int choose(struct checkin *c, struct matches *m, time_t now,
 
 /* The card's validity period against today (site-local date).  Whether
  * its dates are real and in order the driver has said (idtext.h). */
-static enum period card_period(int dates_ok, const char *from,
-                               const char *to, const char *today)
+static enum period card_period(int dates_ok, const char *from, const char *to,
+                               const char *today)
 {
     char t8[9];
 
@@ -388,8 +388,9 @@ static void decide_again(struct decision *dc, const struct attendance *a,
     dc->result = "duplicate";
     snprintf(dc->when_buf, sizeof(dc->when_buf), "%s", a->first_time);
     dc->when = dc->when_buf;
-    dc->two_doors = strcmp(a->first_device, dc->device ? dc->device : "") != 0 &&
-                    now - ft < TWO_DOORS_WINDOW_S;
+    dc->two_doors =
+        strcmp(a->first_device, dc->device ? dc->device : "") != 0 &&
+        now - ft < TWO_DOORS_WINDOW_S;
     say(dc, "已于 %s 在 %s 检录，座位 %s",
         "Already checked in at %s at %s: seat %s", first,
         a->first_device[0] ? a->first_device : "manual", cand->seat);
@@ -753,9 +754,9 @@ static int process(struct checkin *c, struct input *in, struct err *e)
         /* fall through */
     case IN_CARD:
         if (c->env.cfg->policy.mode == POLICY_ID_TICKET)
-            held = pair(c, &dc,
-                        in->kind == IN_CARD ? FACTOR_CARD : FACTOR_TICKET, &m,
-                        &period);
+            held =
+                pair(c, &dc, in->kind == IN_CARD ? FACTOR_CARD : FACTOR_TICKET,
+                     &m, &period);
         break;
     }
     if (held) {
@@ -905,7 +906,8 @@ static int repeated(struct checkin *c, const char *device, const char *key)
     size_t i;
 
     for (i = 0; i < CONFIG_MAX_DEVICES; i++)
-        if (strcmp(c->last[i].device, device) == 0 || c->last[i].device[0] == 0) {
+        if (strcmp(c->last[i].device, device) == 0 ||
+            c->last[i].device[0] == 0) {
             l = &c->last[i];
             break;
         }

@@ -37,8 +37,7 @@ struct today_ctx {
     int failed;
 };
 
-static int collect_today(void *ud, const struct session_row *row,
-                         struct err *e)
+static int collect_today(void *ud, const struct session_row *row, struct err *e)
 {
     struct today_ctx *t = ud;
 
@@ -172,12 +171,11 @@ static void mark_absent(struct schedule *sc, const struct session_row *s,
         write_failed(sc, what, &e);
         return;
     }
-    if (attendance_absentees(st, s->code, room, collect_absentee, &l, &e) ==
-        -1)
+    if (attendance_absentees(st, s->code, room, collect_absentee, &l, &e) == -1)
         goto fail;
     for (i = 0; i < l.n; i++)
-        if (absent_append(sc, s, room, l.tickets[i], l.seats[i], &first,
-                          &e) == -1)
+        if (absent_append(sc, s, room, l.tickets[i], l.seats[i], &first, &e) ==
+            -1)
             goto fail;
     if (l.n == 0) {
         store_rollback(st);
@@ -373,9 +371,8 @@ struct schedule *schedule_new(const struct schedule_env *env, struct err *e)
     s->clockfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
     if ((s->timer = evtimer_new(env->base, timer_cb, s)) == NULL ||
         s->clockfd == -1 || clockfd_arm(s->clockfd) == -1 ||
-        (s->ev_clockset = event_new(env->base, s->clockfd,
-                                    EV_READ | EV_PERSIST, clockset_cb, s)) ==
-            NULL ||
+        (s->ev_clockset = event_new(env->base, s->clockfd, EV_READ | EV_PERSIST,
+                                    clockset_cb, s)) == NULL ||
         event_add(s->ev_clockset, NULL) == -1) {
         err_errno(e, EX_OSERR, "schedule: timers");
         schedule_free(s);

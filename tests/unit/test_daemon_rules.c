@@ -280,8 +280,7 @@ static void test_clock_back_after_cutoff(void **state)
     sql_text(store_db(w->st), "SELECT max(time) FROM event", t2, sizeof(t2));
     assert_string_equal(t1, t2); /* held at the last event's time */
     assert_true(count(w, "SELECT json_extract(payload, '$.clock_behind_ms') "
-                         "FROM event ORDER BY id DESC LIMIT 1") >=
-                3600 * 1000);
+                         "FROM event ORDER BY id DESC LIMIT 1") >= 3600 * 1000);
     /* a supervisor may still let T4 in by hand: the record says override */
     {
         struct checkin_account who = {0, "root"};
@@ -290,8 +289,8 @@ static void test_clock_back_after_cutoff(void **state)
         at(w, 2026, 12, 1, 9, 20);
         assert_int_equal(
             checkin_manual(w->ci, "T4", "主考", "bus late", &who, &r, &e), 0);
-        assert_true(json_is_true(json_object_get(
-            json_object_get(r, "payload"), "override")));
+        assert_true(json_is_true(
+            json_object_get(json_object_get(r, "payload"), "override")));
         json_decref(r);
     }
 }
@@ -386,7 +385,7 @@ static void test_card_validity(void **state)
     card_as(w, 1, "20100101", "20201231", IDCARD_PERIOD_UNCHECKED);
     assert_string_equal(last_decision(w, d, sizeof(d)),
                         "checkin.denied|card_invalid"); /* never taken as OK */
-    card(w, 1, "20100101", "20201231"); /* expired */
+    card(w, 1, "20100101", "20201231");                 /* expired */
     assert_string_equal(last_decision(w, d, sizeof(d)),
                         "checkin.denied|card_expired");
     card(w, 1, "20200101", "长期");
@@ -534,7 +533,7 @@ static void test_locked(void **state)
     assert_int_equal(w->published, 0);
     assert_int_equal(w->pending_notices, 2);
     assert_int_equal(w->notices, 2); /* no "System fault" */
-    for (i = 0; i < 5; i++) /* retries while locked: still waiting */
+    for (i = 0; i < 5; i++)          /* retries while locked: still waiting */
         event_base_loopexit(w->base, &tick), event_base_dispatch(w->base);
     assert_int_equal(checkin_queued(w->ci), 2);
     assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL),
