@@ -28,14 +28,30 @@ CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
            -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
-CPPFLAGS += -std=c17 -D_GNU_SOURCE -Icommon -Idb -Idrivers -I$(B)/gen \
-            $(PKG_CFLAGS) -MMD -MP
+CPPFLAGS += -std=c17 -D_GNU_SOURCE $(PKG_CFLAGS) -MMD -MP
 ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN)
+
+# Per-module include paths: a module sees the headers of what it may use
+# and no others, so a wrong arrow (central/ including a daemon, driver or
+# station-store header; chain/ including SQLite's store) does not compile.
+#   common/  <- chain/  <- db/  <- daemon/, tools/
+#   common/  <- drivers/          <- daemon/, tools/
+#   common/  <- chain/  <- central/ (no db/, drivers/ or daemon/)
+INC_common  := -Icommon
+INC_chain   := -Icommon -Ichain
+INC_db      := -Icommon -Ichain -Idb -I$(B)/gen
+INC_drivers := -Icommon -Idrivers
+INC_daemon  := -Icommon -Ichain -Idb -Idrivers
+INC_tools   := -Icommon -Ichain -Idb -Idrivers
+INC_central := -Icommon -Ichain
+INC_default := -Icommon -Ichain -Idb -Idrivers -I$(B)/gen
+modinc = $(or $(INC_$(firstword $(subst /, ,$(1)))),$(INC_default))
 
 pkglibs = $(shell pkg-config --libs $(1))
 
 # --- sources -------------------------------------------------------------
 COMMON_SRC  := $(wildcard common/*.c)
+CHAIN_SRC   := $(wildcard chain/*.c)
 STORE_SRC   := $(wildcard db/*.c)
 DRIVERS_SRC := $(wildcard drivers/*.c)
 CTL_SRC     := $(wildcard tools/examctl.c tools/ctl_*.c)
@@ -48,11 +64,13 @@ MIGRATIONS  := $(sort $(wildcard db/migrations/*.sql))
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 LIBCOMMON  := $(B)/lib/libcommon.a
+LIBCHAIN   := $(B)/lib/libchain.a
 LIBSTORE   := $(B)/lib/libstore.a
 LIBDRIVERS := $(B)/lib/libdrivers.a
 
 COMMON_LIBS  := $(call pkglibs,openssl inih) -lcsv
-STORE_LIBS   := $(call pkglibs,sqlite3 jansson openssl)
+CHAIN_LIBS   := $(call pkglibs,zlib jansson openssl)
+STORE_LIBS   := $(call pkglibs,sqlite3 jansson openssl) $(CHAIN_LIBS)
 DRIVERS_LIBS := $(call pkglibs,libusb-1.0 libevent jansson)
 
 BINS := $(B)/examctl
@@ -76,9 +94,10 @@ $(call obj,db/migrate.c): $(B)/gen/migrations.h
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(call modinc,$*) -c $< -o $@
 
 $(LIBCOMMON): $(call obj,$(COMMON_SRC))
+$(LIBCHAIN): $(call obj,$(CHAIN_SRC))
 $(LIBSTORE): $(call obj,$(STORE_SRC))
 $(LIBDRIVERS): $(call obj,$(DRIVERS_SRC))
 $(B)/lib/%.a:
@@ -86,23 +105,26 @@ $(B)/lib/%.a:
 	rm -f $@ && ar rcs $@ $^
 
 # --- binaries ------------------------------------------------------------
-$(B)/examctl: $(call obj,$(CTL_SRC)) $(LIBSTORE) $(LIBDRIVERS) $(LIBCOMMON)
+$(B)/examctl: $(call obj,$(CTL_SRC)) $(LIBSTORE) $(LIBCHAIN) $(LIBDRIVERS) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(STORE_LIBS) $(DRIVERS_LIBS) $(COMMON_LIBS)
 
 $(B)/examsim: $(call obj,$(SIM_SRC)) $(LIBDRIVERS) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(DRIVERS_LIBS) $(COMMON_LIBS)
 
-$(B)/examsited: $(call obj,$(DAEMON_SRC)) $(LIBSTORE) $(LIBDRIVERS) $(LIBCOMMON)
+$(B)/examsited: $(call obj,$(DAEMON_SRC)) $(LIBSTORE) $(LIBCHAIN) $(LIBDRIVERS) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(STORE_LIBS) $(DRIVERS_LIBS) \
+	    $(call pkglibs,libevent_openssl) \
 	    $(call pkglibs,libsystemd) $(COMMON_LIBS)
 
 $(B)/examkiosk: $(call obj,$(KIOSK_SRC)) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,ncursesw libevent jansson) \
 	    $(COMMON_LIBS)
 
-$(B)/examcentral: $(call obj,$(CENTRAL_SRC)) $(LIBSTORE) $(LIBCOMMON)
-	$(CC) $(LDFLAGS) -o $@ $^ $(STORE_LIBS) \
-	    $(call pkglibs,libevent libevent_openssl zlib libpq) $(COMMON_LIBS)
+# The office links the shared record format and common/, nothing of the
+# station (no libstore, no drivers, no daemon).
+$(B)/examcentral: $(call obj,$(CENTRAL_SRC)) $(LIBCHAIN) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHAIN_LIBS) \
+	    $(call pkglibs,sqlite3 libevent libevent_openssl libpq) $(COMMON_LIBS)
 
 # --- tests ---------------------------------------------------------------
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -112,7 +134,7 @@ USB_BIN  := $(patsubst tests/usb/%.c,$(B)/tests/%,$(USB_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 
-$(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(LIBSTORE) $(LIBDRIVERS) $(LIBCOMMON)
+$(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(LIBSTORE) $(LIBCHAIN) $(LIBDRIVERS) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(STORE_LIBS) $(DRIVERS_LIBS) $(COMMON_LIBS)
 
@@ -120,7 +142,7 @@ $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(LIBSTORE) $(LIBDRIVERS) $(LIBC
 # take narrow interfaces, so they link without the manager (examsited.c).
 DAEMON_RULES_OBJ := $(call obj,daemon/checkin.c daemon/schedule.c)
 $(B)/obj/tests/unit/test_daemon_%.o: CPPFLAGS += -Idaemon
-$(B)/tests/test_daemon_%: $(B)/obj/tests/unit/test_daemon_%.o $(DAEMON_RULES_OBJ) $(LIBSTORE) $(LIBDRIVERS) $(LIBCOMMON)
+$(B)/tests/test_daemon_%: $(B)/obj/tests/unit/test_daemon_%.o $(DAEMON_RULES_OBJ) $(LIBSTORE) $(LIBCHAIN) $(LIBDRIVERS) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(STORE_LIBS) $(DRIVERS_LIBS) \
 	    $(call pkglibs,libsystemd) $(COMMON_LIBS)
@@ -129,7 +151,7 @@ $(B)/tests/test_daemon_%: $(B)/obj/tests/unit/test_daemon_%.o $(DAEMON_RULES_OBJ
 # intercepts /dev/bus/usb and sysfs in-process (as libusb's own test does).
 $(B)/obj/tests/usb/%.o: tests/usb/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags umockdev-1.0) -Wno-missing-prototypes -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(INC_default) $(shell pkg-config --cflags umockdev-1.0) -Wno-missing-prototypes -c $< -o $@
 
 $(USB_BIN): $(B)/tests/%: $(B)/obj/tests/usb/%.o $(B)/obj/tests/usb/usbfix.o $(LIBDRIVERS) $(LIBCOMMON)
 	@mkdir -p $(@D)
@@ -138,7 +160,7 @@ $(USB_BIN): $(B)/tests/%: $(B)/obj/tests/usb/%.o $(B)/obj/tests/usb/usbfix.o $(L
 
 # Fuzz targets always build with clang and libFuzzer; make check replays the
 # corpora, make fuzz explores.
-FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Icommon -Idb -Idrivers -g -O1 \
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Icommon -Ichain -Idb -Idrivers -g -O1 \
                -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(DRIVERS_SRC)
 	@mkdir -p $(@D)
@@ -150,8 +172,8 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(DRIVERS_SRC)
 $(B)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c $(COMMON_SRC) $(DRIVERS_SRC) $(STORE_SRC) $(DAEMON_SRC) $(B)/gen/migrations.h
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -I$(B)/gen -Idaemon -o $@ $< $(COMMON_SRC) $(DRIVERS_SRC) \
-	    $(STORE_SRC) $(filter-out daemon/examsited.c,$(DAEMON_SRC)) tests/fuzz/daemon_quiet.c \
-	    $(DRIVERS_LIBS) $(STORE_LIBS) $(COMMON_LIBS)
+	    $(STORE_SRC) $(CHAIN_SRC) $(filter-out daemon/examsited.c,$(DAEMON_SRC)) tests/fuzz/daemon_quiet.c \
+	    $(DRIVERS_LIBS) $(STORE_LIBS) $(call pkglibs,libevent_openssl) $(COMMON_LIBS)
 
 tests: $(UNIT_BIN) $(USB_BIN) $(FUZZ_BIN)
 
@@ -165,7 +187,7 @@ demo: deps all
 
 $(B)/bench/stationbench: bench/stationbench.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(call pkglibs,sqlite3 jansson)
+	$(CC) $(CPPFLAGS) $(INC_default) $(CFLAGS) $(WARN) -o $@ $< $(call pkglibs,sqlite3 jansson)
 
 # Every bench runs; the target fails afterwards if one missed its target.
 bench: deps all $(B)/bench/stationbench
