@@ -16,7 +16,7 @@ SAN      ?= 0
 CC       ?= cc
 FUZZ_SECONDS ?= 60
 
-PKGS_ALL := libusb-1.0 libevent libevent_openssl sqlite3 zlib openssl jansson \
+PKGS_ALL := libusb-1.0 libevent libevent_openssl sqlite3 zlib openssl jansson libpq \
             inih libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS_ALL) 2>/dev/null)
 
@@ -43,7 +43,7 @@ INC_db      := -Icommon -Ichain -Idb -I$(B)/gen
 INC_drivers := -Icommon -Idrivers
 INC_daemon  := -Icommon -Ichain -Idb -Idrivers
 INC_tools   := -Icommon -Ichain -Idb -Idrivers
-INC_central := -Icommon -Ichain
+INC_central := -Icommon -Ichain -I$(B)/gen/central
 INC_default := -Icommon -Ichain -Idb -Idrivers -I$(B)/gen
 modinc = $(or $(INC_$(firstword $(subst /, ,$(1)))),$(INC_default))
 
@@ -60,6 +60,7 @@ DAEMON_SRC  := $(wildcard daemon/*.c)
 KIOSK_SRC   := $(wildcard kiosk/*.c)
 CENTRAL_SRC := $(wildcard central/*.c)
 MIGRATIONS  := $(sort $(wildcard db/migrations/*.sql))
+CENTRAL_MIGRATIONS := $(sort $(wildcard central/migrations/*.sql))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
@@ -91,6 +92,12 @@ $(B)/gen/migrations.h: $(MIGRATIONS) scripts/embed-sql
 	scripts/embed-sql $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 
 $(call obj,db/migrate.c): $(B)/gen/migrations.h
+
+$(B)/gen/central/central_migrations.h: $(CENTRAL_MIGRATIONS) scripts/embed-sql
+	@mkdir -p $(@D)
+	scripts/embed-sql $(CENTRAL_MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(call obj,central/cstore.c): $(B)/gen/central/central_migrations.h
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
