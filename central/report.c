@@ -300,13 +300,18 @@ static void sb_add(struct sbuf *b, const char *s, size_t n)
     b->p[b->len] = '\0';
 }
 
-/* One field, quoted by libcsv (RFC 4180). */
+/* One field, quoted by libcsv (RFC 4180) when it has to be. */
 static void sb_field(struct sbuf *b, const char *s, int last)
 {
     size_t n = strlen(s), need = 2 * n + 3;
-    char *q = malloc(need);
+    char *q;
 
-    if (q == NULL) {
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        sb_add(b, s, n);
+        sb_add(b, last ? "\r\n" : ",", last ? 2 : 1);
+        return;
+    }
+    if ((q = malloc(need)) == NULL) {
         b->oom = 1;
         return;
     }
