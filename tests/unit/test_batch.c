@@ -165,6 +165,46 @@ static void test_worked_example(void **state)
     assert_int_equal(chain_row_hash(&r, "xyz", h), -1);
 }
 
+/* docs/batch-format.md, Worked example: these exact two lines. */
+static void test_doc_example(void **state)
+{
+    static const char want[] =
+        "{\"batch\":{\"v\":1,\"site\":\"S1\",\"station\":\"st1\",\"seq\":1,"
+        "\"first_event\":1,\"last_event\":1,\"count\":1,\"prev_chain_hash\":"
+        "\"0000000000000000000000000000000000000000000000000000000000000000\","
+        "\"last_chain_hash\":"
+        "\"de11ad93be68c5306c99c52ce2654747722df41d952870b3e2c4fb2989de3392\","
+        "\"payload_sha256\":"
+        "\"f4d01fafd134702462d7e6045b0908e4ff553222156fa19f5631c0061f152983\"}}\n"
+        "{\"id\":1,\"time\":\"2026-12-05T01:00:00.000Z\",\"tz_offset\":28800,"
+        "\"kind\":\"checkin.accepted\",\"session\":\"WEB-2026-12A\",\"room\":"
+        "\"101\",\"ticket\":\"260000000001\",\"device\":null,\"operator\":null,"
+        "\"payload\":\"{\\\"seat\\\":\\\"01\\\"}\",\"prev_hash\":"
+        "\"0000000000000000000000000000000000000000000000000000000000000000\","
+        "\"hash\":"
+        "\"de11ad93be68c5306c99c52ce2654747722df41d952870b3e2c4fb2989de3392\"}\n";
+    struct chain_row r = {1,    "2026-12-05T01:00:00.000Z", 28800,
+                          "checkin.accepted", "WEB-2026-12A", "101",
+                          "260000000001", NULL, NULL, "{\"seat\":\"01\"}"};
+    const char *h =
+        "de11ad93be68c5306c99c52ce2654747722df41d952870b3e2c4fb2989de3392";
+    struct batch_enc *b;
+    unsigned char *body, *text;
+    size_t len, tlen;
+    struct err e;
+
+    (void)state;
+    b = batch_enc_new("S1", "st1", 1, chain_zero_hash, 6, &e);
+    assert_non_null(b);
+    assert_int_equal(batch_enc_add(b, &r, chain_zero_hash, h, &e), 0);
+    assert_int_equal(batch_enc_finish(b, &body, &len, NULL, &e), 0);
+    batch_enc_free(b);
+    text = inflate_all(body, len, &tlen);
+    assert_string_equal((char *)text, want);
+    free(text);
+    free(body);
+}
+
 static void test_roundtrip(void **state)
 {
     struct chain c;
@@ -435,6 +475,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_worked_example),
+        cmocka_unit_test(test_doc_example),
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_signature),
         cmocka_unit_test(test_refusals),
