@@ -542,6 +542,10 @@ void sync_replan(struct sync *s)
     int y, m, d;
 
     evtimer_del(s->ev_schedule);
+    if (s->ssl != NULL && s->conn == NULL) { /* [central] ca_file may differ */
+        SSL_CTX_free(s->ssl);
+        s->ssl = NULL;
+    }
     if (!configured(s))
         return;
     clock_today(s->env.clock, today);

@@ -106,4 +106,7 @@ t_eq "no event twice" 0 "$(pq 'select count(*) from (select id from event group 
 curl -s "$OFFICE_URL/v1/reports/attendance?date=$TODAY" >"$T/r.json"
 t_eq "report: present / published, flagged" "1 10 attendance_below_min" \
     "$(jq -r '.sessions[] | select(.session=="ONTIME") | "\(.present) \(.published) \(.flags[0].code)"' "$T/r.json")"
+kill -TERM "$DPID"; wait "$DPID" 2>/dev/null
+central_stop o TERM
+sanitizer_clean "no sanitizer report at exit" "$LOG" "${CLOG[o]}" 
 t_done

@@ -319,4 +319,8 @@ t_eq "older copy: one line" 1 "$(printf '%s\n' "$out" | wc -l)"
 unchanged && t_ok "older copy: the office stored nothing" || t_fail "older copy: office untouched" ""
 t_contains "older copy: status keeps the reason" "restored from an older copy" "$(ctl sync status)"
 
+kill -TERM "$DPID"; wait "$DPID" 2>/dev/null
+central_stop o TERM
+kill -TERM "$DPID2"; wait "$DPID2" 2>/dev/null
+sanitizer_clean "no sanitizer report at exit" "$LOG" "${CLOG[o]}" "$T/st2.log"
 t_done

@@ -85,3 +85,17 @@ sync_idle() {
     [ "$(ctl --json sync status | jq -r '.state')" = idle ]
 }
 
+
+# sanitizer_clean NAME LOG...: no sanitizer report in the logs (the
+# processes were stopped with SIGTERM, so leaks are reported at exit).
+sanitizer_clean() {
+    local name=$1 f
+    shift
+    for f in "$@"; do
+        if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" 2>/dev/null; then
+            t_fail "$name" "$(grep -E -m1 -A12 'Sanitizer|runtime error' "$f")"
+            return 0
+        fi
+    done
+    t_ok "$name"
+}
