@@ -174,6 +174,12 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(DRIVERS_SRC)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(DRIVERS_SRC) \
 	    $(DRIVERS_LIBS) $(COMMON_LIBS) $(call pkglibs,jansson)
 
+# Batches are fuzzed against the shared codec alone: chain/ and common/.
+$(B)/fuzz/fuzz_batch: tests/fuzz/fuzz_batch.c $(COMMON_SRC) $(CHAIN_SRC)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(CHAIN_SRC) $(CHAIN_LIBS) \
+	    $(COMMON_LIBS)
+
 # The control requests are fuzzed against the daemon's own code and a real
 # database: everything but examsited's main().
 $(B)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c $(COMMON_SRC) $(DRIVERS_SRC) $(STORE_SRC) $(DAEMON_SRC) $(B)/gen/migrations.h
