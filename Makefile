@@ -202,9 +202,15 @@ $(B)/bench/stationbench: bench/stationbench.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(INC_default) $(CFLAGS) $(WARN) -o $@ $< $(call pkglibs,sqlite3 jansson)
 
+$(B)/bench/batchbench: bench/batchbench.c $(LIBCHAIN) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(INC_chain) $(CFLAGS) $(WARN) -o $@ $^ $(CHAIN_LIBS) \
+	    $(COMMON_LIBS)
+
 # Every bench runs; the target fails afterwards if one missed its target.
-bench: deps all $(B)/bench/stationbench
-	@rc=0; bench/run || rc=1; bench/station || rc=1; exit $$rc
+bench: deps all $(B)/bench/stationbench $(B)/bench/batchbench
+	@rc=0; bench/run || rc=1; bench/station || rc=1; bench/batch || rc=1; \
+	    exit $$rc
 
 fuzz: deps
 	$(MAKE) $(FUZZ_BIN)

@@ -59,6 +59,7 @@ struct batch_enc {
     EVP_MD_CTX *sha;
     unsigned char *buf; /* ENC_RESERVE, then the compressed lines */
     size_t len, cap;
+    json_t *obj; /* one event line's object, its values updated in place */
     char line[BATCH_LINE_MAX + 2];
 };
 
@@ -105,9 +106,55 @@ void batch_enc_free(struct batch_enc *b)
         return;
     if (b->zinit)
         deflateEnd(&b->zs);
+    json_decref(b->obj);
     EVP_MD_CTX_free(b->sha);
     free(b->buf);
     free(b);
+}
+
+/* Set key of o to the string s (or null), reusing the value in place. */
+static int set_text(json_t *o, const char *key, const char *s)
+{
+    json_t *v = json_object_get(o, key);
+
+    if (s == NULL)
+        return json_is_null(v) ? 0 : json_object_set_new(o, key, json_null());
+    if (json_is_string(v))
+        return json_string_set(v, s);
+    return json_object_set_new(o, key, json_string(s));
+}
+
+/* The event's line as a JSON object (borrowed; valid until the next
+ * call).  The keys are set once, in the format's order. */
+static json_t *enc_line(struct batch_enc *b, const struct chain_row *r,
+                        const char *prev_hash, const char *hash)
+{
+    json_t *o = b->obj;
+
+    if (o == NULL &&
+        (o = b->obj = json_pack("{s:I, s:s, s:I, s:s, s:n, s:n, s:n, s:n, "
+                                "s:n, s:s, s:s, s:s}",
+                                "id", (json_int_t)0, "time", "", "tz_offset",
+                                (json_int_t)0, "kind", "", "session", "room",
+                                "ticket", "device", "operator", "payload", "",
+                                "prev_hash", "", "hash", "")) == NULL)
+        return NULL;
+    json_integer_set(json_object_get(o, "id"), (json_int_t)r->id);
+    json_integer_set(json_object_get(o, "tz_offset"),
+                     (json_int_t)r->tz_offset);
+    if (r->time == NULL || r->kind == NULL ||
+        set_text(o, "time", r->time) == -1 ||
+        set_text(o, "kind", r->kind) == -1 ||
+        set_text(o, "session", r->session) == -1 ||
+        set_text(o, "room", r->room) == -1 ||
+        set_text(o, "ticket", r->ticket) == -1 ||
+        set_text(o, "device", r->device) == -1 ||
+        set_text(o, "operator", r->operator_name) == -1 ||
+        set_text(o, "payload", r->payload ? r->payload : "{}") == -1 ||
+        set_text(o, "prev_hash", prev_hash) == -1 ||
+        set_text(o, "hash", hash) == -1)
+        return NULL;
+    return o;
 }
 
 int64_t batch_enc_count(const struct batch_enc *b)
@@ -172,22 +219,13 @@ int batch_enc_add(struct batch_enc *b, const struct chain_row *r,
                        "prev_hash is not the hash before it)",
                        r->id);
     }
-    j = json_pack("{s:I, s:s, s:I, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, "
-                  "s:s, s:s}",
-                  "id", (json_int_t)r->id, "time", r->time, "tz_offset",
-                  (json_int_t)r->tz_offset, "kind", r->kind, "session",
-                  r->session, "room", r->room, "ticket", r->ticket, "device",
-                  r->device, "operator", r->operator_name, "payload",
-                  r->payload ? r->payload : "{}", "prev_hash", prev_hash,
-                  "hash", hash);
-    if (j == NULL) {
+    if ((j = enc_line(b, r, prev_hash, hash)) == NULL) {
         b->spoilt = 1;
         return err_set(e, EX_DATAERR,
                        "event %" PRId64 ": a field is not UTF-8 text",
                        r->id);
     }
     n = json_dumpb(j, b->line, BATCH_LINE_MAX + 1, JSON_COMPACT);
-    json_decref(j);
     if (n == 0 || n > BATCH_LINE_MAX) {
         b->spoilt = 1;
         return err_set(e, EX_DATAERR,
