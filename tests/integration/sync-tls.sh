@@ -96,6 +96,11 @@ OFFICE_URL=https://127.0.0.1:$P CURL_CA=$T/goodca.crt
 t_eq "curl --data-binary over HTTPS" 200 "$(post "$f" S1 st1 "${s##*-}")"
 t_rc "and the station's sync after it" 0 ctl sync now
 t_eq "every event once" "$(q "select count(*) from event")" "$(oq "$ODB" 'select count(*) from event')"
+# the office's unit, hardened
+if command -v systemd-analyze >/dev/null; then
+    t_rc "examcentral.service: exposure <= 2.0" 0 systemd-analyze security --offline=true \
+        --threshold=2.0 "$TOP/systemd/examcentral.service"
+fi
 kill -TERM "$DPID"; wait "$DPID" 2>/dev/null
 central_stop o TERM
 sanitizer_clean "no sanitizer report at exit" "$LOG" "${CLOG[o]}" 
