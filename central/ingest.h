@@ -30,8 +30,8 @@ struct ingest_request {
  * Handle one batch.  Returns the HTTP status (200, 400, 401, 409, 413,
  * 503) and *reply, the JSON body (caller frees): {"ok":true,"stored":…,
  * "seq":N,"last_event":N,"chain_hash":"…"} or {"ok":false,"error":"…"}
- * (409 adds "expected_seq" and the office's cursor).  *why is a one-line
- * summary for the log (static or inside reply; valid while reply is).
+ * (409 adds "expected_seq" and the office's cursor).  Nothing is stored
+ * unless it returns 200 with "stored":true.
  */
 int ingest_batch(struct cstore *st, const struct keys *keys,
                  const struct batch_limits *lim,

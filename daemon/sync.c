@@ -541,6 +541,8 @@ void sync_replan(struct sync *s)
     char today[11];
     int y, m, d;
 
+    if (s == NULL)
+        return;
     evtimer_del(s->ev_schedule);
     if (s->ssl != NULL && s->conn == NULL) { /* [central] ca_file may differ */
         SSL_CTX_free(s->ssl);
@@ -611,6 +613,8 @@ void sync_free(struct sync *s)
 
 long sync_now(struct sync *s, struct err *e)
 {
+    if (s == NULL)
+        return err_set(e, EX_UNAVAILABLE, "the sync client is not running");
     if (!configured(s))
         return err_set(e, EX_CONFIG,
                        "sync is not configured: [central] url is not set");
@@ -635,6 +639,10 @@ json_t *sync_status(struct sync *s, struct err *e)
     int64_t pending;
     json_t *j;
 
+    if (s == NULL) {
+        err_set(e, EX_UNAVAILABLE, "the sync client is not running");
+        return NULL;
+    }
     if (sync_cursor_get(s->env.store, &c, e) == -1 ||
         (pending = sync_pending(s->env.store, e)) == -1)
         return NULL;

@@ -42,7 +42,8 @@ struct sync *sync_new(const struct sync_env *env, struct err *e);
 void sync_free(struct sync *s); /* accepts NULL; drops a request in flight */
 
 /* Start a round now (or join the one running): its number, or -1 with e
- * (EX_CONFIG when sync is not configured). */
+ * (EX_CONFIG when sync is not configured).  sync_now, sync_replan and
+ * sync_status accept NULL (no client: EX_UNAVAILABLE). */
 long sync_now(struct sync *s, struct err *e);
 
 /* The next nightly round from the configuration (start, reload). */
