@@ -16,7 +16,7 @@ SAN      ?= 0
 CC       ?= cc
 FUZZ_SECONDS ?= 60
 
-PKGS_ALL := libusb-1.0 libevent libevent_openssl sqlite3 zlib openssl jansson \
+PKGS_ALL := libusb-1.0 libevent libevent_openssl sqlite3 zlib openssl jansson libpq \
             inih libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS_ALL) 2>/dev/null)
 
@@ -28,14 +28,30 @@ CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
            -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
-CPPFLAGS += -std=c17 -D_GNU_SOURCE -Icommon -Idb -Idrivers -I$(B)/gen \
-            $(PKG_CFLAGS) -MMD -MP
+CPPFLAGS += -std=c17 -D_GNU_SOURCE $(PKG_CFLAGS) -MMD -MP
 ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN)
+
+# Per-module include paths: a module sees the headers of what it may use
+# and no others, so a wrong arrow (central/ including a daemon, driver or
+# station-store header; chain/ including SQLite's store) does not compile.
+#   common/  <- chain/  <- db/  <- daemon/, tools/
+#   common/  <- drivers/          <- daemon/, tools/
+#   common/  <- chain/  <- central/ (no db/, drivers/ or daemon/)
+INC_common  := -Icommon
+INC_chain   := -Icommon -Ichain
+INC_db      := -Icommon -Ichain -Idb -I$(B)/gen
+INC_drivers := -Icommon -Idrivers
+INC_daemon  := -Icommon -Ichain -Idb -Idrivers
+INC_tools   := -Icommon -Ichain -Idb -Idrivers
+INC_central := -Icommon -Ichain -I$(B)/gen/central
+INC_default := -Icommon -Ichain -Idb -Idrivers -I$(B)/gen
+modinc = $(or $(INC_$(firstword $(subst /, ,$(1)))),$(INC_default))
 
 pkglibs = $(shell pkg-config --libs $(1))
 
 # --- sources -------------------------------------------------------------
 COMMON_SRC  := $(wildcard common/*.c)
+CHAIN_SRC   := $(wildcard chain/*.c)
 STORE_SRC   := $(wildcard db/*.c)
 DRIVERS_SRC := $(wildcard drivers/*.c)
 CTL_SRC     := $(wildcard tools/examctl.c tools/ctl_*.c)
@@ -44,15 +60,18 @@ DAEMON_SRC  := $(wildcard daemon/*.c)
 KIOSK_SRC   := $(wildcard kiosk/*.c)
 CENTRAL_SRC := $(wildcard central/*.c)
 MIGRATIONS  := $(sort $(wildcard db/migrations/*.sql))
+CENTRAL_MIGRATIONS := $(sort $(wildcard central/migrations/*.sql))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 LIBCOMMON  := $(B)/lib/libcommon.a
+LIBCHAIN   := $(B)/lib/libchain.a
 LIBSTORE   := $(B)/lib/libstore.a
 LIBDRIVERS := $(B)/lib/libdrivers.a
 
 COMMON_LIBS  := $(call pkglibs,openssl inih) -lcsv
-STORE_LIBS   := $(call pkglibs,sqlite3 jansson openssl)
+CHAIN_LIBS   := $(call pkglibs,zlib jansson openssl)
+STORE_LIBS   := $(call pkglibs,sqlite3 jansson openssl) $(CHAIN_LIBS)
 DRIVERS_LIBS := $(call pkglibs,libusb-1.0 libevent jansson)
 
 BINS := $(B)/examctl
@@ -74,11 +93,18 @@ $(B)/gen/migrations.h: $(MIGRATIONS) scripts/embed-sql
 
 $(call obj,db/migrate.c): $(B)/gen/migrations.h
 
+$(B)/gen/central/central_migrations.h: $(CENTRAL_MIGRATIONS) scripts/embed-sql
+	@mkdir -p $(@D)
+	scripts/embed-sql $(CENTRAL_MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(call obj,central/cstore.c): $(B)/gen/central/central_migrations.h
+
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(call modinc,$*) -c $< -o $@
 
 $(LIBCOMMON): $(call obj,$(COMMON_SRC))
+$(LIBCHAIN): $(call obj,$(CHAIN_SRC))
 $(LIBSTORE): $(call obj,$(STORE_SRC))
 $(LIBDRIVERS): $(call obj,$(DRIVERS_SRC))
 $(B)/lib/%.a:
@@ -86,23 +112,26 @@ $(B)/lib/%.a:
 	rm -f $@ && ar rcs $@ $^
 
 # --- binaries ------------------------------------------------------------
-$(B)/examctl: $(call obj,$(CTL_SRC)) $(LIBSTORE) $(LIBDRIVERS) $(LIBCOMMON)
+$(B)/examctl: $(call obj,$(CTL_SRC)) $(LIBSTORE) $(LIBCHAIN) $(LIBDRIVERS) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(STORE_LIBS) $(DRIVERS_LIBS) $(COMMON_LIBS)
 
 $(B)/examsim: $(call obj,$(SIM_SRC)) $(LIBDRIVERS) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(DRIVERS_LIBS) $(COMMON_LIBS)
 
-$(B)/examsited: $(call obj,$(DAEMON_SRC)) $(LIBSTORE) $(LIBDRIVERS) $(LIBCOMMON)
+$(B)/examsited: $(call obj,$(DAEMON_SRC)) $(LIBSTORE) $(LIBCHAIN) $(LIBDRIVERS) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(STORE_LIBS) $(DRIVERS_LIBS) \
+	    $(call pkglibs,libevent_openssl) \
 	    $(call pkglibs,libsystemd) $(COMMON_LIBS)
 
 $(B)/examkiosk: $(call obj,$(KIOSK_SRC)) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,ncursesw libevent jansson) \
 	    $(COMMON_LIBS)
 
-$(B)/examcentral: $(call obj,$(CENTRAL_SRC)) $(LIBSTORE) $(LIBCOMMON)
-	$(CC) $(LDFLAGS) -o $@ $^ $(STORE_LIBS) \
-	    $(call pkglibs,libevent libevent_openssl zlib libpq) $(COMMON_LIBS)
+# The office links the shared record format and common/, nothing of the
+# station (no libstore, no drivers, no daemon).
+$(B)/examcentral: $(call obj,$(CENTRAL_SRC)) $(LIBCHAIN) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHAIN_LIBS) \
+	    $(call pkglibs,sqlite3 libevent libevent_openssl libpq) $(COMMON_LIBS)
 
 # --- tests ---------------------------------------------------------------
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -112,7 +141,7 @@ USB_BIN  := $(patsubst tests/usb/%.c,$(B)/tests/%,$(USB_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 
-$(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(LIBSTORE) $(LIBDRIVERS) $(LIBCOMMON)
+$(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(LIBSTORE) $(LIBCHAIN) $(LIBDRIVERS) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(STORE_LIBS) $(DRIVERS_LIBS) $(COMMON_LIBS)
 
@@ -120,7 +149,7 @@ $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(LIBSTORE) $(LIBDRIVERS) $(LIBC
 # take narrow interfaces, so they link without the manager (examsited.c).
 DAEMON_RULES_OBJ := $(call obj,daemon/checkin.c daemon/schedule.c)
 $(B)/obj/tests/unit/test_daemon_%.o: CPPFLAGS += -Idaemon
-$(B)/tests/test_daemon_%: $(B)/obj/tests/unit/test_daemon_%.o $(DAEMON_RULES_OBJ) $(LIBSTORE) $(LIBDRIVERS) $(LIBCOMMON)
+$(B)/tests/test_daemon_%: $(B)/obj/tests/unit/test_daemon_%.o $(DAEMON_RULES_OBJ) $(LIBSTORE) $(LIBCHAIN) $(LIBDRIVERS) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(STORE_LIBS) $(DRIVERS_LIBS) \
 	    $(call pkglibs,libsystemd) $(COMMON_LIBS)
@@ -129,7 +158,7 @@ $(B)/tests/test_daemon_%: $(B)/obj/tests/unit/test_daemon_%.o $(DAEMON_RULES_OBJ
 # intercepts /dev/bus/usb and sysfs in-process (as libusb's own test does).
 $(B)/obj/tests/usb/%.o: tests/usb/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags umockdev-1.0) -Wno-missing-prototypes -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(INC_default) $(shell pkg-config --cflags umockdev-1.0) -Wno-missing-prototypes -c $< -o $@
 
 $(USB_BIN): $(B)/tests/%: $(B)/obj/tests/usb/%.o $(B)/obj/tests/usb/usbfix.o $(LIBDRIVERS) $(LIBCOMMON)
 	@mkdir -p $(@D)
@@ -138,20 +167,26 @@ $(USB_BIN): $(B)/tests/%: $(B)/obj/tests/usb/%.o $(B)/obj/tests/usb/usbfix.o $(L
 
 # Fuzz targets always build with clang and libFuzzer; make check replays the
 # corpora, make fuzz explores.
-FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Icommon -Idb -Idrivers -g -O1 \
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Icommon -Ichain -Idb -Idrivers -g -O1 \
                -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(DRIVERS_SRC)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(DRIVERS_SRC) \
 	    $(DRIVERS_LIBS) $(COMMON_LIBS) $(call pkglibs,jansson)
 
+# Batches are fuzzed against the shared codec alone: chain/ and common/.
+$(B)/fuzz/fuzz_batch: tests/fuzz/fuzz_batch.c $(COMMON_SRC) $(CHAIN_SRC)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(CHAIN_SRC) $(CHAIN_LIBS) \
+	    $(COMMON_LIBS)
+
 # The control requests are fuzzed against the daemon's own code and a real
 # database: everything but examsited's main().
 $(B)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c $(COMMON_SRC) $(DRIVERS_SRC) $(STORE_SRC) $(DAEMON_SRC) $(B)/gen/migrations.h
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -I$(B)/gen -Idaemon -o $@ $< $(COMMON_SRC) $(DRIVERS_SRC) \
-	    $(STORE_SRC) $(filter-out daemon/examsited.c,$(DAEMON_SRC)) tests/fuzz/daemon_quiet.c \
-	    $(DRIVERS_LIBS) $(STORE_LIBS) $(COMMON_LIBS)
+	    $(STORE_SRC) $(CHAIN_SRC) $(filter-out daemon/examsited.c,$(DAEMON_SRC)) tests/fuzz/daemon_quiet.c \
+	    $(DRIVERS_LIBS) $(STORE_LIBS) $(call pkglibs,libevent_openssl) $(COMMON_LIBS)
 
 tests: $(UNIT_BIN) $(USB_BIN) $(FUZZ_BIN)
 
@@ -165,11 +200,17 @@ demo: deps all
 
 $(B)/bench/stationbench: bench/stationbench.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(call pkglibs,sqlite3 jansson)
+	$(CC) $(CPPFLAGS) $(INC_default) $(CFLAGS) $(WARN) -o $@ $< $(call pkglibs,sqlite3 jansson)
+
+$(B)/bench/batchbench: bench/batchbench.c $(LIBCHAIN) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(INC_chain) $(CFLAGS) $(WARN) -o $@ $^ $(CHAIN_LIBS) \
+	    $(COMMON_LIBS)
 
 # Every bench runs; the target fails afterwards if one missed its target.
-bench: deps all $(B)/bench/stationbench
-	@rc=0; bench/run || rc=1; bench/station || rc=1; exit $$rc
+bench: deps all $(B)/bench/stationbench $(B)/bench/batchbench
+	@rc=0; bench/run || rc=1; bench/station || rc=1; bench/batch || rc=1; \
+	    exit $$rc
 
 fuzz: deps
 	$(MAKE) $(FUZZ_BIN)

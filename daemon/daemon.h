@@ -20,6 +20,7 @@ struct control;
 struct device_manager;
 struct schedule;
 struct checkin;
+struct sync;
 struct event;
 
 struct daemon {
@@ -36,6 +37,7 @@ struct daemon {
     struct device_manager *devices;
     struct schedule *schedule;
     struct checkin *checkin;
+    struct sync *sync; /* the nightly sync to the office */
     struct event *ev_sigterm, *ev_sigint, *ev_sighup, *ev_watchdog;
     struct event *ev_checkpoint; /* one-shot, after the last commit */
     uint64_t watchdog_usec;

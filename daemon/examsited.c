@@ -29,6 +29,7 @@
 #include "schedule.h"
 #include "sitetime.h"
 #include "store.h"
+#include "sync.h"
 
 static const char usage_text[] = "usage: examsited --config FILE "
                                  "[--foreground] [--check-config] [--debug]\n";
@@ -260,6 +261,7 @@ static void sighup_cb(evutil_socket_t sig, short what, void *arg)
         log_warnx("reload: devices: %s", e.msg);
     d->devices = dm;
     schedule_replan(d->schedule);
+    sync_replan(d->sync);
     log_info("configuration reloaded: %zu devices, policy %s", d->cfg.ndevices,
              config_policy_name(d->cfg.policy.mode));
     sd_notify(0, "READY=1");
@@ -359,6 +361,7 @@ static int daemon_start(struct daemon *d, struct err *e)
 
     struct checkin_env ce;
     struct schedule_env se;
+    struct sync_env ye;
 
     /* The last card and the secret must not land in a core dump. */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
@@ -393,6 +396,15 @@ static int daemon_start(struct daemon *d, struct err *e)
                                   e)) == NULL ||
         (d->schedule = schedule_new(&se, e)) == NULL ||
         (d->control = control_new(d, e)) == NULL)
+        return -1;
+    memset(&ye, 0, sizeof(ye));
+    ye.store = d->store;
+    ye.base = d->base;
+    ye.clock = &d->clock;
+    ye.cfg = &d->cfg;
+    ye.site = d->site.id;
+    ye.station = d->site.station;
+    if ((d->sync = sync_new(&ye, e)) == NULL)
         return -1;
     d->ev_sigterm = evsignal_new(d->base, SIGTERM, sigterm_cb, d);
     d->ev_sigint = evsignal_new(d->base, SIGINT, sigterm_cb, d);
@@ -447,6 +459,7 @@ static void daemon_stop(struct daemon *d)
             store_checkpoint(d->store, NULL);
         event_free(d->ev_checkpoint);
     }
+    sync_free(d->sync);
     control_free(d->control);
     schedule_free(d->schedule);
     checkin_free(d->checkin);

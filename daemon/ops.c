@@ -23,6 +23,7 @@
 #include "session.h"
 #include "site.h"
 #include "store.h"
+#include "sync.h"
 
 #define NOTE_MAX     1000
 #define OPERATOR_MAX 64
@@ -657,6 +658,25 @@ static int op_reload(struct ops_request *rq, json_t **reply, struct err *e)
     return reply_ok(reply, NULL);
 }
 
+/* --- the sync to the office (daemon/sync.c) --- */
+
+static int op_sync_now(struct ops_request *rq, json_t **reply, struct err *e)
+{
+    long round = sync_now(rq->d->sync, e);
+
+    if (round == -1)
+        return -1;
+    return reply_ok(reply, json_pack("{s:I}", "round", (json_int_t)round));
+}
+
+static int op_sync_status(struct ops_request *rq, json_t **reply,
+                          struct err *e)
+{
+    json_t *j = sync_status(rq->d->sync, e);
+
+    return j == NULL ? -1 : reply_ok(reply, j);
+}
+
 struct op {
     const char *name;
     enum control_role min;
@@ -675,6 +695,8 @@ static const struct op ops[] = {
     {"incident.amend", ROLE_OPERATOR, op_incident_amend},
     {"session.close", ROLE_OPERATOR, op_session_close},
     {"reload", ROLE_ADMIN, op_reload},
+    {"sync.now", ROLE_OPERATOR, op_sync_now},
+    {"sync.status", ROLE_OPERATOR, op_sync_status},
     {NULL, ROLE_NONE, NULL},
 };
 

@@ -8,10 +8,8 @@
 #include <time.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "event.h"
-#include "hex.h"
+#include "record.h"
 #include "refdigest.h"
 #include "store.h"
 
@@ -29,9 +27,6 @@ static const char *const event_kinds[] = {
     "sync.acknowledged", NULL,
 };
 
-static const char zero_hash[EVENT_HASH_HEX + 1] =
-    "0000000000000000000000000000000000000000000000000000000000000000";
-
 int event_kind_valid(const char *kind)
 {
     const char *const *k;
@@ -44,64 +39,24 @@ int event_kind_valid(const char *kind)
     return 0;
 }
 
-/* Exactly 64 lower-case hex digits, as event_compute_hash writes them. */
-static int hash_hex_valid(const char *h)
-{
-    int i;
-
-    if (h == NULL)
-        return 0;
-    for (i = 0; i < EVENT_HASH_HEX; i++)
-        if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
-            return 0;
-    return h[i] == '\0';
-}
-
-static int hash_field(EVP_MD_CTX *md, const char *s)
-{
-    unsigned char len[4];
-    uint32_t n = s ? (uint32_t)strlen(s) : UINT32_MAX;
-
-    len[0] = (unsigned char)(n >> 24);
-    len[1] = (unsigned char)(n >> 16);
-    len[2] = (unsigned char)(n >> 8);
-    len[3] = (unsigned char)n;
-    if (!EVP_DigestUpdate(md, len, 4))
-        return -1;
-    if (s != NULL && n > 0 && !EVP_DigestUpdate(md, s, n))
-        return -1;
-    return 0;
-}
-
+/* The canonical bytes are chain/'s, shared with the office. */
 int event_compute_hash(const struct event *ev, const char *prev_hash,
                        char out[EVENT_HASH_HEX + 1])
 {
-    unsigned char prev[32], digest[EVP_MAX_MD_SIZE];
-    char id[24], off[24];
-    unsigned int dlen = 0;
-    EVP_MD_CTX *md;
-    int rc = -1;
+    struct chain_row r = {
+        .id = ev->id,
+        .time = ev->time,
+        .tz_offset = ev->tz_offset,
+        .kind = ev->kind,
+        .session = ev->session,
+        .room = ev->room,
+        .ticket = ev->ticket,
+        .device = ev->device,
+        .operator_name = ev->operator_name,
+        .payload = ev->payload,
+    };
 
-    if (hex_decode(prev_hash, strlen(prev_hash), prev, sizeof(prev)) != 32)
-        return -1;
-    snprintf(id, sizeof(id), "%" PRId64, ev->id);
-    snprintf(off, sizeof(off), "%ld", ev->tz_offset);
-    if ((md = EVP_MD_CTX_new()) == NULL)
-        return -1;
-    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
-        EVP_DigestUpdate(md, prev, sizeof(prev)) && hash_field(md, id) == 0 &&
-        hash_field(md, ev->time) == 0 && hash_field(md, off) == 0 &&
-        hash_field(md, ev->kind) == 0 && hash_field(md, ev->session) == 0 &&
-        hash_field(md, ev->room) == 0 && hash_field(md, ev->ticket) == 0 &&
-        hash_field(md, ev->device) == 0 &&
-        hash_field(md, ev->operator_name) == 0 &&
-        hash_field(md, ev->payload) == 0 &&
-        EVP_DigestFinal_ex(md, digest, &dlen) && dlen == 32) {
-        hex_encode(digest, dlen, out);
-        rc = 0;
-    }
-    EVP_MD_CTX_free(md);
-    return rc;
+    return chain_row_hash(&r, prev_hash, out);
 }
 
 static int payload_valid(const char *payload, struct err *e)
@@ -193,7 +148,7 @@ int event_append(struct store *st, struct event *ev, struct err *e)
     if (rc == SQLITE_ROW) {
         int64_t last_ms = iso_ms(store_col_text(s, 2));
         ev->id = sqlite3_column_int64(s, 0) + 1;
-        if (!hash_hex_valid(store_col_text(s, 1))) {
+        if (!chain_hash_valid(store_col_text(s, 1))) {
             sqlite3_reset(s);
             return err_set(e, EX_DATAERR,
                            "event %" PRId64 ", the last one, is damaged: its "
@@ -209,7 +164,7 @@ int event_append(struct store *st, struct event *ev, struct err *e)
         }
     } else if (rc == SQLITE_DONE) {
         ev->id = 1;
-        memcpy(ev->prev_hash, zero_hash, sizeof(zero_hash));
+        memcpy(ev->prev_hash, chain_zero_hash, sizeof(chain_zero_hash));
     } else {
         sqlite3_reset(s);
         return store_sqlerr(st, e, "event: last");
@@ -381,9 +336,9 @@ static const char *row_damage(const struct event *ev)
 {
     char h[EVENT_HASH_HEX + 1];
 
-    if (!hash_hex_valid(ev->hash))
+    if (!chain_hash_valid(ev->hash))
         return damage_hash;
-    if (!hash_hex_valid(ev->prev_hash))
+    if (!chain_hash_valid(ev->prev_hash))
         return damage_prev;
     if (event_compute_hash(ev, ev->prev_hash, h) == -1 ||
         strcmp(h, ev->hash) != 0)
@@ -520,7 +475,7 @@ int event_verify(struct store *st, struct event_verify *r, struct err *e)
     memset(&w, 0, sizeof(w));
     w.r = r;
     w.expect_id = 1;
-    memcpy(w.prev, zero_hash, sizeof(w.prev));
+    memcpy(w.prev, chain_zero_hash, sizeof(w.prev));
     /* One read transaction, so the walk sees one consistent snapshot. */
     if (store_exec(st, "BEGIN", e) == -1)
         return -1;

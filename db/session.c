@@ -193,6 +193,9 @@ int session_add(struct store *st, const struct session_row *s,
                   s->certificate, "level", s->level, "date", s->date, "start",
                   start, "end", end, "opens_before", s->opens_before,
                   "late_after", s->late_after);
+    /* the office reports attendance against the published count */
+    if (j != NULL && s->published >= 0)
+        json_object_set_new(j, "published", json_integer(s->published));
     payload = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (payload == NULL)

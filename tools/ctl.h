@@ -143,5 +143,6 @@ int ctl_export(struct ctl *c, int argc, char **argv);
 int ctl_idcard(struct ctl *c, int argc, char **argv); /* ctl_idcard.c */
 int ctl_device(struct ctl *c, int argc, char **argv); /* ctl_device.c */
 int ctl_reload(struct ctl *c, int argc, char **argv); /* ctl_client.c */
+int ctl_sync(struct ctl *c, int argc, char **argv);   /* ctl_sync.c */
 
 #endif

@@ -57,6 +57,7 @@ static const char usage_text[] =
     "  verify\n"
     "  migrate                    (bring the database to this build's schema)\n"
     "  export attendance --session CODE [--room ROOM]\n"
+    "  sync now [--timeout SEC] | sync status | sync export DIR\n"
     "  reload                     (examsited re-reads the sessions and "
     "roster)\n"
     "Technician helpers:\n"
@@ -262,6 +263,7 @@ static const struct command commands[] = {
     {"device", ctl_device},
     {"reload", ctl_reload},
     {"migrate", ctl_migrate},
+    {"sync", ctl_sync},
     {NULL, NULL},
 };
 

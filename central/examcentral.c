@@ -1,0 +1,520 @@
+/*
+ * examcentral: the office's receiving end.  One libevent loop serving
+ * HTTP or HTTPS (libevent_openssl):
+ *
+ *   POST /v1/batches                              a station's batch (ingest.c)
+ *   GET  /v1/sites/SITE/stations/STATION/cursor   where a station stands
+ *   GET  /v1/reports/attendance?date=YYYY-MM-DD   JSON, or CSV (Accept)
+ *   GET  /healthz
+ *
+ * and the same report from the command line.  docs/examcentral.8.
+ */
+#include <arpa/inet.h>
+#include <sys/queue.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "batch.h"
+#include "cstore.h"
+#include "ingest.h"
+#include "keys.h"
+#include "log.h"
+#include "report.h"
+#include "sitetime.h"
+
+static const char usage_text[] =
+    "usage: examcentral --listen HOST:PORT --store sqlite:PATH|postgresql://… "
+    "--keys FILE\n"
+    "                   [--tls-cert FILE --tls-key FILE] [--max-body BYTES]\n"
+    "                   [--max-inflated BYTES] [--max-ratio N] [--debug]\n"
+    "       examcentral --store STORE report attendance --date YYYY-MM-DD "
+    "[--csv]\n";
+
+struct central {
+    struct event_base *base;
+    struct evhttp *http;
+    SSL_CTX *ssl;
+    struct cstore *store;
+    struct keys *keys;
+    const char *keys_path;
+    struct batch_limits lim;
+    struct event *ev_term, *ev_int, *ev_hup;
+};
+
+static void reply_json(struct evhttp_request *req, int status, json_t *j)
+{
+    struct evbuffer *out = evbuffer_new();
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/json");
+    if (out != NULL && text != NULL) {
+        evbuffer_add(out, text, strlen(text));
+        evbuffer_add(out, "\n", 1);
+    }
+    evhttp_send_reply(req, status,
+                      status == 200   ? "OK"
+                      : status == 400 ? "Bad Request"
+                      : status == 401 ? "Unauthorized"
+                      : status == 404 ? "Not Found"
+                      : status == 405 ? "Method Not Allowed"
+                      : status == 409 ? "Conflict"
+                      : status == 413 ? "Payload Too Large"
+                      : status == 503 ? "Service Unavailable"
+                                      : "Error",
+                      out);
+    free(text);
+    if (out != NULL)
+        evbuffer_free(out);
+}
+
+static void reply_error(struct evhttp_request *req, int status,
+                        const char *msg)
+{
+    json_t *j = json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+
+    reply_json(req, status, j);
+    json_decref(j);
+}
+
+static const char *hdr(struct evhttp_request *req, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(req), name);
+}
+
+static void post_batch(struct central *c, struct evhttp_request *req)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    struct ingest_request rq;
+    size_t len = evbuffer_get_length(in);
+    json_t *reply = NULL;
+    const char *err;
+    int status;
+
+    memset(&rq, 0, sizeof(rq));
+    rq.site = hdr(req, "X-Examsite-Site");
+    rq.station = hdr(req, "X-Examsite-Station");
+    rq.seq = hdr(req, "X-Examsite-Seq");
+    rq.signature = hdr(req, "X-Examsite-Signature");
+    rq.content_encoding = hdr(req, "Content-Encoding");
+    rq.len = len;
+    rq.body = len ? evbuffer_pullup(in, -1) : (const unsigned char *)"";
+    status = ingest_batch(c->store, c->keys, &c->lim, &rq, &reply);
+    err = json_string_value(json_object_get(reply, "error"));
+    if (status == 200)
+        log_info("batch %.64s/%.64s %.20s: %s (%zu bytes)",
+                 rq.site ? rq.site : "?", rq.station ? rq.station : "?",
+                 rq.seq ? rq.seq : "?",
+                 json_is_true(json_object_get(reply, "stored"))
+                     ? "stored"
+                     : "already stored",
+                 len);
+    else
+        log_warnx("batch %.64s/%.64s %.20s refused (%d): %s",
+                  rq.site ? rq.site : "?", rq.station ? rq.station : "?",
+                  rq.seq ? rq.seq : "?", status, err ? err : "?");
+    reply_json(req, status, reply);
+    json_decref(reply);
+}
+
+/* /v1/sites/SITE/stations/STATION/cursor */
+static int cursor_path(const char *path, char *site, char *station)
+{
+    char s[BATCH_ID_MAX + 2], t[BATCH_ID_MAX + 2];
+    int n = 0;
+
+    if (sscanf(path, "/v1/sites/%65[^/]/stations/%65[^/]/cursor%n", s, t,
+               &n) != 2 ||
+        path[n] != '\0' || !batch_id_valid(s) || !batch_id_valid(t))
+        return -1;
+    memcpy(site, s, strlen(s) + 1);
+    memcpy(station, t, strlen(t) + 1);
+    return 0;
+}
+
+static void get_attendance(struct central *c, struct evhttp_request *req,
+                           const char *query)
+{
+    struct evkeyvalq kv;
+    const char *date, *accept = hdr(req, "Accept");
+    int y, m, d;
+    json_t *rep;
+    struct err e;
+
+    TAILQ_INIT(&kv);
+    if (query == NULL || evhttp_parse_query_str(query, &kv) == -1 ||
+        (date = evhttp_find_header(&kv, "date")) == NULL ||
+        strlen(date) != 10 || sitetime_parse_date(date, &y, &m, &d) == -1) {
+        evhttp_clear_headers(&kv);
+        reply_error(req, 400, "date=YYYY-MM-DD is required");
+        return;
+    }
+    if ((rep = report_attendance(c->store, date, &e)) == NULL) {
+        evhttp_clear_headers(&kv);
+        reply_error(req, 503, e.msg);
+        return;
+    }
+    evhttp_clear_headers(&kv);
+    if (accept != NULL && strstr(accept, "text/csv") != NULL) {
+        char *csv = report_attendance_csv(rep);
+        struct evbuffer *out = evbuffer_new();
+        if (csv == NULL || out == NULL) {
+            free(csv);
+            if (out)
+                evbuffer_free(out);
+            json_decref(rep);
+            reply_error(req, 503, "out of memory");
+            return;
+        }
+        evbuffer_add(out, csv, strlen(csv));
+        evhttp_add_header(evhttp_request_get_output_headers(req),
+                          "Content-Type", "text/csv; charset=utf-8");
+        evhttp_send_reply(req, 200, "OK", out);
+        evbuffer_free(out);
+        free(csv);
+    } else {
+        reply_json(req, 200, rep);
+    }
+    json_decref(rep);
+}
+
+static void request_cb(struct evhttp_request *req, void *arg)
+{
+    struct central *c = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    char site[BATCH_ID_MAX + 1], station[BATCH_ID_MAX + 1];
+    json_t *reply = NULL;
+    int status;
+
+    if (path == NULL) {
+        reply_error(req, 400, "bad request line");
+        return;
+    }
+    if (strcmp(path, "/v1/batches") == 0) {
+        if (cmd != EVHTTP_REQ_POST)
+            reply_error(req, 405, "POST a batch here");
+        else
+            post_batch(c, req);
+        return;
+    }
+    if (cmd != EVHTTP_REQ_GET) {
+        reply_error(req, 405, "only GET here");
+        return;
+    }
+    if (strcmp(path, "/healthz") == 0) {
+        reply = json_pack("{s:b, s:s}", "ok", 1, "store",
+                          c->store->ops->name);
+        reply_json(req, 200, reply);
+    } else if (cursor_path(path, site, station) == 0) {
+        status = ingest_cursor(c->store, c->keys, site, station, &reply);
+        reply_json(req, status, reply);
+    } else if (strcmp(path, "/v1/reports/attendance") == 0) {
+        get_attendance(c, req, evhttp_uri_get_query(uri));
+    } else {
+        reply_error(req, 404, "no such resource");
+    }
+    json_decref(reply);
+}
+
+static struct bufferevent *tls_bev_cb(struct event_base *base, void *arg)
+{
+    struct central *c = arg;
+    SSL *ssl = SSL_new(c->ssl);
+
+    if (ssl == NULL)
+        return NULL;
+    return bufferevent_openssl_socket_new(base, -1, ssl,
+                                          BUFFEREVENT_SSL_ACCEPTING,
+                                          BEV_OPT_CLOSE_ON_FREE);
+}
+
+static int tls_setup(struct central *c, const char *cert, const char *key,
+                     struct err *e)
+{
+    if ((c->ssl = SSL_CTX_new(TLS_server_method())) == NULL ||
+        !SSL_CTX_set_min_proto_version(c->ssl, TLS1_2_VERSION))
+        return err_set(e, EX_SOFTWARE, "TLS: cannot set up");
+    if (SSL_CTX_use_certificate_chain_file(c->ssl, cert) != 1)
+        return err_set(e, EX_CONFIG, "--tls-cert %s: %s", cert,
+                       ERR_reason_error_string(ERR_get_error()));
+    if (SSL_CTX_use_PrivateKey_file(c->ssl, key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(c->ssl) != 1)
+        return err_set(e, EX_CONFIG, "--tls-key %s: %s", key,
+                       ERR_reason_error_string(ERR_get_error()));
+    evhttp_set_bevcb(c->http, tls_bev_cb, c);
+    return 0;
+}
+
+static void stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+    struct central *c = arg;
+
+    (void)what;
+    log_info("signal %d: stopping", (int)sig);
+    event_base_loopexit(c->base, NULL);
+}
+
+/* SIGHUP: the keys file again; the new one replaces the old only if it
+ * loads. */
+static void hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+    struct central *c = arg;
+    struct keys *k;
+    struct err e;
+
+    (void)sig;
+    (void)what;
+    if ((k = keys_load(c->keys_path, &e)) == NULL) {
+        log_warnx("reload refused, keeping the keys: %s", e.msg);
+        return;
+    }
+    keys_free(c->keys);
+    c->keys = k;
+    log_info("keys reloaded: %zu stations", keys_count(k));
+}
+
+static int listen_on(struct central *c, const char *spec, int tls,
+                     struct err *e)
+{
+    char host[256];
+    const char *colon = strrchr(spec, ':');
+    struct evhttp_bound_socket *bs;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char *end;
+    long port;
+    int len;
+
+    if (colon == NULL || colon == spec ||
+        (len = (int)(colon - spec)) >= (int)sizeof(host))
+        return err_set(e, EX_USAGE, "--listen must be HOST:PORT");
+    port = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || port < 0 || port > 65535)
+        return err_set(e, EX_USAGE, "--listen: bad port '%s'", colon + 1);
+    if (spec[0] == '[' && colon[-1] == ']')
+        snprintf(host, sizeof(host), "%.*s", len - 2, spec + 1);
+    else
+        snprintf(host, sizeof(host), "%.*s", len, spec);
+    if ((bs = evhttp_bind_socket_with_handle(c->http, host,
+                                             (ev_uint16_t)port)) == NULL)
+        return err_errno(e, EX_UNAVAILABLE, "cannot listen on %s", spec);
+    if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss,
+                    &sl) == 0)
+        port = ntohs(ss.ss_family == AF_INET6
+                         ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                         : ((struct sockaddr_in *)&ss)->sin_port);
+    log_info("listening on %s://%s:%ld", tls ? "https" : "http", host, port);
+    return 0;
+}
+
+static int report_cmd(struct central *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"date", required_argument, NULL, 'd'},
+        {"csv", no_argument, NULL, 'c'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *date = NULL;
+    int ch, csv = 0, y, m, d;
+    json_t *rep;
+    struct err e;
+
+    if (argc < 2 || strcmp(argv[1], "attendance") != 0) {
+        fputs(usage_text, stderr);
+        return EX_USAGE;
+    }
+    optind = 2;
+    while ((ch = getopt_long(argc, argv, "d:c", opts, NULL)) != -1) {
+        if (ch == 'd')
+            date = optarg;
+        else if (ch == 'c')
+            csv = 1;
+        else
+            return EX_USAGE;
+    }
+    if (date == NULL || strlen(date) != 10 ||
+        sitetime_parse_date(date, &y, &m, &d) == -1) {
+        log_warnx("report attendance needs --date YYYY-MM-DD");
+        return EX_USAGE;
+    }
+    if ((rep = report_attendance(c->store, date, &e)) == NULL) {
+        log_warnx("%s", e.msg);
+        return e.code ? e.code : EX_SOFTWARE;
+    }
+    if (csv) {
+        char *text = report_attendance_csv(rep);
+        if (text != NULL)
+            fputs(text, stdout);
+        free(text);
+    } else {
+        json_dumpf(rep, stdout, JSON_INDENT(2));
+        putchar('\n');
+    }
+    json_decref(rep);
+    return 0;
+}
+
+static size_t parse_size(const char *s, const char *what)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+
+    if (*end != '\0' || v == 0) {
+        log_warnx("%s must be a positive number", what);
+        exit(EX_USAGE);
+    }
+    return (size_t)v;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"store", required_argument, NULL, 's'},
+        {"keys", required_argument, NULL, 'k'},
+        {"tls-cert", required_argument, NULL, 'C'},
+        {"tls-key", required_argument, NULL, 'K'},
+        {"max-body", required_argument, NULL, 'b'},
+        {"max-inflated", required_argument, NULL, 'i'},
+        {"max-ratio", required_argument, NULL, 'r'},
+        {"debug", no_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *listen = NULL, *store = NULL, *cert = NULL, *key = NULL;
+    static struct central c;
+    int ch, rc = 0, debug = 0;
+    struct err e;
+
+    batch_limits_default(&c.lim);
+    while ((ch = getopt_long(argc, argv, "+l:s:k:C:K:b:i:r:dh", opts,
+                             NULL)) != -1) {
+        switch (ch) {
+        case 'l':
+            listen = optarg;
+            break;
+        case 's':
+            store = optarg;
+            break;
+        case 'k':
+            c.keys_path = optarg;
+            break;
+        case 'C':
+            cert = optarg;
+            break;
+        case 'K':
+            key = optarg;
+            break;
+        case 'b':
+            c.lim.max_body = parse_size(optarg, "--max-body");
+            break;
+        case 'i':
+            c.lim.max_inflated = parse_size(optarg, "--max-inflated");
+            break;
+        case 'r':
+            c.lim.max_ratio = (unsigned)parse_size(optarg, "--max-ratio");
+            break;
+        case 'd':
+            debug = 1;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return 0;
+        default:
+            fputs(usage_text, stderr);
+            return EX_USAGE;
+        }
+    }
+    log_init("examcentral", 1, debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+    if (store == NULL) {
+        fputs(usage_text, stderr);
+        return EX_USAGE;
+    }
+    if (optind < argc) {
+        if (strcmp(argv[optind], "report") != 0) {
+            fputs(usage_text, stderr);
+            return EX_USAGE;
+        }
+        if ((c.store = cstore_open(store, &e)) == NULL) {
+            log_warnx("%s", e.msg);
+            return e.code;
+        }
+        rc = report_cmd(&c, argc - optind, argv + optind);
+        cstore_close(c.store);
+        return rc;
+    }
+    if (listen == NULL || c.keys_path == NULL || (!cert != !key)) {
+        fputs(usage_text, stderr);
+        return EX_USAGE;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if ((c.keys = keys_load(c.keys_path, &e)) == NULL ||
+        (c.store = cstore_open(store, &e)) == NULL) {
+        log_warnx("%s", e.msg);
+        rc = e.code ? e.code : EX_SOFTWARE;
+        goto out;
+    }
+    if ((c.base = event_base_new()) == NULL ||
+        (c.http = evhttp_new(c.base)) == NULL) {
+        log_warnx("cannot set up the event loop");
+        rc = EX_OSERR;
+        goto out;
+    }
+    evhttp_set_allowed_methods(c.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+    /* libevent answers 413 itself past the compressed-size limit */
+    evhttp_set_max_body_size(c.http, (ev_ssize_t)c.lim.max_body);
+    evhttp_set_max_headers_size(c.http, 16384);
+    evhttp_set_timeout(c.http, 60);
+    evhttp_set_gencb(c.http, request_cb, &c);
+    if ((cert && tls_setup(&c, cert, key, &e) == -1) ||
+        listen_on(&c, listen, cert != NULL, &e) == -1) {
+        log_warnx("%s", e.msg);
+        rc = e.code ? e.code : EX_SOFTWARE;
+        goto out;
+    }
+    c.ev_term = evsignal_new(c.base, SIGTERM, stop_cb, &c);
+    c.ev_int = evsignal_new(c.base, SIGINT, stop_cb, &c);
+    c.ev_hup = evsignal_new(c.base, SIGHUP, hup_cb, &c);
+    if (!c.ev_term || !c.ev_int || !c.ev_hup || evsignal_add(c.ev_term, NULL) ||
+        evsignal_add(c.ev_int, NULL) || evsignal_add(c.ev_hup, NULL)) {
+        log_warnx("signals");
+        rc = EX_OSERR;
+        goto out;
+    }
+    log_info("ready: store %s, %zu stations", c.store->ops->name,
+             keys_count(c.keys));
+    event_base_dispatch(c.base);
+out:
+    if (c.ev_hup)
+        event_free(c.ev_hup);
+    if (c.ev_int)
+        event_free(c.ev_int);
+    if (c.ev_term)
+        event_free(c.ev_term);
+    if (c.http)
+        evhttp_free(c.http);
+    if (c.ssl)
+        SSL_CTX_free(c.ssl);
+    if (c.base)
+        event_base_free(c.base);
+    cstore_close(c.store);
+    keys_free(c.keys);
+    return rc;
+}
