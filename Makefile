@@ -96,6 +96,9 @@ $(B)/examsited: $(call obj,$(DAEMON_SRC)) $(LIBSTORE) $(LIBDRIVERS) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(STORE_LIBS) $(DRIVERS_LIBS) \
 	    $(call pkglibs,libsystemd) $(COMMON_LIBS)
 
+# ncursesw's wide-character API (get_wch, addnwstr, cchar_t).
+$(B)/obj/kiosk/%.o: CPPFLAGS += $(shell pkg-config --cflags ncursesw) \
+    -DNCURSES_WIDECHAR=1
 $(B)/examkiosk: $(call obj,$(KIOSK_SRC)) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,ncursesw libevent jansson) \
 	    $(COMMON_LIBS)
