@@ -170,9 +170,14 @@ $(B)/bench/stationbench: bench/stationbench.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(call pkglibs,sqlite3 jansson)
 
+$(B)/bench/kioskbench: bench/kioskbench.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< -lutil
+
 # Every bench runs; the target fails afterwards if one missed its target.
-bench: deps all $(B)/bench/stationbench
-	@rc=0; bench/run || rc=1; bench/station || rc=1; exit $$rc
+bench: deps all $(B)/bench/stationbench $(B)/bench/kioskbench
+	@rc=0; bench/run || rc=1; bench/station || rc=1; bench/kiosk || rc=1; \
+	    exit $$rc
 
 fuzz: deps
 	$(MAKE) $(FUZZ_BIN)
