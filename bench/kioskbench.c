@@ -10,9 +10,9 @@
  * whose check-in is open.  The bench plays the scanner itself on a
  * pseudo-terminal (serial mode: code + CR LF), runs examsited on it, runs
  * `examctl events --follow --json` on a pipe and examkiosk on a
- * pseudo-terminal of its own (as uid 65534 in KIOSK-GROUP (a group name) when given: the
- * kiosk's role, and the daemon's view for it, as at a door).  For each
- * check-in it times, from the write of the code's last byte, the arrival
+ * pseudo-terminal of its own (as uid 65534 in KIOSK-GROUP (a group name) when
+ * given: the kiosk's role, and the daemon's view for it, as at a door).  For
+ * each check-in it times, from the write of the code's last byte, the arrival
  * of the decision's line at the bare subscriber and the first appearance
  * of the candidate's name in what the kiosk writes to its terminal: that
  * is when the screen shows it.  Every candidate's name is three CJK
@@ -81,7 +81,8 @@ static void ticket_of(int i, char out[13])
 /* A valid resident ID number (GB 11643) for candidate i. */
 static void idnum_of(int i, char out[19])
 {
-    static const int w[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+    static const int w[17] = {7, 9, 10, 5,  8, 4, 2, 1, 6,
+                              3, 7, 9,  10, 5, 8, 4, 2};
     int s = 0, k;
 
     snprintf(out, 19, "1101051990%02d%02d%03d", i / 28 % 12 + 1, i % 28 + 1,
@@ -236,7 +237,7 @@ static int cmd_run(const char *dir, const char *sited, const char *ctl,
     if (pipe(pipefd) == -1)
         die("pipe");
     {
-        char *a[] = {(char *)ctl, "--db",     db,       "--socket", sock,
+        char *a[] = {(char *)ctl, "--db",   db,         "--socket", sock,
                      "--json",    "events", "--follow", NULL};
         fpid = spawn(a, pipefd[1]);
     }
