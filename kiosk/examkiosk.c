@@ -93,15 +93,18 @@ static void refresh_soon(struct kiosk *k)
 static void state_cb(void *arg, json_t *st)
 {
     struct kiosk *k = arg;
+    char zone[65];
     struct err e;
 
+    /* the site's zone first: the state's times are shown in it */
+    model_copy(zone, sizeof(zone), json_object_get(st, "timezone"));
+    if (zone[0] && strcmp(zone, k->zone) != 0 &&
+        sitetime_set_zone(zone, &e) == 0)
+        snprintf(k->zone, sizeof(k->zone), "%s", zone);
     if (model_load_state(&k->model, st) == -1) {
         log_warnx("room.state: not a room state; ignored");
         return;
     }
-    if (k->model.timezone[0] && strcmp(k->model.timezone, k->zone) != 0 &&
-        sitetime_set_zone(k->model.timezone, &e) == 0)
-        snprintf(k->zone, sizeof(k->zone), "%s", k->model.timezone);
     redraw(k);
 }
 

@@ -220,6 +220,9 @@ static void draw_big(int y, int left, int width, int s, const char *text,
 {
     int n = (int)strlen(text), total = n * 6 * s + (n - 1) * 2 * s;
     int x0 = left + (width - total) / 2, i, r, c, k;
+    /* the panel's colours reversed; on a reversed (monochrome) panel,
+     * plain video */
+    chtype blk = (attr & A_REVERSE) ? (attr & ~A_REVERSE) : (attr | A_REVERSE);
 
     for (i = 0; i < n; i++) {
         const char *const *g = glyph(text[i]);
@@ -230,8 +233,8 @@ static void draw_big(int y, int left, int width, int s, const char *text,
                     continue;
                 for (k = 0; k < s; k++)
                     if (y + r * s + k < LINES && gx + c * 2 * s >= 0)
-                        mvhline(y + r * s + k, gx + c * 2 * s,
-                                ' ' | attr | A_REVERSE, 2 * s);
+                        mvhline(y + r * s + k, gx + c * 2 * s, ' ' | blk,
+                                2 * s);
             }
     }
 }

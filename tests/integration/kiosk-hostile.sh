@@ -10,6 +10,7 @@
 # them.  Then one decision for every refusal reason the daemon gives
 # (and one it may give tomorrow): each headline is on the screen.  The
 # server going away is shown at once; a new server is connected to.
+# --monochrome: no colour, the refusal in reverse video with its mark.
 # Needs tmux, socat, jq, $BIN.
 . "$(dirname "$0")/lib.sh"
 t_tmpdir
@@ -140,8 +141,7 @@ brand_new_reason|请到监考员处
 EOF
 dsend denied wrong_room "走错的人" 05 '{"right_room":"302"}'
 t_shows "wrong room: where to go" "请到考场 Go to room"
-t_eq "wrong room: 302 in block digits" yes \
-    "$(pane_e | grep -q $'\e\\[7m' && echo yes || echo no)"
+t_eq "wrong room: 302 in block digits" yes "$(has_reverse && echo yes || echo no)"
 dsend accepted "" "迟到的人" 12 '{"late":true}'
 t_shows "late: amber headline" "! 迟到 · 请入场"
 dsend accepted "" "名字不同" 13 '{"warnings":["name_mismatch"]}'
@@ -168,6 +168,25 @@ after_each "a stray error reply in the stream"
 kill -TERM "$KPID"
 sleep 1
 kiosk_alive && t_fail "SIGTERM" "still running" || t_ok "SIGTERM stops it"
+# --- monochrome: no colour at all, the panels told apart by video and marks ----
+exec {FEED}>&-
+kill "$SPID" 2>/dev/null
+wait "$SPID" 2>/dev/null
+: >"$T/requests"
+server_start || t_fail "third server" ""
+tmux_start 100 30 "ASAN_OPTIONS=log_path=$T/asan/kiosk" "$BIN/examkiosk --socket $S --room 101 --monochrome"
+wait_for 50 grep -q room.state "$T/requests"
+send "$(tr -d '\n' <<<"$STATE")"
+wait_for 50 grep -q subscribe "$T/requests"
+send '{"ok":true,"subscribed":"101"}'
+dsend denied wrong_room "单色" 05 '{"right_room":"302"}'
+t_shows "monochrome: the refusal's mark and headline" "✘ 考场错误"
+t_eq "monochrome: no colour sent" no "$(has_colour && echo yes || echo no)"
+t_eq "monochrome: the refusal in reverse video" yes "$(has_reverse && echo yes || echo no)"
+dsend accepted "" "单色二" 07
+t_shows "monochrome: the accept's mark" "✔ 请入场"
+kill -TERM "$KPID"
+sleep 1
 if ls "$T/asan"/kiosk* >/dev/null 2>&1; then
     t_fail "sanitizers" "$(head -30 "$T"/asan/kiosk*)"
 else

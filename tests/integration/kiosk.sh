@@ -16,10 +16,12 @@
 #   the daemon killed: the screen says so at once; restarted: connected
 #     again, counts caught up and a decision made meanwhile shown;
 #   a stalled kiosk (SIGSTOP) does not slow the daemon's decisions (timed
-#     against the same burst with the kiosk running), and recovers.
+#     against the same burst with the kiosk running), is dropped by the
+#     daemon, and recovers when it runs again.
 # Needs root (setpriv, groupadd), tmux, $BIN, jq, sqlite3, socat, faketime.
 . "$(dirname "$0")/lib.sh"
 t_tmpdir
+[ -n "${T_KEEP:-}" ] && t_on_exit "rm -rf '$T_KEEP'; cp -r '$T' '$T_KEEP'"
 . "$TOP/tests/data/daemon/lib-daemon.sh"
 . "$TOP/tests/data/daemon/lib-kiosk.sh"
 
@@ -86,8 +88,7 @@ t_not_shown "accept: never the whole ticket" "260100000006"
 t_shows "accept: seat label" "座位 Seat"
 t_bg "accept: the panel is green" 28
 # the seat in block digits: reversed cells on the panel's rows
-t_eq "accept: block digits drawn" yes \
-    "$(pane_e | sed -n '2,20p' | grep -q $'\e\\[7m' && echo yes || echo no)"
+t_eq "accept: block digits drawn" yes "$(has_reverse && echo yes || echo no)"
 t_shows "accept: counts" "实到 Present 1"
 t_shows "accept: last check-ins" "座 06   张三"
 
@@ -237,19 +238,28 @@ burst() {
     before=$(q "select count(*) from event where kind = 'checkin.denied'")
     t0=$(date +%s.%N)
     for ((i = 0; i < n; i++)); do echo "scan 2698$(printf %08d $((from + i)))"; done >&"${SIMFD[door1]}"
-    wait_for 600 sql_ge $((before + n)) "select count(*) from event where kind = 'checkin.denied'" ||
+    wait_for 1800 sql_ge $((before + n)) "select count(*) from event where kind = 'checkin.denied'" ||
         t_fail "burst of $n decided" "$(tail -3 "$LOG")"
     awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { printf "%.2f", a - b }'
 }
-# 3,000 decisions are about 1.5 MB of stream for the kiosk: past the 1 MiB
-# a subscriber may have queued, so a stopped kiosk is dropped, not waited for.
-running=$(burst 3000 0)
+# 1,000 decisions are about 350 KB of stream for the kiosk: far past the
+# 64 KB or so the kernel holds for a Unix socket, so a stopped kiosk's
+# queue waits in the daemon, which drops it after 10 s unread, never
+# waiting for it.  The bound is loose: the disk is shared with other
+# builds, and an fsync can be slow for reasons unrelated to the kiosk.
+drops() { grep -c "uid 65534 \(is not reading\|does not read its replies\); dropped" "$LOG"; }
+running=$(burst 1000 0)
+before_drops=$(drops)
 kill -STOP "$KPID"
-stalled=$(burst 3000 10000)
-echo "3000 decisions: ${running}s with the kiosk reading, ${stalled}s with it stopped" >&2
+t_eq "stalled kiosk: stopped" T "$(sed 's/^.*) //' "/proc/$KPID/stat" | cut -c1)"
+stalled=$(burst 1000 10000)
+echo "1000 decisions: ${running}s with the kiosk reading, ${stalled}s with it stopped" >&2
 t_eq "stalled kiosk: decisions no slower" yes \
-    "$(awk -v s="$stalled" -v r="$running" 'BEGIN { print (s <= 2 * r + 1) ? "yes" : "no" }')"
-grep -q "subscriber uid 65534 is not reading; dropped" "$LOG" &&
+    "$(awk -v s="$stalled" -v r="$running" 'BEGIN { print (s <= 3 * r + 5) ? "yes" : "no" }')"
+# (after 10 s unread: "client ... does not read its replies"; at 1 MiB
+# queued: "subscriber ... is not reading")
+drops_gt() { [ "$(drops)" -gt "$1" ]; }
+wait_for 200 drops_gt "$before_drops" &&
     t_ok "stalled kiosk: dropped by the daemon" || t_fail "stalled kiosk: dropped by the daemon" "$(tail -3 "$LOG")"
 t_rc "stalled kiosk: the daemon answers" 0 ctl devices
 sleep 1

@@ -22,16 +22,24 @@ kiosk_group() {
 as_kiosk() { setpriv --reuid=65534 --regid=65534 --groups="$KGID" "$@"; }
 
 # tmux_start W H CMD: CMD runs in a tmux window of W x H (a server of its
-# own, killed at exit); KPID is the pane's process.
+# own, killed at exit); KPID is CMD's process.  CMD is a child of the
+# pane's shell, not the pane's process itself: tmux sends SIGCONT to a
+# pane process that stops, which would undo a test's SIGSTOP.
 tmux_start() {
-    local w=$1 h=$2
+    local w=$1 h=$2 pane i
     shift 2
     $KTMUX kill-server 2>/dev/null
     $KTMUX new-session -d -s kiosk -x "$w" -y "$h" \
-        "exec env TERM=tmux-256color LANG=C.UTF-8 $*" || return 1
+        "env TERM=tmux-256color LANG=C.UTF-8 $*; exit \$?" || return 1
     t_on_exit "$KTMUX kill-server"
     $KTMUX set-option -g default-terminal tmux-256color >/dev/null
-    KPID=$($KTMUX display-message -p -t kiosk '#{pane_pid}')
+    pane=$($KTMUX display-message -p -t kiosk '#{pane_pid}')
+    for ((i = 0; i < 50; i++)); do
+        KPID=$(pgrep -P "$pane" | head -1)
+        [ -n "$KPID" ] && return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 pane() { $KTMUX capture-pane -p -t kiosk 2>/dev/null; }
@@ -63,6 +71,10 @@ t_bg() {
     t_fail "$1" "no background colour $2 on the screen"
 }
 # alive: there, and not a zombie waiting for tmux to reap it
+# the screen has reverse video (SGR 7, alone or among others)
+has_reverse() { pane_e | grep -qE $'\e\\[([0-9]+;)*7(;[0-9]+)*m'; }
+# the screen has a colour other than the defaults (SGR 30-37, 40-47, 38;5, 48;5, 90-107)
+has_colour() { pane_e | grep -qE $'\e\\[([0-9]+;)*(3[0-8]|4[0-8]|9[0-7]|10[0-7])(;[0-9]+)*m'; }
 kiosk_alive() {
     local st
     st=$(sed 's/^.*) //' "/proc/$KPID/stat" 2>/dev/null | cut -c1)
