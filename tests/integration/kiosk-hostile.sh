@@ -11,6 +11,7 @@
 # (and one it may give tomorrow): each headline is on the screen.  The
 # server going away is shown at once; a new server is connected to.
 # --monochrome: no colour, the refusal in reverse video with its mark.
+# The bell rings on a refusal, and not with --no-bell.
 # Needs tmux, socat, jq, $BIN.
 . "$(dirname "$0")/lib.sh"
 t_tmpdir
@@ -73,6 +74,8 @@ t_shows "state shown: prompt" "请刷身份证"
 t_shows "state shown: counts" "应到 Expected 2"
 t_shows "state shown: connected" "✔ 已连接 connected"
 
+bell() { $KTMUX display-message -p -t kiosk '#{window_bell_flag}'; }
+t_eq "bell: none before a refusal" 0 "$(bell)"
 # after_each NAME: the kiosk is alive and still shows a valid decision.
 n=0
 after_each() {
@@ -139,6 +142,7 @@ id_number_as_ticket|请扫描准考证，不要用身份证号
 withdrawn|报名已撤销
 brand_new_reason|请到监考员处
 EOF
+t_eq "bell: rung on a refusal" 1 "$(bell)"
 dsend denied wrong_room "走错的人" 05 '{"right_room":"302"}'
 t_shows "wrong room: where to go" "请到考场 Go to room"
 t_eq "wrong room: 302 in block digits" yes "$(has_reverse && echo yes || echo no)"
@@ -174,13 +178,14 @@ kill "$SPID" 2>/dev/null
 wait "$SPID" 2>/dev/null
 : >"$T/requests"
 server_start || t_fail "third server" ""
-tmux_start 100 30 "ASAN_OPTIONS=log_path=$T/asan/kiosk" "$BIN/examkiosk --socket $S --room 101 --monochrome"
+tmux_start 100 30 "ASAN_OPTIONS=log_path=$T/asan/kiosk" "$BIN/examkiosk --socket $S --room 101 --monochrome --no-bell"
 wait_for 50 grep -q room.state "$T/requests"
 send "$(tr -d '\n' <<<"$STATE")"
 wait_for 50 grep -q subscribe "$T/requests"
 send '{"ok":true,"subscribed":"101"}'
 dsend denied wrong_room "单色" 05 '{"right_room":"302"}'
 t_shows "monochrome: the refusal's mark and headline" "✘ 考场错误"
+t_eq "--no-bell: no bell on a refusal" 0 "$(bell)"
 t_eq "monochrome: no colour sent" no "$(has_colour && echo yes || echo no)"
 t_eq "monochrome: the refusal in reverse video" yes "$(has_reverse && echo yes || echo no)"
 dsend accepted "" "单色二" 07
