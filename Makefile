@@ -123,6 +123,9 @@ $(B)/examsited: $(call obj,$(DAEMON_SRC)) $(LIBSTORE) $(LIBCHAIN) $(LIBDRIVERS) 
 	    $(call pkglibs,libevent_openssl) \
 	    $(call pkglibs,libsystemd) $(COMMON_LIBS)
 
+# ncursesw's wide-character API (get_wch, addnwstr, cchar_t).
+$(B)/obj/kiosk/%.o: CPPFLAGS += $(shell pkg-config --cflags ncursesw) \
+    -DNCURSES_WIDECHAR=1
 $(B)/examkiosk: $(call obj,$(KIOSK_SRC)) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,ncursesw libevent jansson) \
 	    $(COMMON_LIBS)
@@ -207,9 +210,14 @@ $(B)/bench/batchbench: bench/batchbench.c $(LIBCHAIN) $(LIBCOMMON)
 	$(CC) $(CPPFLAGS) $(INC_chain) $(CFLAGS) $(WARN) -o $@ $^ $(CHAIN_LIBS) \
 	    $(COMMON_LIBS)
 
+$(B)/bench/kioskbench: bench/kioskbench.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< -lutil
+
 # Every bench runs; the target fails afterwards if one missed its target.
-bench: deps all $(B)/bench/stationbench $(B)/bench/batchbench
+bench: deps all $(B)/bench/stationbench $(B)/bench/batchbench $(B)/bench/kioskbench
 	@rc=0; bench/run || rc=1; bench/station || rc=1; bench/batch || rc=1; \
+	    bench/kiosk || rc=1; \
 	    exit $$rc
 
 fuzz: deps

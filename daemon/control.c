@@ -29,6 +29,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "ops.h"
+#include "view.h"
 
 #define PEER_GROUPS_MAX 1024
 #define USER_CACHE      32
@@ -261,6 +262,28 @@ static int has_line(struct client *cl)
     return p.pos != -1;
 }
 
+/* A subscriber's catch-up (subscribe with since), right after its reply:
+ * already as its role may see it (ops.c).  0, or -1 when it does not fit
+ * in what the client may have queued. */
+static int send_replay(struct client *cl, json_t *msgs)
+{
+    size_t i;
+    json_t *m;
+    char *s;
+    int rc = 0;
+
+    json_array_foreach(msgs, i, m)
+    {
+        if ((s = json_dumps(m, JSON_COMPACT)) == NULL)
+            return -1;
+        rc = send_line(cl, s, strlen(s));
+        free(s);
+        if (rc == -1)
+            return -1;
+    }
+    return 0;
+}
+
 static void handle_line(struct client *cl, const char *line, size_t len,
                         int *ok)
 {
@@ -293,7 +316,10 @@ static void handle_line(struct client *cl, const char *line, size_t len,
             bufferevent_set_timeouts(cl->bev, NULL, &stall);
         }
         *ok = send_json(cl, reply) == 0;
+        if (*ok && rq.replay != NULL)
+            *ok = send_replay(cl, rq.replay) == 0;
     }
+    json_decref(rq.replay);
     json_decref(reply);
     json_decref(req);
 }
@@ -534,26 +560,44 @@ void control_free(struct control *c)
     free(c);
 }
 
+/*
+ * Each role gets the stream as view.c says it may read it: the message is
+ * serialised once for operators and admins and once for kiosks.
+ */
 void control_broadcast(struct control *c, const char *room, json_t *msg)
 {
     struct client *cl, *next;
-    char *s;
-    size_t n;
+    char *full, *kiosk = NULL, *s;
+    int kiosk_done = 0;
+    json_t *kj;
 
-    if (c == NULL || (s = json_dumps(msg, JSON_COMPACT)) == NULL)
+    if (c == NULL || (full = json_dumps(msg, JSON_COMPACT)) == NULL)
         return;
-    n = strlen(s);
     for (cl = c->clients; cl != NULL; cl = next) {
         next = cl->next;
         if (!cl->subscribed || cl->closing)
             continue;
         if (room != NULL && cl->room[0] && strcmp(cl->room, room) != 0)
             continue;
-        if (send_line(cl, s, n) == -1) {
+        if (cl->role == ROLE_KIOSK) {
+            if (!kiosk_done) {
+                kiosk_done = 1;
+                if ((kj = view_message(msg, ROLE_KIOSK)) != NULL)
+                    kiosk = json_dumps(kj, JSON_COMPACT);
+                json_decref(kj);
+            }
+            s = kiosk;
+        } else {
+            s = full;
+        }
+        if (s == NULL)
+            continue; /* not for this role */
+        if (send_line(cl, s, strlen(s)) == -1) {
             log_warnx("control: subscriber uid %u is not reading; dropped",
                       (unsigned)cl->uid);
             client_free(cl);
         }
     }
-    free(s);
+    free(kiosk);
+    free(full);
 }

@@ -24,6 +24,7 @@
 #include "site.h"
 #include "store.h"
 #include "sync.h"
+#include "view.h"
 
 #define NOTE_MAX     1000
 #define OPERATOR_MAX 64
@@ -151,16 +152,105 @@ static int op_ping(struct ops_request *rq, json_t **reply, struct err *e)
                               rq->d->site.id, "station", rq->d->site.station));
 }
 
+/* A kiosk sees its own room only: one this station serves. */
+static int kiosk_room(struct ops_request *rq, const char *op, const char *room,
+                      struct err *e)
+{
+    if (rq->role != ROLE_KIOSK)
+        return 0;
+    if (room == NULL)
+        return err_set(e, EX_NOPERM,
+                       "not allowed: a kiosk's '%s' needs the 'room' it "
+                       "shows",
+                       op);
+    if (!daemon_serves_room(rq->d, room))
+        return err_set(e, EX_NOPERM,
+                       "not allowed: this station does not serve room %s",
+                       room);
+    return 0;
+}
+
+/*
+ * The catch-up of a subscriber that says since: the events after it that
+ * its filter and role let through, oldest first, at most REPLAY_MAX (the
+ * latest) out of the last REPLAY_SCAN rows of the log.  *complete says
+ * whether that was all of them.
+ */
+#define REPLAY_MAX  200
+#define REPLAY_SCAN 5000
+
+struct replay {
+    json_t *arr;
+    const char *room; /* NULL: every room */
+    enum control_role role;
+    int complete;
+};
+
+static int replay_row(void *ud, const struct event *ev, struct err *e)
+{
+    struct replay *r = ud;
+    json_t *msg, *seen;
+
+    (void)e;
+    if (r->room != NULL && ev->room != NULL && strcmp(ev->room, r->room) != 0)
+        return 0;
+    msg = json_pack("{s:s, s:o}", "type", "event", "event", event_to_json(ev));
+    seen = msg ? view_message(msg, r->role) : NULL;
+    json_decref(msg);
+    if (seen == NULL)
+        return 0;
+    json_array_append_new(r->arr, seen);
+    if (json_array_size(r->arr) > REPLAY_MAX) {
+        json_array_remove(r->arr, 0);
+        r->complete = 0;
+    }
+    return 0;
+}
+
 static int op_subscribe(struct ops_request *rq, json_t **reply, struct err *e)
 {
+    json_t *sv = json_object_get(rq->req, "since"), *extra;
+    struct replay r;
+    int64_t since = -1, last, from;
     const char *room;
 
     OPTIONAL(room, "room", ROSTER_ROOM_MAX);
+    if (kiosk_room(rq, "subscribe", room, e) == -1)
+        return -1;
+    if (sv != NULL && !json_is_null(sv)) {
+        if (!json_is_integer(sv) || json_integer_value(sv) < 0)
+            return err_set(e, EX_USAGE, "'since' must be an event id (>= 0)");
+        since = json_integer_value(sv);
+    }
+    if ((last = event_last_id(rq->d->store, e)) == -1)
+        return -1;
+    extra = json_pack("{s:s, s:s, s:s, s:I}", "subscribed", room ? room : "*",
+                      "site", rq->d->site.id, "station", rq->d->site.station,
+                      "last_event", (json_int_t)last);
+    if (since >= 0) {
+        r.arr = json_array();
+        r.room = room;
+        r.role = rq->role;
+        r.complete = 1;
+        from = since;
+        if (last - from > REPLAY_SCAN) {
+            from = last - REPLAY_SCAN;
+            r.complete = 0;
+        }
+        if (event_foreach(rq->d->store, from, REPLAY_SCAN, replay_row, &r,
+                          e) == -1) {
+            json_decref(r.arr);
+            json_decref(extra);
+            return -1;
+        }
+        json_object_set_new(extra, "replayed",
+                            json_integer((json_int_t)json_array_size(r.arr)));
+        json_object_set_new(extra, "complete", json_boolean(r.complete));
+        rq->replay = r.arr;
+    }
     rq->subscribe = 1;
     snprintf(rq->room, sizeof(rq->room), "%s", room ? room : "");
-    return reply_ok(reply, json_pack("{s:s, s:s, s:s}", "subscribed",
-                                     room ? room : "*", "site", rq->d->site.id,
-                                     "station", rq->d->site.station));
+    return reply_ok(reply, extra);
 }
 
 static int op_devices(struct ops_request *rq, json_t **reply, struct err *e)
@@ -677,6 +767,274 @@ static int op_sync_status(struct ops_request *rq, json_t **reply,
     return j == NULL ? -1 : reply_ok(reply, j);
 }
 
+/* --- room.state (kiosk) ------------------------------------------------- */
+
+#define ROOM_SEATS_MAX 2000 /* seats listed in one reply */
+#define ROOM_RECENT    10   /* the last check-ins */
+
+/*
+ * The session a room's screen shows now: the one under way (the latest
+ * started), else one whose check-in is open (the earliest), else the next
+ * one today (the earliest), else today's last one that ended.
+ */
+struct room_pick {
+    struct daemon *d;
+    const char *room;
+    struct session_row best;
+    int rank;
+    time_t key;
+};
+
+static int pick_room(void *ud, const struct session_row *s, struct err *e)
+{
+    struct room_pick *p = ud;
+    struct session_times t;
+    time_t now = clock_s(&p->d->clock), key;
+    char today[11];
+    int rank, has;
+
+    sitetime_date(now, today);
+    if (strcmp(s->date, today) != 0)
+        return 0;
+    if ((has = attendance_room_has(p->d->store, s->code, p->room, e)) != 1)
+        return has;
+    session_times(s, &t);
+    if (t.start <= now && now <= t.end) {
+        rank = 4;
+        key = t.start;
+    } else if (t.opens <= now && now < t.start) {
+        rank = 3;
+        key = -t.start;
+    } else if (now < t.opens) {
+        rank = 2;
+        key = -t.start;
+    } else {
+        rank = 1;
+        key = t.end;
+    }
+    if (rank > p->rank || (rank == p->rank && key > p->key)) {
+        p->best = *s;
+        p->rank = rank;
+        p->key = key;
+    }
+    return 0;
+}
+
+static const char *SQL_SEATS =
+    "SELECT c.seat, c.name, c.ticket,"
+    " (SELECT e.kind FROM event e WHERE e.ticket = c.ticket"
+    "  AND e.session = c.session AND e.kind IN ('checkin.accepted',"
+    "  'checkin.manual', 'checkin.exit', 'checkin.reentry')"
+    "  ORDER BY e.id DESC LIMIT 1),"
+    " EXISTS (SELECT 1 FROM event e WHERE e.ticket = c.ticket"
+    "  AND e.session = c.session AND e.kind = 'absent.marked'),"
+    " (SELECT max(coalesce(json_extract(e.payload, '$.late'), 0)) FROM event e"
+    "  WHERE e.ticket = c.ticket AND e.session = c.session"
+    "  AND e.kind IN ('checkin.accepted', 'checkin.manual')),"
+    " (SELECT e.id FROM event e WHERE e.ticket = c.ticket"
+    "  AND e.session = c.session AND e.kind IN ('checkin.accepted',"
+    "  'checkin.manual', 'checkin.reentry') ORDER BY e.id DESC LIMIT 1),"
+    " (SELECT e.time FROM event e WHERE e.ticket = c.ticket"
+    "  AND e.session = c.session AND e.kind IN ('checkin.accepted',"
+    "  'checkin.manual', 'checkin.reentry') ORDER BY e.id DESC LIMIT 1)"
+    " FROM candidate c WHERE c.session = ?1 AND c.room = ?2"
+    " AND c.withdrawn = 0" /* a withdrawn candidate is not expected */
+    " ORDER BY CAST(c.seat AS INTEGER), c.seat";
+
+struct recent {
+    int64_t id;
+    json_t *j;
+};
+
+/* Keep the ROOM_RECENT latest check-ins, newest first. */
+static void recent_add(struct recent *r, int64_t id, json_t *j)
+{
+    int i, at;
+
+    if (r[ROOM_RECENT - 1].j != NULL && id < r[ROOM_RECENT - 1].id) {
+        json_decref(j);
+        return;
+    }
+    json_decref(r[ROOM_RECENT - 1].j);
+    for (at = ROOM_RECENT - 1; at > 0 && (r[at - 1].j == NULL ||
+                                          r[at - 1].id < id);
+         at--)
+        ;
+    for (i = ROOM_RECENT - 1; i > at; i--)
+        r[i] = r[i - 1];
+    r[at].id = id;
+    r[at].j = j;
+}
+
+/* Seats, counts and the last check-ins of session s in room, into st. */
+static int room_seats(struct ops_request *rq, const struct session_row *s,
+                      const char *room, json_t *st, struct err *e)
+{
+    struct recent recent[ROOM_RECENT];
+    json_t *seats = json_array(), *arr;
+    int expected = 0, present = 0, late = 0, absent = 0, i, rc;
+    char masked[VIEW_TICKET_MAX];
+    sqlite3_stmt *q;
+
+    memset(recent, 0, sizeof(recent));
+    if (sqlite3_prepare_v2(store_db(rq->d->store), SQL_SEATS, -1, &q, NULL) !=
+        SQLITE_OK) {
+        json_decref(seats);
+        return store_sqlerr(rq->d->store, e, "room state");
+    }
+    store_bind_text(q, 1, s->code);
+    store_bind_text(q, 2, room);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *seat = store_col_text(q, 0), *name = store_col_text(q, 1);
+        const char *ticket = store_col_text(q, 2), *kind, *state;
+        int is_late = sqlite3_column_int(q, 5) != 0;
+
+        kind = sqlite3_column_type(q, 3) == SQLITE_NULL ? NULL
+                                                        : store_col_text(q, 3);
+        if (kind == NULL)
+            state = sqlite3_column_int(q, 4) ? "absent" : "none";
+        else
+            state = strcmp(kind, "checkin.exit") == 0 ? "out" : "present";
+        expected++;
+        present += kind != NULL;
+        late += kind != NULL && is_late;
+        absent += kind == NULL && sqlite3_column_int(q, 4);
+        if (rq->role == ROLE_KIOSK) {
+            view_mask_ticket(ticket, masked);
+            ticket = masked;
+        }
+        if (expected <= ROOM_SEATS_MAX)
+            json_array_append_new(
+                seats, json_pack("{s:s, s:s, s:s, s:s, s:b}", "seat", seat,
+                                 "name", name, "ticket", ticket, "state",
+                                 state, "late", is_late));
+        if (sqlite3_column_type(q, 6) != SQLITE_NULL)
+            recent_add(recent, sqlite3_column_int64(q, 6),
+                       json_pack("{s:I, s:s, s:s, s:s, s:b}", "id",
+                                 (json_int_t)sqlite3_column_int64(q, 6),
+                                 "time", store_col_text(q, 7), "seat", seat,
+                                 "name", name, "late", is_late));
+    }
+    sqlite3_finalize(q);
+    arr = json_array();
+    for (i = 0; i < ROOM_RECENT; i++)
+        if (recent[i].j != NULL)
+            json_array_append_new(arr, recent[i].j);
+    if (rc != SQLITE_DONE) {
+        json_decref(arr);
+        json_decref(seats);
+        return store_sqlerr(rq->d->store, e, "room state");
+    }
+    json_object_set_new(st, "seats", seats);
+    json_object_set_new(st, "seats_truncated",
+                        json_boolean(expected > ROOM_SEATS_MAX));
+    json_object_set_new(st, "recent", arr);
+    json_object_set_new(st, "counts",
+                        json_pack("{s:i, s:i, s:i, s:i}", "expected", expected,
+                                  "present", present, "late", late, "absent",
+                                  absent));
+    return 0;
+}
+
+static json_t *session_json(const struct session_row *s, time_t now,
+                            int sealed)
+{
+    struct session_times t;
+    char opens[6], start[6], cutoff[6], end[6];
+    const char *state;
+
+    session_times(s, &t);
+    sitetime_hhmm(t.opens, opens);
+    sitetime_hhmm(t.start, start);
+    sitetime_hhmm(t.cutoff, cutoff);
+    sitetime_hhmm(t.end, end);
+    state = now < t.opens ? "upcoming"
+            : now < t.start ? "open"
+            : now <= t.end  ? "under_way"
+                            : "ended";
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
+                     "code", s->code, "certificate", s->certificate, "level",
+                     s->level, "date", s->date, "opens", opens, "start",
+                     start, "cutoff", cutoff, "end", end, "state", state,
+                     "sealed", sealed);
+}
+
+static json_t *room_devices(struct daemon *d, const char *room)
+{
+    struct device_status ds;
+    json_t *arr = json_array();
+    size_t i, n;
+
+    n = d->devices ? device_manager_count(d->devices) : 0;
+    for (i = 0; i < n && i < d->cfg.ndevices; i++) {
+        if (strcmp(d->cfg.devices[i].room, room) != 0 ||
+            device_manager_status(d->devices, i, &ds) == -1)
+            continue;
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:b}", "name", ds.name, "type",
+                           ds.type == DEVTYPE_IDCARD ? "idcard" : "scanner",
+                           "attached", ds.attached));
+    }
+    return arr;
+}
+
+/*
+ * What a room's screen shows, in one reply: the site, the session now,
+ * its seats and counts, the last check-ins, the room's devices, and the
+ * last event id (subscribe with it as since to miss nothing).
+ */
+static int op_room_state(struct ops_request *rq, json_t **reply, struct err *e)
+{
+    struct daemon *d = rq->d;
+    struct room_pick p;
+    const char *room;
+    int64_t last;
+    int sealed;
+    json_t *st;
+
+    NEED(room, "room", ROSTER_ROOM_MAX);
+    if (kiosk_room(rq, "room.state", room, e) == -1)
+        return -1;
+    if ((last = event_last_id(d->store, e)) == -1)
+        return -1;
+    memset(&p, 0, sizeof(p));
+    p.d = d;
+    p.room = room;
+    if (session_foreach(d->store, pick_room, &p, e) == -1)
+        return -1;
+    st = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "room", room,
+                   "site", d->site.id, "site_name", d->site.name, "station",
+                   d->site.station, "timezone", d->site.timezone, "policy",
+                   config_policy_name(d->cfg.policy.mode), "last_event",
+                   (json_int_t)last);
+    if (sync_last_success(d->sync) != 0) {
+        char when[SITETIME_ISO_MAX];
+        sitetime_format_utc(sync_last_success(d->sync), when);
+        json_object_set_new(st, "last_sync", json_string(when));
+    } else {
+        json_object_set_new(st, "last_sync", json_null());
+    }
+    json_object_set_new(st, "devices", room_devices(d, room));
+    if (p.rank == 0) {
+        json_object_set_new(st, "session", json_null());
+        json_object_set_new(st, "seats", json_array());
+        json_object_set_new(st, "seats_truncated", json_false());
+        json_object_set_new(st, "recent", json_array());
+        json_object_set_new(st, "counts",
+                            json_pack("{s:i, s:i, s:i, s:i}", "expected", 0,
+                                      "present", 0, "late", 0, "absent", 0));
+        return reply_ok(reply, st);
+    }
+    if ((sealed = attendance_sealed(d->store, p.best.code, room, e)) == -1 ||
+        room_seats(rq, &p.best, room, st, e) == -1) {
+        json_decref(st);
+        return -1;
+    }
+    json_object_set_new(st, "session",
+                        session_json(&p.best, clock_s(&d->clock), sealed));
+    return reply_ok(reply, st);
+}
+
 struct op {
     const char *name;
     enum control_role min;
@@ -687,6 +1045,7 @@ static const struct op ops[] = {
     {"ping", ROLE_KIOSK, op_ping},
     {"subscribe", ROLE_KIOSK, op_subscribe},
     {"devices", ROLE_KIOSK, op_devices},
+    {"room.state", ROLE_KIOSK, op_room_state},
     {"status", ROLE_OPERATOR, op_status},
     {"incident.list", ROLE_OPERATOR, op_incident_list},
     {"events", ROLE_OPERATOR, op_events},

@@ -1,7 +1,8 @@
 /*
  * ops.h: what each control request does, and who may ask for it.
  *
- *   ping, subscribe, devices                      kiosk and up
+ *   ping, subscribe, devices, room.state          kiosk and up
+ *     (a kiosk: only for a room this station serves)
  *   status, incident.list, events                 operator and up
  *   checkin.manual, incident.add, incident.amend,
  *   session.close                                 operator and up
@@ -27,6 +28,9 @@ struct ops_request {
     json_t *req;   /* the request object (borrowed) */
     int subscribe; /* out: the client subscribed */
     char room[17]; /* out: its room filter */
+    /* out: stream messages to write after the reply (subscribe with
+     * since), already as the client's role may see them; caller frees */
+    json_t *replay;
 };
 
 /*

@@ -669,3 +669,8 @@ json_t *sync_status(struct sync *s, struct err *e)
         err_set(e, EX_SOFTWARE, "sync: status");
     return j;
 }
+
+int64_t sync_last_success(const struct sync *s)
+{
+    return s != NULL ? s->last_success_ms : 0;
+}

@@ -52,4 +52,8 @@ void sync_replan(struct sync *s);
 /* What `examctl sync status` shows (caller frees), NULL on failure. */
 json_t *sync_status(struct sync *s, struct err *e);
 
+/* When the office last acknowledged a round, ms since the epoch; 0 for
+ * never (or no sync configured: s may be NULL). */
+int64_t sync_last_success(const struct sync *s);
+
 #endif

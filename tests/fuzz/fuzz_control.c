@@ -157,6 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (reply == NULL) {
         abort();
     }
+    json_decref(rq.replay); /* a subscribe's catch-up */
     json_decref(reply);
     json_decref(req);
     return 0;

@@ -197,13 +197,13 @@ t_eq "subscriber: only the subscribe reply" 1 "$(grep -c '"ok"' "$T/sub.out")"
 stored_nothing "subscriber's request" "$before"
 
 # --- a subscriber that never reads ----------------------------------------------------------
-# It subscribes as the kiosk user, then its socat blocks writing into a
-# fifo nobody reads.  1,200 incidents with 1,000-byte notes (pipelined on
+# It subscribes as an operator (a kiosk's stream carries no incidents),
+# then its socat blocks writing into a fifo nobody reads.  1,200 incidents with 1,000-byte notes (pipelined on
 # one operator connection) make about 1.7 MB of events, well past the
 # 1 MiB queue and the kernel's buffers.
 mkfifo "$T/slow.fifo" "$T/slow.in"
 exec {SLOWR}<>"$T/slow.fifo"          # held open, never read
-as kiosk socat UNIX-CONNECT:"$SOCK" STDIO <"$T/slow.in" >"$T/slow.fifo" 2>/dev/null &
+as operator socat UNIX-CONNECT:"$SOCK" STDIO <"$T/slow.in" >"$T/slow.fifo" 2>/dev/null &
 SLOWPID=$!
 t_on_exit '[ -n "$SLOWPID" ] && kill $SLOWPID'
 exec {SLOWW}>"$T/slow.in"
