@@ -51,7 +51,7 @@ static void die(const char *what)
 static void make(struct ev *v, int64_t n)
 {
     static const char *const names[] = {"黄伟", "唐欣怡", "郭伟", "宋晓东",
-                                        "李娜", "王芳", "张磊", "刘洋"};
+                                        "李娜", "王芳",   "张磊", "刘洋"};
     int64_t i;
 
     for (i = 0; i < n; i++) {
@@ -64,8 +64,7 @@ static void make(struct ev *v, int64_t n)
                  "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                  (int)(i % 4) * 250);
-        snprintf(e->ticket, sizeof(e->ticket), "26%010" PRId64,
-                 i % 100000 + 1);
+        snprintf(e->ticket, sizeof(e->ticket), "26%010" PRId64, i % 100000 + 1);
         snprintf(e->payload, sizeof(e->payload),
                  "{\"result\":\"accepted\",\"via\":\"ticket\",\"name\":\"%s\","
                  "\"seat\":\"%02d\",\"candidate_room\":\"%d\","
@@ -107,8 +106,7 @@ static void encode(struct ev *v, int64_t first, int64_t n, int64_t seq,
     batch_enc_free(b);
 }
 
-static void put_file(const char *dir, const char *name, const void *p,
-                     size_t n)
+static void put_file(const char *dir, const char *name, const void *p, size_t n)
 {
     char path[4096];
     FILE *f;

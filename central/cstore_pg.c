@@ -34,10 +34,9 @@ static int pgerr(struct pg *p, struct err *e, const char *what,
     snprintf(line, sizeof(line), "%s", msg && *msg ? msg : "failed");
     line[strcspn(line, "\n")] = '\0';
     return err_set(e,
-                   PQstatus(p->conn) != CONNECTION_OK ? EX_UNAVAILABLE
-                   : state && strncmp(state, "40", 2) == 0
-                       ? EX_TEMPFAIL
-                       : EX_SOFTWARE,
+                   PQstatus(p->conn) != CONNECTION_OK      ? EX_UNAVAILABLE
+                   : state && strncmp(state, "40", 2) == 0 ? EX_TEMPFAIL
+                                                           : EX_SOFTWARE,
                    "store: %s: %s", what, line);
 }
 
@@ -146,8 +145,8 @@ static int pg_cursor_get(struct cstore *cs, const char *site,
     memcpy(c->chain_hash, chain_zero_hash, sizeof(c->chain_hash));
     /* inside a batch's transaction: hold (site, station) until it ends */
     if (PQtransactionStatus(p->conn) == PQTRANS_INTRANS &&
-        run(p, "SELECT pg_advisory_xact_lock(hashtext($1 || '/' || $2))", 2,
-            v, NULL, e) == -1)
+        run(p, "SELECT pg_advisory_xact_lock(hashtext($1 || '/' || $2))", 2, v,
+            NULL, e) == -1)
         return -1;
     if (run(p,
             "SELECT seq, last_event, chain_hash FROM station_cursor WHERE "
@@ -233,11 +232,11 @@ static int pg_event_add(struct cstore *cs, const char *site,
                   256;
 
     if (!p->in_copy) {
-        PGresult *res = PQexec(p->conn,
-                               "COPY event (site, station, id, seq, time, "
-                               "tz_offset, kind, session, room, ticket, "
-                               "device, operator, payload, prev_hash, hash) "
-                               "FROM STDIN");
+        PGresult *res =
+            PQexec(p->conn, "COPY event (site, station, id, seq, time, "
+                            "tz_offset, kind, session, room, ticket, "
+                            "device, operator, payload, prev_hash, hash) "
+                            "FROM STDIN");
         if (PQresultStatus(res) != PGRES_COPY_IN) {
             pgerr(p, e, "COPY", res);
             PQclear(res);
@@ -289,8 +288,7 @@ static int pg_batch_put(struct cstore *cs, const char *site,
                          b->payload_sha256,
                          b->body_sha256,
                          received};
-    const char *c[6] = {site, station, seq, last, b->last_chain_hash,
-                        received};
+    const char *c[6] = {site, station, seq, last, b->last_chain_hash, received};
 
     if (end_copy(p, NULL, e) == -1)
         return -1;
@@ -380,9 +378,9 @@ static int64_t pg_count(struct cstore *cs, struct err *e)
 }
 
 static const struct cstore_ops pg_ops = {
-    "postgresql",  pg_close,      pg_begin,     pg_commit,
-    pg_rollback,   pg_cursor_get, pg_batch_get, pg_event_add,
-    pg_batch_put,  pg_rows,       pg_count,
+    "postgresql", pg_close,      pg_begin,     pg_commit,
+    pg_rollback,  pg_cursor_get, pg_batch_get, pg_event_add,
+    pg_batch_put, pg_rows,       pg_count,
 };
 
 static int pg_migrate(struct pg *p, struct err *e)

@@ -12,15 +12,7 @@
 
 #include "cstore.h"
 
-enum {
-    Q_CURSOR,
-    Q_BATCH,
-    Q_EVENT,
-    Q_BATCH_PUT,
-    Q_CURSOR_PUT,
-    Q_COUNT,
-    Q_N
-};
+enum { Q_CURSOR, Q_BATCH, Q_EVENT, Q_BATCH_PUT, Q_CURSOR_PUT, Q_COUNT, Q_N };
 
 static const char *const sql[Q_N] = {
     "SELECT seq, last_event, chain_hash FROM station_cursor "
@@ -52,10 +44,9 @@ static int sqerr(struct sq *s, struct err *e, const char *what)
     int rc = sqlite3_errcode(s->db) & 0xff;
 
     return err_set(e,
-                   rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? EX_TEMPFAIL
-                   : rc == SQLITE_IOERR || rc == SQLITE_FULL
-                       ? EX_IOERR
-                       : EX_SOFTWARE,
+                   rc == SQLITE_BUSY || rc == SQLITE_LOCKED  ? EX_TEMPFAIL
+                   : rc == SQLITE_IOERR || rc == SQLITE_FULL ? EX_IOERR
+                                                             : EX_SOFTWARE,
                    "store: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
@@ -313,9 +304,9 @@ static int64_t sq_count(struct cstore *cs, struct err *e)
 }
 
 static const struct cstore_ops sq_ops = {
-    "sqlite",      sq_close,     sq_begin,     sq_commit,
-    sq_rollback,   sq_cursor_get, sq_batch_get, sq_event_add,
-    sq_batch_put,  sq_rows,      sq_count,
+    "sqlite",     sq_close,      sq_begin,     sq_commit,
+    sq_rollback,  sq_cursor_get, sq_batch_get, sq_event_add,
+    sq_batch_put, sq_rows,       sq_count,
 };
 
 /* Apply the migrations not yet applied, each in its own transaction. */
@@ -353,8 +344,8 @@ static int sq_migrate(struct sq *s, struct err *e)
         if (m[i].version <= have)
             continue;
         snprintf(ins, sizeof(ins),
-                 "INSERT INTO schema_migration VALUES (%d, '%s')",
-                 m[i].version, m[i].name);
+                 "INSERT INTO schema_migration VALUES (%d, '%s')", m[i].version,
+                 m[i].name);
         if (exec(s, m[i].sql, e) == -1 || exec(s, ins, e) == -1) {
             sq_rollback(&s->base);
             return err_prefix(e, "migration %s", m[i].name);

@@ -83,8 +83,7 @@ static void reply_json(struct evhttp_request *req, int status, json_t *j)
         evbuffer_free(out);
 }
 
-static void reply_error(struct evhttp_request *req, int status,
-                        const char *msg)
+static void reply_error(struct evhttp_request *req, int status, const char *msg)
 {
     json_t *j = json_pack("{s:b, s:s}", "ok", 0, "error", msg);
 
@@ -117,13 +116,12 @@ static void post_batch(struct central *c, struct evhttp_request *req)
     status = ingest_batch(c->store, c->keys, &c->lim, &rq, &reply);
     err = json_string_value(json_object_get(reply, "error"));
     if (status == 200)
-        log_info("batch %.64s/%.64s %.20s: %s (%zu bytes)",
-                 rq.site ? rq.site : "?", rq.station ? rq.station : "?",
-                 rq.seq ? rq.seq : "?",
-                 json_is_true(json_object_get(reply, "stored"))
-                     ? "stored"
-                     : "already stored",
-                 len);
+        log_info(
+            "batch %.64s/%.64s %.20s: %s (%zu bytes)", rq.site ? rq.site : "?",
+            rq.station ? rq.station : "?", rq.seq ? rq.seq : "?",
+            json_is_true(json_object_get(reply, "stored")) ? "stored"
+                                                           : "already stored",
+            len);
     else
         log_warnx("batch %.64s/%.64s %.20s refused (%d): %s",
                   rq.site ? rq.site : "?", rq.station ? rq.station : "?",
@@ -138,8 +136,8 @@ static int cursor_path(const char *path, char *site, char *station)
     char s[BATCH_ID_MAX + 2], t[BATCH_ID_MAX + 2];
     int n = 0;
 
-    if (sscanf(path, "/v1/sites/%65[^/]/stations/%65[^/]/cursor%n", s, t,
-               &n) != 2 ||
+    if (sscanf(path, "/v1/sites/%65[^/]/stations/%65[^/]/cursor%n", s, t, &n) !=
+            2 ||
         path[n] != '\0' || !batch_id_valid(s) || !batch_id_valid(t))
         return -1;
     memcpy(site, s, strlen(s) + 1);
@@ -219,8 +217,7 @@ static void request_cb(struct evhttp_request *req, void *arg)
         return;
     }
     if (strcmp(path, "/healthz") == 0) {
-        reply = json_pack("{s:b, s:s}", "ok", 1, "store",
-                          c->store->ops->name);
+        reply = json_pack("{s:b, s:s}", "ok", 1, "store", c->store->ops->name);
         reply_json(req, 200, reply);
     } else if (cursor_path(path, site, station) == 0) {
         status = ingest_cursor(c->store, c->keys, site, station, &reply);
@@ -240,9 +237,8 @@ static struct bufferevent *tls_bev_cb(struct event_base *base, void *arg)
 
     if (ssl == NULL)
         return NULL;
-    return bufferevent_openssl_socket_new(base, -1, ssl,
-                                          BUFFEREVENT_SSL_ACCEPTING,
-                                          BEV_OPT_CLOSE_ON_FREE);
+    return bufferevent_openssl_socket_new(
+        base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 }
 
 static int tls_setup(struct central *c, const char *cert, const char *key,
@@ -404,8 +400,8 @@ int main(int argc, char **argv)
     struct err e;
 
     batch_limits_default(&c.lim);
-    while ((ch = getopt_long(argc, argv, "+l:s:k:C:K:b:i:r:dh", opts,
-                             NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "+l:s:k:C:K:b:i:r:dh", opts, NULL)) !=
+           -1) {
         switch (ch) {
         case 'l':
             listen = optarg;

@@ -83,8 +83,8 @@ static int sha256_hex(const void *p, size_t n, char out[CHAIN_HASH_HEX + 1])
 static int same_claims(const struct batch_header *h,
                        const struct cstore_batch *b)
 {
-    return h->first_event == b->first_event &&
-           h->last_event == b->last_event && h->count == b->count &&
+    return h->first_event == b->first_event && h->last_event == b->last_event &&
+           h->count == b->count &&
            strcmp(h->prev_chain_hash, b->prev_chain_hash) == 0 &&
            strcmp(h->last_chain_hash, b->last_chain_hash) == 0 &&
            strcmp(h->payload_sha256, b->payload_sha256) == 0;
@@ -107,8 +107,8 @@ static int on_header(void *arg, const struct batch_header *h, struct err *e)
         return -1;
     }
     if (h->seq == ig->cur.seq + 1) {
-        if (!batch_continues(h, ig->cur.last_event, ig->cur.chain_hash,
-                             ig->why, sizeof(ig->why))) {
+        if (!batch_continues(h, ig->cur.last_event, ig->cur.chain_hash, ig->why,
+                             sizeof(ig->why))) {
             ig->status = 409;
             return err_set(e, EX_DATAERR, "%s", ig->why);
         }
@@ -215,8 +215,8 @@ int ingest_batch(struct cstore *st, const struct keys *keys,
         *reply = fail("internal error");
         return 500;
     }
-    bs = batch_decode(rq->body, rq->len, lim, rq->site, rq->station, seq,
-                      &sink, &h, &e);
+    bs = batch_decode(rq->body, rq->len, lim, rq->site, rq->station, seq, &sink,
+                      &h, &e);
     if (bs == BATCH_REFUSED && ig.mode == MODE_DONE) {
         end_txn(&ig);
         *reply = ack(0, ig.stored.seq, ig.stored.last_event,
@@ -261,8 +261,8 @@ int ingest_batch(struct cstore *st, const struct keys *keys,
     return 200;
 }
 
-int ingest_cursor(struct cstore *st, const struct keys *keys,
-                  const char *site, const char *station, json_t **reply)
+int ingest_cursor(struct cstore *st, const struct keys *keys, const char *site,
+                  const char *station, json_t **reply)
 {
     struct cstore_cursor c;
     const unsigned char *key;
@@ -280,8 +280,8 @@ int ingest_cursor(struct cstore *st, const struct keys *keys,
         *reply = fail(e.msg);
         return 503;
     }
-    *reply = json_pack("{s:I, s:I, s:s}", "seq", (json_int_t)c.seq,
-                       "last_event", (json_int_t)c.last_event, "chain_hash",
-                       c.chain_hash);
+    *reply =
+        json_pack("{s:I, s:I, s:s}", "seq", (json_int_t)c.seq, "last_event",
+                  (json_int_t)c.last_event, "chain_hash", c.chain_hash);
     return 200;
 }

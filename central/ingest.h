@@ -40,7 +40,7 @@ int ingest_batch(struct cstore *st, const struct keys *keys,
 /* The office's cursor for site/station as JSON: {"seq","last_event",
  * "chain_hash"}.  HTTP status (200, 400 bad ids, 404 unknown station,
  * 503). */
-int ingest_cursor(struct cstore *st, const struct keys *keys,
-                  const char *site, const char *station, json_t **reply);
+int ingest_cursor(struct cstore *st, const struct keys *keys, const char *site,
+                  const char *station, json_t **reply);
 
 #endif

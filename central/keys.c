@@ -60,8 +60,7 @@ static int parse_line(struct keys *k, char *line, const char *path, int no,
         return err_set(e, EX_DATAERR, "%s:%d: text after the key", path, no);
     *rest = '\0';
     if ((slash = strchr(who, '/')) == NULL)
-        return err_set(e, EX_DATAERR, "%s:%d: expected SITE/STATION", path,
-                       no);
+        return err_set(e, EX_DATAERR, "%s:%d: expected SITE/STATION", path, no);
     *slash = '\0';
     if (!batch_id_valid(who) || !batch_id_valid(slash + 1))
         return err_set(e, EX_DATAERR,
@@ -117,8 +116,7 @@ struct keys *keys_load(const char *path, struct err *e)
         return NULL;
     }
     if (fstat(fileno(f), &sb) == -1 || (sb.st_mode & 077) != 0) {
-        err_set(e, EX_CONFIG, "keys %s must be mode 0600 (chmod 600 it)",
-                path);
+        err_set(e, EX_CONFIG, "keys %s must be mode 0600 (chmod 600 it)", path);
         goto fail;
     }
     while (fgets(line, sizeof(line), f) != NULL) {

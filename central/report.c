@@ -77,8 +77,7 @@ static int on_fact(void *arg, const struct cstore_row *r, struct err *e)
         (date = json_string_value(json_object_get(s, "date"))) == NULL ||
         strcmp(date, g->date) != 0)
         return 0;
-    snprintf(rkey, sizeof(rkey), "%s" SEP "%s", skey,
-             r->room ? r->room : "");
+    snprintf(rkey, sizeof(rkey), "%s" SEP "%s", skey, r->room ? r->room : "");
     room = set_in(g->rooms, rkey);
     if (strcmp(r->kind, "checkin.accepted") == 0 ||
         strcmp(r->kind, "checkin.manual") == 0) {
@@ -145,7 +144,8 @@ static void add_incidents(json_t *into, json_t *from)
     const char *k;
     json_t *v;
 
-    json_object_foreach(from, k, v) {
+    json_object_foreach(from, k, v)
+    {
         json_int_t n = json_integer_value(json_object_get(into, k));
         json_object_set_new(into, k, json_integer(n + json_integer_value(v)));
     }
@@ -166,18 +166,16 @@ static void finish_row(json_t *row, json_int_t published, int has_published)
                             json_real((double)present / (double)expected));
     else
         json_object_set_new(row, "attendance_rate", json_null());
-    json_object_set_new(row, "rate_of",
-                        json_string(has_published && published > 0
-                                        ? "published"
-                                        : "expected"));
+    json_object_set_new(
+        row, "rate_of",
+        json_string(has_published && published > 0 ? "published" : "expected"));
     if (has_published &&
         (double)present < REPORT_ATTENDANCE_MIN * (double)published)
-        json_array_append_new(
-            flags, json_pack("{s:s, s:f, s:I, s:I}", "code",
-                             "attendance_below_min", "min",
-                             REPORT_ATTENDANCE_MIN, "present",
-                             (json_int_t)present, "published",
-                             (json_int_t)published));
+        json_array_append_new(flags, json_pack("{s:s, s:f, s:I, s:I}", "code",
+                                               "attendance_below_min", "min",
+                                               REPORT_ATTENDANCE_MIN, "present",
+                                               (json_int_t)present, "published",
+                                               (json_int_t)published));
     json_object_set_new(row, "flags", flags);
 }
 
@@ -186,8 +184,8 @@ json_t *report_attendance(struct cstore *st, const char *date, struct err *e)
     static const char *const skinds[] = {"session.added", "session.changed",
                                          NULL};
     static const char *const fkinds[] = {"checkin.accepted", "checkin.manual",
-                                         "checkin.denied", "absent.marked",
-                                         "incident.logged", NULL};
+                                         "checkin.denied",   "absent.marked",
+                                         "incident.logged",  NULL};
     struct gather g = {date, json_object(), json_object(), json_object()};
     json_t *out = NULL, *rows = json_array(), *sessions = json_array();
     const char **rk = NULL;
@@ -231,15 +229,14 @@ json_t *report_attendance(struct cstore *st, const char *date, struct err *e)
             json_int_t nd = json_integer_value(
                 json_object_get(set_in(room, "n"), "denied"));
 
-            row = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:I, "
-                            "s:I, s:I, s:O}",
-                            "site", site, "session", sess, "room",
-                            rk[j] + strlen(skey) + 1, "certificate",
-                            json_copy(json_object_get(s, "certificate")),
-                            "level", json_copy(json_object_get(s, "level")),
-                            "published", json_null(), "expected",
-                            np + na, "present", np, "late", nl, "absent", na,
-                            "denied", nd, "incidents", inc);
+            row = json_pack(
+                "{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:I, "
+                "s:I, s:I, s:O}",
+                "site", site, "session", sess, "room", rk[j] + strlen(skey) + 1,
+                "certificate", json_copy(json_object_get(s, "certificate")),
+                "level", json_copy(json_object_get(s, "level")), "published",
+                json_null(), "expected", np + na, "present", np, "late", nl,
+                "absent", na, "denied", nd, "incidents", inc);
             finish_row(row, 0, 0);
             json_array_append_new(rows, row);
             add_incidents(tinc, inc);
@@ -261,8 +258,8 @@ json_t *report_attendance(struct cstore *st, const char *date, struct err *e)
         json_array_append_new(sessions, tot);
         i = j;
     }
-    out = json_pack("{s:s, s:O, s:O}", "date", date, "rooms", rows,
-                    "sessions", sessions);
+    out = json_pack("{s:s, s:O, s:O}", "date", date, "rooms", rows, "sessions",
+                    sessions);
 out:
     free(rk);
     json_decref(rows);
@@ -363,19 +360,28 @@ static void csv_row(struct sbuf *b, json_t *r, const char *room)
                  inc[0] ? " " : "", k, (long long)json_integer_value(v));
     sb_field(b, inc, 0);
     num_field(b, json_object_get(r, "attendance_rate"), 0);
-    json_array_foreach(flags, i, v)
-        snprintf(fl + strlen(fl), sizeof(fl) - strlen(fl), "%s%s",
-                 fl[0] ? " " : "",
-                 json_string_value(json_object_get(v, "code")));
+    json_array_foreach(flags, i, v) snprintf(
+        fl + strlen(fl), sizeof(fl) - strlen(fl), "%s%s", fl[0] ? " " : "",
+        json_string_value(json_object_get(v, "code")));
     sb_field(b, fl, 1);
 }
 
 char *report_attendance_csv(const json_t *report)
 {
-    static const char *const head[] = {
-        "site",   "session", "room",   "certificate", "level",
-        "published", "expected", "present", "late", "absent",
-        "denied", "incidents", "attendance_rate", "flags"};
+    static const char *const head[] = {"site",
+                                       "session",
+                                       "room",
+                                       "certificate",
+                                       "level",
+                                       "published",
+                                       "expected",
+                                       "present",
+                                       "late",
+                                       "absent",
+                                       "denied",
+                                       "incidents",
+                                       "attendance_rate",
+                                       "flags"};
     struct sbuf b = {NULL, 0, 0, 0};
     json_t *r;
     size_t i;

@@ -38,8 +38,7 @@ int batch_id_valid(const char *s)
         return 0;
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-              (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' ||
-              *s == '-'))
+              (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' || *s == '-'))
             return 0;
     return 1;
 }
@@ -140,8 +139,7 @@ static json_t *enc_line(struct batch_enc *b, const struct chain_row *r,
                                 "prev_hash", "", "hash", "")) == NULL)
         return NULL;
     json_integer_set(json_object_get(o, "id"), (json_int_t)r->id);
-    json_integer_set(json_object_get(o, "tz_offset"),
-                     (json_int_t)r->tz_offset);
+    json_integer_set(json_object_get(o, "tz_offset"), (json_int_t)r->tz_offset);
     if (r->time == NULL || r->kind == NULL ||
         set_text(o, "time", r->time) == -1 ||
         set_text(o, "kind", r->kind) == -1 ||
@@ -163,8 +161,7 @@ int64_t batch_enc_count(const struct batch_enc *b)
 }
 
 /* Deflate n bytes of in into b->buf with flush. */
-static int enc_deflate(struct batch_enc *b, const void *in, size_t n,
-                       int flush)
+static int enc_deflate(struct batch_enc *b, const void *in, size_t n, int flush)
 {
     int rc;
 
@@ -180,9 +177,8 @@ static int enc_deflate(struct batch_enc *b, const void *in, size_t n,
             b->cap = cap;
         }
         b->zs.next_out = b->buf + b->len;
-        b->zs.avail_out = (uInt)(b->cap - b->len > UINT_MAX
-                                     ? UINT_MAX
-                                     : b->cap - b->len);
+        b->zs.avail_out =
+            (uInt)(b->cap - b->len > UINT_MAX ? UINT_MAX : b->cap - b->len);
         rc = deflate(&b->zs, flush);
         b->len = (size_t)(b->zs.next_out - b->buf);
         if (rc == Z_STREAM_ERROR)
@@ -222,8 +218,7 @@ int batch_enc_add(struct batch_enc *b, const struct chain_row *r,
     if ((j = enc_line(b, r, prev_hash, hash)) == NULL) {
         b->spoilt = 1;
         return err_set(e, EX_DATAERR,
-                       "event %" PRId64 ": a field is not UTF-8 text",
-                       r->id);
+                       "event %" PRId64 ": a field is not UTF-8 text", r->id);
     }
     n = json_dumpb(j, b->line, BATCH_LINE_MAX + 1, JSON_COMPACT);
     if (n == 0 || n > BATCH_LINE_MAX) {
@@ -317,9 +312,9 @@ int batch_enc_finish(struct batch_enc *b, unsigned char **body, size_t *len,
     if ((hz = header_deflate(b, hline, hn, hbytes, sizeof(hbytes))) == -1)
         return err_set(e, EX_OSERR, "batch: compression failed");
     /* header member start || event stream || CRC-32 || ISIZE */
-    crc = crc32_combine(crc32(crc32(0L, Z_NULL, 0), (const Bytef *)hline,
-                              (uInt)hn),
-                        b->crc, (z_off_t)b->inlen);
+    crc = crc32_combine(
+        crc32(crc32(0L, Z_NULL, 0), (const Bytef *)hline, (uInt)hn), b->crc,
+        (z_off_t)b->inlen);
     elen = b->len - ENC_RESERVE;
     if (b->cap - b->len < 8) {
         unsigned char *p = realloc(b->buf, b->len + 8);
@@ -472,7 +467,8 @@ static const char *unknown_key(json_t *o, const char *const *keys, size_t n)
     json_t *v;
     size_t i;
 
-    json_object_foreach(o, k, v) {
+    json_object_foreach(o, k, v)
+    {
         for (i = 0; i < n; i++)
             if (strcmp(k, keys[i]) == 0)
                 break;
@@ -501,14 +497,19 @@ static const char *get_hash(json_t *o, const char *key)
     return chain_hash_valid(s) ? s : NULL;
 }
 
-static enum batch_status dec_header(struct dec *d, const char *line,
-                                    size_t n)
+static enum batch_status dec_header(struct dec *d, const char *line, size_t n)
 {
     static const char *const top[] = {"batch"};
-    static const char *const keys[] = {
-        "v",          "site",  "station",         "seq",
-        "first_event", "last_event", "count", "prev_chain_hash",
-        "last_chain_hash", "payload_sha256"};
+    static const char *const keys[] = {"v",
+                                       "site",
+                                       "station",
+                                       "seq",
+                                       "first_event",
+                                       "last_event",
+                                       "count",
+                                       "prev_chain_hash",
+                                       "last_chain_hash",
+                                       "payload_sha256"};
     struct batch_header *h = &d->h;
     json_error_t jerr;
     json_t *j, *b, *v;
@@ -541,7 +542,7 @@ static enum batch_status dec_header(struct dec *d, const char *line,
     v = json_object_get(b, #name);                                             \
     s = json_is_string(v) ? json_string_value(v) : NULL;                       \
     if (!batch_id_valid(s)) {                                                  \
-        bad(d, "the header's " #name " must be 1-%d of A-Z a-z 0-9 . _ -",    \
+        bad(d, "the header's " #name " must be 1-%d of A-Z a-z 0-9 . _ -",     \
             BATCH_ID_MAX);                                                     \
         goto out;                                                              \
     }                                                                          \
@@ -551,8 +552,7 @@ static enum batch_status dec_header(struct dec *d, const char *line,
 #undef ID
     if (get_int(b, "seq", &h->seq) == -1 || h->seq < 1 ||
         get_int(b, "first_event", &h->first_event) == -1 ||
-        h->first_event < 1 ||
-        get_int(b, "last_event", &h->last_event) == -1 ||
+        h->first_event < 1 || get_int(b, "last_event", &h->last_event) == -1 ||
         h->last_event < h->first_event ||
         get_int(b, "count", &h->count) == -1 ||
         h->count != h->last_event - h->first_event + 1) {
@@ -567,7 +567,7 @@ static enum batch_status dec_header(struct dec *d, const char *line,
     }
 #define HASH(name)                                                             \
     if ((s = get_hash(b, #name)) == NULL) {                                    \
-        bad(d, "the header's " #name " must be 64 lower-case hex digits");    \
+        bad(d, "the header's " #name " must be 64 lower-case hex digits");     \
         goto out;                                                              \
     }                                                                          \
     memcpy(h->name, s, CHAIN_HASH_HEX + 1);
@@ -609,16 +609,14 @@ out:
 /* "2026-12-05T01:00:00.000Z": a real UTC time with milliseconds. */
 static int time_valid(const char *t)
 {
-    static const int mdays[] = {31, 29, 31, 30, 31, 30,
-                                31, 31, 30, 31, 30, 31};
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
     int y, mo, dd, hh, mi, ss, i;
 
     if (strlen(t) != sizeof(shape) - 1)
         return 0;
     for (i = 0; shape[i]; i++)
-        if (shape[i] == 'd' ? !(t[i] >= '0' && t[i] <= '9')
-                            : t[i] != shape[i])
+        if (shape[i] == 'd' ? !(t[i] >= '0' && t[i] <= '9') : t[i] != shape[i])
             return 0;
 #define N2(p) ((t[p] - '0') * 10 + (t[(p) + 1] - '0'))
     y = N2(0) * 100 + N2(2);
@@ -687,8 +685,8 @@ static enum batch_status dec_event(struct dec *d, const char *line, size_t n)
     static const char *const keys[] = {
         "id",     "time",   "tz_offset", "kind",    "session",   "room",
         "ticket", "device", "operator",  "payload", "prev_hash", "hash"};
-    static const char *const texts[] = {"session", "room", "ticket",
-                                        "device", "operator"};
+    static const char *const texts[] = {"session", "room", "ticket", "device",
+                                        "operator"};
     const char **slots[5];
     struct chain_row r;
     json_error_t jerr;
@@ -723,7 +721,8 @@ static enum batch_status dec_event(struct dec *d, const char *line, size_t n)
         goto out;
     }
     if (get_text(j, "time", 32, 0, &r.time) == -1 || !time_valid(r.time)) {
-        bad(d, "event %" PRId64 ": time must be UTC as 2026-12-05T01:00:00.000Z",
+        bad(d,
+            "event %" PRId64 ": time must be UTC as 2026-12-05T01:00:00.000Z",
             r.id);
         goto out;
     }
@@ -754,8 +753,9 @@ static enum batch_status dec_event(struct dec *d, const char *line, size_t n)
     p = json_object_get(j, "payload");
     if (!json_is_string(p) || json_string_length(p) > BATCH_PAYLOAD_MAX ||
         strlen(json_string_value(p)) != json_string_length(p)) {
-        bad(d, "event %" PRId64 ": payload must be JSON text of at most %d "
-               "bytes, in a string",
+        bad(d,
+            "event %" PRId64 ": payload must be JSON text of at most %d "
+            "bytes, in a string",
             r.id, BATCH_PAYLOAD_MAX);
         goto out;
     }
@@ -771,20 +771,23 @@ static enum batch_status dec_event(struct dec *d, const char *line, size_t n)
     }
     if ((prev = get_hash(j, "prev_hash")) == NULL ||
         (hash = get_hash(j, "hash")) == NULL) {
-        bad(d, "event %" PRId64 ": prev_hash and hash must be 64 lower-case "
-               "hex digits",
+        bad(d,
+            "event %" PRId64 ": prev_hash and hash must be 64 lower-case "
+            "hex digits",
             r.id);
         goto out;
     }
     if (strcmp(prev, d->prev) != 0) {
-        bad(d, "event %" PRId64 ": prev_hash is not the hash of the event "
-               "before it: the chain is broken",
+        bad(d,
+            "event %" PRId64 ": prev_hash is not the hash of the event "
+            "before it: the chain is broken",
             r.id);
         goto out;
     }
     if (chain_row_hash(&r, prev, want) == -1 || strcmp(want, hash) != 0) {
-        bad(d, "event %" PRId64 ": its hash does not match its contents "
-               "(altered)",
+        bad(d,
+            "event %" PRId64 ": its hash does not match its contents "
+            "(altered)",
             r.id);
         goto out;
     }
@@ -815,7 +818,8 @@ static enum batch_status dec_line(struct dec *d, const char *line, size_t n)
                        (unsigned char)line[i]);
     if (!d->have_header)
         return dec_header(d, line, n);
-    if (!EVP_DigestUpdate(d->sha, line, n) || !EVP_DigestUpdate(d->sha, "\n", 1))
+    if (!EVP_DigestUpdate(d->sha, line, n) ||
+        !EVP_DigestUpdate(d->sha, "\n", 1))
         return err_set(d->e, EX_OSERR, "sha256"), BATCH_MALFORMED;
     return dec_event(d, line, n);
 }

@@ -32,23 +32,23 @@
 #include "record.h"
 
 #define BATCH_VERSION     1
-#define BATCH_ID_MAX      64      /* site and station ids, bytes */
-#define BATCH_FIELD_MAX   256     /* session, room, ticket, device, operator */
+#define BATCH_ID_MAX      64  /* site and station ids, bytes */
+#define BATCH_FIELD_MAX   256 /* session, room, ticket, device, operator */
 #define BATCH_KIND_MAX    48
 #define BATCH_PAYLOAD_MAX 8192    /* as the station's event log */
 #define BATCH_LINE_MAX    65536   /* one inflated line, without its LF */
 #define BATCH_EVENTS_MAX  1000000 /* events in one batch */
 #define BATCH_SIG_HEX     64
-#define BATCH_KEY_MIN     16      /* bytes of a station key, at least */
+#define BATCH_KEY_MIN     16 /* bytes of a station key, at least */
 #define BATCH_KEY_MAX     64
 
 struct batch_header {
     int version;
     char site[BATCH_ID_MAX + 1], station[BATCH_ID_MAX + 1];
-    int64_t seq;         /* 1, 2, 3, ... per station */
-    int64_t first_event; /* id of the first event line */
-    int64_t last_event;  /* id of the last */
-    int64_t count;       /* last_event - first_event + 1 */
+    int64_t seq;                              /* 1, 2, 3, ... per station */
+    int64_t first_event;                      /* id of the first event line */
+    int64_t last_event;                       /* id of the last */
+    int64_t count;                            /* last_event - first_event + 1 */
     char prev_chain_hash[CHAIN_HASH_HEX + 1]; /* prev_hash of first_event */
     char last_chain_hash[CHAIN_HASH_HEX + 1]; /* hash of last_event */
     char payload_sha256[CHAIN_HASH_HEX + 1];  /* of the inflated lines 2.. */

@@ -77,8 +77,8 @@ int chain_row_hash(const struct chain_row *r, const char *prev_hex,
         return -1;
     if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
         EVP_DigestUpdate(md, prev, sizeof(prev)) &&
-        chain_row_digest(md, r) == 0 &&
-        EVP_DigestFinal_ex(md, digest, &dlen) && dlen == 32) {
+        chain_row_digest(md, r) == 0 && EVP_DigestFinal_ex(md, digest, &dlen) &&
+        dlen == 32) {
         hex_encode(digest, dlen, out);
         rc = 0;
     }

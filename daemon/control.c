@@ -43,7 +43,7 @@ struct client {
     pid_t pid;
     int subscribed;
     int closing;
-    int eof; /* the peer closed its end: run what it sent, then close */
+    int eof;       /* the peer closed its end: run what it sent, then close */
     char room[17]; /* subscription filter, "" for all */
     struct client *next;
 };
@@ -442,8 +442,9 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 static void refuse(int fd, int code, const char *msg)
 {
     char line[256];
-    int n = snprintf(line, sizeof(line),
-                     "{\"ok\":false,\"error\":\"%s\",\"code\":%d}\n", msg, code);
+    int n =
+        snprintf(line, sizeof(line),
+                 "{\"ok\":false,\"error\":\"%s\",\"code\":%d}\n", msg, code);
 
     if (n > 0 && (size_t)n < sizeof(line) &&
         send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) == -1)

@@ -19,12 +19,12 @@
 /* A client's next request waits while this much is unread... */
 #define CONTROL_OUTPUT_PAUSE (256 * 1024)
 /* ...and a client that reads nothing of it for this long is dropped. */
-#define CONTROL_STALL_S 10
-#define CONTROL_CLIENTS_MAX 64
-#define CONTROL_ADMIN_SLOTS 4  /* of those, kept for administrators */
-#define CONTROL_LINES_PER_TURN 8 /* requests run per turn of the loop */
-#define CONTROL_IDLE_S 30 /* a client that sends nothing is closed */
-#define CONTROL_DRAIN_S 5 /* a closing client's last reply, at most */
+#define CONTROL_STALL_S        10
+#define CONTROL_CLIENTS_MAX    64
+#define CONTROL_ADMIN_SLOTS    4  /* of those, kept for administrators */
+#define CONTROL_LINES_PER_TURN 8  /* requests run per turn of the loop */
+#define CONTROL_IDLE_S         30 /* a client that sends nothing is closed */
+#define CONTROL_DRAIN_S        5  /* a closing client's last reply, at most */
 
 struct daemon;
 struct control;

@@ -307,7 +307,8 @@ static int daemon_lock(struct daemon *d, struct err *e)
         return err_errno(e, EX_OSERR, "lock file %s", path);
     }
     n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-    if (ftruncate(d->lockfd, 0) == -1 || pwrite(d->lockfd, pid, (size_t)n, 0) != n)
+    if (ftruncate(d->lockfd, 0) == -1 ||
+        pwrite(d->lockfd, pid, (size_t)n, 0) != n)
         log_warn("lock file %s: cannot write the pid", path);
     return 0;
 }

@@ -237,8 +237,8 @@ static int op_subscribe(struct ops_request *rq, json_t **reply, struct err *e)
             from = last - REPLAY_SCAN;
             r.complete = 0;
         }
-        if (event_foreach(rq->d->store, from, REPLAY_SCAN, replay_row, &r,
-                          e) == -1) {
+        if (event_foreach(rq->d->store, from, REPLAY_SCAN, replay_row, &r, e) ==
+            -1) {
             json_decref(r.arr);
             json_decref(extra);
             return -1;
@@ -438,8 +438,9 @@ static int commit_event(struct ops_request *rq, struct event *ev,
         else
             store_rollback(d->store);
     } else if (e->code == EX_TEMPFAIL) {
-        err_set(e, EX_TEMPFAIL, "the database is locked by another process: "
-                                "nothing recorded, try again");
+        err_set(e, EX_TEMPFAIL,
+                "the database is locked by another process: "
+                "nothing recorded, try again");
     }
     if (rc == 0) {
         daemon_published(d, ev);
@@ -590,11 +591,10 @@ static int op_incident_amend(struct ops_request *rq, json_t **reply,
     ev.room = f.room[0] ? f.room : NULL;
     ev.ticket = f.ticket[0] ? f.ticket : NULL;
     ev.operator_name = op;
-    if (commit_event(
-            rq, &ev,
-            json_pack("{s:I, s:s}", "amends", (json_int_t)f.id, "note",
-                      masked(mnote, sizeof(mnote), note)),
-            &out, e) == -1)
+    if (commit_event(rq, &ev,
+                     json_pack("{s:I, s:s}", "amends", (json_int_t)f.id, "note",
+                               masked(mnote, sizeof(mnote), note)),
+                     &out, e) == -1)
         return -1;
     return reply_ok(reply, json_pack("{s:o}", "event", out));
 }
@@ -685,9 +685,9 @@ static int list_page(struct ops_request *rq, const char *key, int incidents,
         json_decref(p.arr);
         return -1;
     }
-    return reply_ok(reply, json_pack("{s:o, s:I, s:b}", key, p.arr, "next",
-                                     (json_int_t)p.next, "more",
-                                     p.next < last));
+    return reply_ok(reply,
+                    json_pack("{s:o, s:I, s:b}", key, p.arr, "next",
+                              (json_int_t)p.next, "more", p.next < last));
 }
 
 static int op_incident_list(struct ops_request *rq, json_t **reply,
@@ -759,8 +759,7 @@ static int op_sync_now(struct ops_request *rq, json_t **reply, struct err *e)
     return reply_ok(reply, json_pack("{s:I}", "round", (json_int_t)round));
 }
 
-static int op_sync_status(struct ops_request *rq, json_t **reply,
-                          struct err *e)
+static int op_sync_status(struct ops_request *rq, json_t **reply, struct err *e)
 {
     json_t *j = sync_status(rq->d->sync, e);
 
@@ -856,9 +855,8 @@ static void recent_add(struct recent *r, int64_t id, json_t *j)
         return;
     }
     json_decref(r[ROOM_RECENT - 1].j);
-    for (at = ROOM_RECENT - 1; at > 0 && (r[at - 1].j == NULL ||
-                                          r[at - 1].id < id);
-         at--)
+    for (at = ROOM_RECENT - 1;
+         at > 0 && (r[at - 1].j == NULL || r[at - 1].id < id); at--)
         ;
     for (i = ROOM_RECENT - 1; i > at; i--)
         r[i] = r[i - 1];
@@ -904,16 +902,16 @@ static int room_seats(struct ops_request *rq, const struct session_row *s,
             ticket = masked;
         }
         if (expected <= ROOM_SEATS_MAX)
-            json_array_append_new(
-                seats, json_pack("{s:s, s:s, s:s, s:s, s:b}", "seat", seat,
-                                 "name", name, "ticket", ticket, "state",
-                                 state, "late", is_late));
+            json_array_append_new(seats, json_pack("{s:s, s:s, s:s, s:s, s:b}",
+                                                   "seat", seat, "name", name,
+                                                   "ticket", ticket, "state",
+                                                   state, "late", is_late));
         if (sqlite3_column_type(q, 6) != SQLITE_NULL)
             recent_add(recent, sqlite3_column_int64(q, 6),
                        json_pack("{s:I, s:s, s:s, s:s, s:b}", "id",
-                                 (json_int_t)sqlite3_column_int64(q, 6),
-                                 "time", store_col_text(q, 7), "seat", seat,
-                                 "name", name, "late", is_late));
+                                 (json_int_t)sqlite3_column_int64(q, 6), "time",
+                                 store_col_text(q, 7), "seat", seat, "name",
+                                 name, "late", is_late));
     }
     sqlite3_finalize(q);
     arr = json_array();
@@ -936,8 +934,7 @@ static int room_seats(struct ops_request *rq, const struct session_row *s,
     return 0;
 }
 
-static json_t *session_json(const struct session_row *s, time_t now,
-                            int sealed)
+static json_t *session_json(const struct session_row *s, time_t now, int sealed)
 {
     struct session_times t;
     char opens[6], start[6], cutoff[6], end[6];
@@ -948,15 +945,15 @@ static json_t *session_json(const struct session_row *s, time_t now,
     sitetime_hhmm(t.start, start);
     sitetime_hhmm(t.cutoff, cutoff);
     sitetime_hhmm(t.end, end);
-    state = now < t.opens ? "upcoming"
+    state = now < t.opens   ? "upcoming"
             : now < t.start ? "open"
             : now <= t.end  ? "under_way"
                             : "ended";
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
                      "code", s->code, "certificate", s->certificate, "level",
-                     s->level, "date", s->date, "opens", opens, "start",
-                     start, "cutoff", cutoff, "end", end, "state", state,
-                     "sealed", sealed);
+                     s->level, "date", s->date, "opens", opens, "start", start,
+                     "cutoff", cutoff, "end", end, "state", state, "sealed",
+                     sealed);
 }
 
 static json_t *room_devices(struct daemon *d, const char *room)
@@ -1002,8 +999,8 @@ static int op_room_state(struct ops_request *rq, json_t **reply, struct err *e)
     p.room = room;
     if (session_foreach(d->store, pick_room, &p, e) == -1)
         return -1;
-    st = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "room", room,
-                   "site", d->site.id, "site_name", d->site.name, "station",
+    st = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "room", room, "site",
+                   d->site.id, "site_name", d->site.name, "station",
                    d->site.station, "timezone", d->site.timezone, "policy",
                    config_policy_name(d->cfg.policy.mode), "last_event",
                    (json_int_t)last);

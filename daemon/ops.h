@@ -25,9 +25,9 @@ struct ops_request {
     enum control_role role;
     uid_t uid;
     const char *user; /* the uid's account name, "" when unknown */
-    json_t *req;   /* the request object (borrowed) */
-    int subscribe; /* out: the client subscribed */
-    char room[17]; /* out: its room filter */
+    json_t *req;      /* the request object (borrowed) */
+    int subscribe;    /* out: the client subscribed */
+    char room[17];    /* out: its room filter */
     /* out: stream messages to write after the reply (subscribe with
      * since), already as the client's role may see them; caller frees */
     json_t *replay;

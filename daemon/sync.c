@@ -37,8 +37,8 @@
 #include "sync.h"
 #include "../db/sync.h" /* the station's cursor (this file is sync.h's) */
 
-#define CHUNK           256  /* events encoded per turn of the loop */
-#define HTTP_TIMEOUT_S  60   /* one request, at most */
+#define CHUNK           256 /* events encoded per turn of the loop */
+#define HTTP_TIMEOUT_S  60  /* one request, at most */
 #define REPLY_MAX       65536
 #define LOCKED_RETRY_MS 200 /* a write found the database locked */
 #define BACKOFF_MIN_MS  2000
@@ -247,9 +247,9 @@ static void handle_reply(struct sync *s, int code, json_t *j)
             return;
         }
     }
-    snprintf(line, sizeof(line), "the office refused batch %" PRId64
-             " (HTTP %d): %s",
-             s->b.seq, code, msg ? msg : "no reason given");
+    snprintf(line, sizeof(line),
+             "the office refused batch %" PRId64 " (HTTP %d): %s", s->b.seq,
+             code, msg ? msg : "no reason given");
     end_round(s, 0, 0, line);
 }
 
@@ -403,8 +403,8 @@ static void plan(struct sync *s)
     long n;
     int rc;
 
-    if ((rc = sync_next(s->env.store, s->env.cfg->central.batch_max_events,
-                        0, &s->b, &e)) == -1) {
+    if ((rc = sync_next(s->env.store, s->env.cfg->central.batch_max_events, 0,
+                        &s->b, &e)) == -1) {
         if (e.code == EX_TEMPFAIL) {
             step_later(s, LOCKED_RETRY_MS);
             return;
@@ -555,9 +555,9 @@ void sync_replan(struct sync *s)
         return;
     at = (int64_t)sitetime_local(y, m, d, s->env.cfg->central.schedule) * 1000;
     if (at <= now + 1000)
-        at = (int64_t)sitetime_local(y, m, d + 1,
-                                     s->env.cfg->central.schedule) *
-             1000;
+        at =
+            (int64_t)sitetime_local(y, m, d + 1, s->env.cfg->central.schedule) *
+            1000;
     later(s->ev_schedule, at - now);
 }
 
@@ -578,8 +578,8 @@ struct sync *sync_new(const struct sync_env *env, struct err *e)
         err_set(e, EX_OSERR, "sync: timers");
         return NULL;
     }
-    if (configured(s) && (!batch_id_valid(env->site) ||
-                          !batch_id_valid(env->station)))
+    if (configured(s) &&
+        (!batch_id_valid(env->site) || !batch_id_valid(env->station)))
         log_warnx("sync: site '%s' / station '%s' cannot be sent (ids are "
                   "1-64 of A-Z a-z 0-9 . _ -)",
                   env->site, env->station);

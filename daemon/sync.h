@@ -32,7 +32,7 @@ struct sync_env {
     struct store *store;
     struct event_base *base;
     const struct clock *clock;
-    const struct config *cfg; /* [central]; read at each round */
+    const struct config *cfg;   /* [central]; read at each round */
     const char *site, *station; /* as the database names them */
 };
 

@@ -208,13 +208,11 @@ int sync_next(struct store *st, int max_events, int64_t after,
         b->last_event = b->first_event + max_events - 1;
     b->count = b->last_event - b->first_event + 1;
     if (b->first_event == 1) {
-        memcpy(b->prev_chain_hash, chain_zero_hash,
-               sizeof(b->prev_chain_hash));
+        memcpy(b->prev_chain_hash, chain_zero_hash, sizeof(b->prev_chain_hash));
     } else if ((rc = event_hash(st, b->first_event - 1, b->prev_chain_hash,
                                 e)) != 1) {
         return rc == -1 ? -1
-                        : err_set(e, EX_DATAERR,
-                                  "event %" PRId64 " is missing",
+                        : err_set(e, EX_DATAERR, "event %" PRId64 " is missing",
                                   b->first_event - 1);
     }
     return 1;
@@ -228,10 +226,9 @@ struct feed {
 static int feed_one(void *ud, const struct event *ev, struct err *e)
 {
     struct feed *f = ud;
-    struct chain_row r = {ev->id,       ev->time,   ev->tz_offset,
-                          ev->kind,     ev->session, ev->room,
-                          ev->ticket,   ev->device, ev->operator_name,
-                          ev->payload};
+    struct chain_row r = {
+        ev->id,   ev->time,   ev->tz_offset, ev->kind,          ev->session,
+        ev->room, ev->ticket, ev->device,    ev->operator_name, ev->payload};
 
     if (batch_enc_add(f->enc, &r, ev->prev_hash, ev->hash, e) == -1)
         return -1;

@@ -59,11 +59,11 @@ int sync_chain_has(struct store *st, int64_t id, const char *hash, char *why,
 
 /*
  * The next batch to send: the lowest numbered batch after seq `after`
- * (0: any) the office has not acknowledged (recorded = 1), else the bounds of a new one after the
- * last numbered batch (recorded = 0; seq, first_event, last_event, count
- * and prev_chain_hash filled; the rest once encoded).  Checks the cursor
- * against the chain first.  1 there is one, 0 nothing to send, -1 (with
- * EX_DATAERR when the database was restored or altered).
+ * (0: any) the office has not acknowledged (recorded = 1), else the bounds of a
+ * new one after the last numbered batch (recorded = 0; seq, first_event,
+ * last_event, count and prev_chain_hash filled; the rest once encoded).  Checks
+ * the cursor against the chain first.  1 there is one, 0 nothing to send, -1
+ * (with EX_DATAERR when the database was restored or altered).
  */
 int sync_next(struct store *st, int max_events, int64_t after,
               struct sync_batch *b, struct err *e);

@@ -94,15 +94,14 @@ static int sync_now_cmd(struct ctl *c, int argc, char **argv)
     if (json_is_true(json_object_get(last, "ok"))) {
         json_t *cur = json_object_get(reply, "cursor");
         if (!c->json)
-            printf("sent %lld batches, %lld events; the office holds events "
-                   "up to %lld (batch %lld)\n",
-                   (long long)json_integer_value(
-                       json_object_get(last, "batches")),
-                   (long long)json_integer_value(
-                       json_object_get(last, "events")),
-                   (long long)json_integer_value(
-                       json_object_get(cur, "last_event")),
-                   (long long)json_integer_value(json_object_get(cur, "seq")));
+            printf(
+                "sent %lld batches, %lld events; the office holds events "
+                "up to %lld (batch %lld)\n",
+                (long long)json_integer_value(json_object_get(last, "batches")),
+                (long long)json_integer_value(json_object_get(last, "events")),
+                (long long)json_integer_value(
+                    json_object_get(cur, "last_event")),
+                (long long)json_integer_value(json_object_get(cur, "seq")));
     } else {
         const char *msg = json_string_value(json_object_get(last, "error"));
         rc = ctl_failf(json_is_true(json_object_get(last, "refused"))
@@ -299,9 +298,8 @@ static int sync_export_cmd(struct ctl *c, const char *dir)
         after = b.seq;
         events += b.count;
         if (!c->json)
-            printf("%s\n",
-                   json_string_value(json_array_get(
-                       files, json_array_size(files) - 1)));
+            printf("%s\n", json_string_value(json_array_get(
+                               files, json_array_size(files) - 1)));
     }
     if (rc == 0 && c->json) {
         json_t *j = json_pack("{s:O, s:I, s:I}", "files", files, "batches",

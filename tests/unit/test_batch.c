@@ -38,8 +38,8 @@ static void make_chain(struct chain *c, int64_t first, const char *prev)
         struct chain_row *r = &c->r[i];
         memset(r, 0, sizeof(*r));
         r->id = first + i;
-        snprintf(c->times[i], sizeof(c->times[i]),
-                 "2026-12-05T01:00:%02d.000Z", i % 60);
+        snprintf(c->times[i], sizeof(c->times[i]), "2026-12-05T01:00:%02d.000Z",
+                 i % 60);
         r->time = c->times[i];
         r->tz_offset = 28800;
         r->kind = "checkin.accepted";
@@ -78,9 +78,8 @@ static unsigned char *gz(const void *text, size_t n, size_t *out)
     unsigned char *buf = malloc(cap);
 
     memset(&zs, 0, sizeof(zs));
-    assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, 31, 8,
-                                  Z_DEFAULT_STRATEGY),
-                     Z_OK);
+    assert_int_equal(
+        deflateInit2(&zs, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY), Z_OK);
     zs.next_in = (Bytef *)(uintptr_t)text;
     zs.avail_in = (uInt)n;
     zs.next_out = buf;
@@ -150,9 +149,16 @@ static enum batch_status decode(const void *body, size_t len, int64_t seq,
 
 static void test_worked_example(void **state)
 {
-    struct chain_row r = {1,    "2026-12-05T01:00:00.000Z", 28800,
-                          "checkin.accepted", "WEB-2026-12A", "101",
-                          "260000000001", NULL, NULL, "{\"seat\":\"01\"}"};
+    struct chain_row r = {1,
+                          "2026-12-05T01:00:00.000Z",
+                          28800,
+                          "checkin.accepted",
+                          "WEB-2026-12A",
+                          "101",
+                          "260000000001",
+                          NULL,
+                          NULL,
+                          "{\"seat\":\"01\"}"};
     char h[CHAIN_HASH_HEX + 1];
 
     (void)state;
@@ -175,17 +181,26 @@ static void test_doc_example(void **state)
         "\"last_chain_hash\":"
         "\"de11ad93be68c5306c99c52ce2654747722df41d952870b3e2c4fb2989de3392\","
         "\"payload_sha256\":"
-        "\"f4d01fafd134702462d7e6045b0908e4ff553222156fa19f5631c0061f152983\"}}\n"
+        "\"f4d01fafd134702462d7e6045b0908e4ff553222156fa19f5631c0061f152983\"}}"
+        "\n"
         "{\"id\":1,\"time\":\"2026-12-05T01:00:00.000Z\",\"tz_offset\":28800,"
         "\"kind\":\"checkin.accepted\",\"session\":\"WEB-2026-12A\",\"room\":"
         "\"101\",\"ticket\":\"260000000001\",\"device\":null,\"operator\":null,"
         "\"payload\":\"{\\\"seat\\\":\\\"01\\\"}\",\"prev_hash\":"
         "\"0000000000000000000000000000000000000000000000000000000000000000\","
         "\"hash\":"
-        "\"de11ad93be68c5306c99c52ce2654747722df41d952870b3e2c4fb2989de3392\"}\n";
-    struct chain_row r = {1,    "2026-12-05T01:00:00.000Z", 28800,
-                          "checkin.accepted", "WEB-2026-12A", "101",
-                          "260000000001", NULL, NULL, "{\"seat\":\"01\"}"};
+        "\"de11ad93be68c5306c99c52ce2654747722df41d952870b3e2c4fb2989de3392\"}"
+        "\n";
+    struct chain_row r = {1,
+                          "2026-12-05T01:00:00.000Z",
+                          28800,
+                          "checkin.accepted",
+                          "WEB-2026-12A",
+                          "101",
+                          "260000000001",
+                          NULL,
+                          NULL,
+                          "{\"seat\":\"01\"}"};
     const char *h =
         "de11ad93be68c5306c99c52ce2654747722df41d952870b3e2c4fb2989de3392";
     struct batch_enc *b;
@@ -227,9 +242,8 @@ static void test_roundtrip(void **state)
     assert_memory_equal(body, body2, len);
     /* one gzip member anyone inflates: header line, then NEV lines */
     text = inflate_all(body, len, &tlen);
-    assert_int_equal(strncmp((char *)text, "{\"batch\":{\"v\":1,\"site\":\"S1\"",
-                             27),
-                     0);
+    assert_int_equal(
+        strncmp((char *)text, "{\"batch\":{\"v\":1,\"site\":\"S1\"", 27), 0);
     {
         int lines = 0;
         for (size_t i = 0; i < tlen; i++)
@@ -237,11 +251,10 @@ static void test_roundtrip(void **state)
         assert_int_equal(lines, NEV + 1);
     }
     /* payload is the stored text, in a string */
-    assert_non_null(strstr((char *)text,
-                           "\"payload\":\"{\\\"seat\\\":\\\"01\\\","));
+    assert_non_null(
+        strstr((char *)text, "\"payload\":\"{\\\"seat\\\":\\\"01\\\","));
     assert_int_equal(batch_decode(body, len, NULL, "S1", "st1", 3,
-                                  &(struct batch_sink){on_header, on_event,
-                                                       &n},
+                                  &(struct batch_sink){on_header, on_event, &n},
                                   &got, &e),
                      BATCH_OK);
     assert_int_equal(decode(body, len, 3, &n, &e), BATCH_OK);
@@ -252,9 +265,9 @@ static void test_roundtrip(void **state)
     /* the request's headers must agree */
     assert_int_equal(decode(body, len, 4, &n, &e), BATCH_MALFORMED);
     assert_non_null(strstr(e.msg, "X-Examsite-Seq"));
-    assert_int_equal(batch_decode(body, len, NULL, "S2", NULL, -1, NULL, NULL,
-                                  &e),
-                     BATCH_MALFORMED);
+    assert_int_equal(
+        batch_decode(body, len, NULL, "S2", NULL, -1, NULL, NULL, &e),
+        BATCH_MALFORMED);
     /* continuing */
     {
         char why[256];
@@ -262,8 +275,8 @@ static void test_roundtrip(void **state)
                          1);
         assert_int_equal(batch_continues(&h, 9, c.prev[0], why, sizeof(why)),
                          0);
-        assert_int_equal(
-            batch_continues(&h, 10, c.hash[0], why, sizeof(why)), 0);
+        assert_int_equal(batch_continues(&h, 10, c.hash[0], why, sizeof(why)),
+                         0);
     }
     free(text);
     free(body);
@@ -286,10 +299,9 @@ static void test_signature(void **state)
     assert_false(batch_sig_ok(key, sizeof(key), "abc", 3, "00"));
     assert_false(batch_sig_ok(key, sizeof(key), "abc", 3, NULL));
     assert_int_equal(batch_key_parse("0011", 4, key, sizeof(key), &e), -1);
-    assert_int_equal(
-        batch_key_parse("000102030405060708090a0b0c0d0e0f\n", 33, key,
-                        sizeof(key), &e),
-        16);
+    assert_int_equal(batch_key_parse("000102030405060708090a0b0c0d0e0f\n", 33,
+                                     key, sizeof(key), &e),
+                     16);
 }
 
 /* Re-encode the inflated text with one substitution, as an attacker or a
@@ -338,7 +350,8 @@ static void test_refusals(void **state)
     assert_int_equal(decode_text((char *)text, &e), BATCH_OK);
 
     /* a payload altered, hash kept */
-    bad = subst((char *)text, "\\\"seat\\\":\\\"02\\\"", "\\\"seat\\\":\\\"09\\\"");
+    bad = subst((char *)text, "\\\"seat\\\":\\\"02\\\"",
+                "\\\"seat\\\":\\\"09\\\"");
     assert_int_equal(decode_text(bad, &e), BATCH_MALFORMED);
     assert_non_null(strstr(e.msg, "altered"));
     free(bad);
@@ -423,9 +436,9 @@ static void test_limits(void **state)
     line[BATCH_LINE_MAX + 8] = '\n';
     line[BATCH_LINE_MAX + 9] = '\0';
     body = gz(line, BATCH_LINE_MAX + 9, &len);
-    assert_int_equal(batch_decode(body, len, NULL, NULL, NULL, -1, NULL, NULL,
-                                  &e),
-                     BATCH_MALFORMED);
+    assert_int_equal(
+        batch_decode(body, len, NULL, NULL, NULL, -1, NULL, NULL, &e),
+        BATCH_MALFORMED);
     assert_non_null(strstr(e.msg, "line 1: over"));
     free(body);
     free(line);
@@ -434,21 +447,21 @@ static void test_limits(void **state)
     body = gz(zeros, n, &len);
     free(zeros);
     assert_true(len < n / 500);
-    assert_int_equal(batch_decode(body, len, NULL, NULL, NULL, -1, NULL, NULL,
-                                  &e),
-                     BATCH_TOO_LARGE);
+    assert_int_equal(
+        batch_decode(body, len, NULL, NULL, NULL, -1, NULL, NULL, &e),
+        BATCH_TOO_LARGE);
     /* and by the inflated size, with the ratio out of the way */
     batch_limits_default(&lim);
     lim.max_ratio = 1u << 30;
     lim.max_inflated = 32768;
-    assert_int_equal(batch_decode(body, len, &lim, NULL, NULL, -1, NULL, NULL,
-                                  &e),
-                     BATCH_TOO_LARGE);
+    assert_int_equal(
+        batch_decode(body, len, &lim, NULL, NULL, -1, NULL, NULL, &e),
+        BATCH_TOO_LARGE);
     /* and by the compressed size */
     lim.max_body = 100;
-    assert_int_equal(batch_decode(body, len, &lim, NULL, NULL, -1, NULL, NULL,
-                                  &e),
-                     BATCH_TOO_LARGE);
+    assert_int_equal(
+        batch_decode(body, len, &lim, NULL, NULL, -1, NULL, NULL, &e),
+        BATCH_TOO_LARGE);
     free(body);
 }
 
