@@ -191,13 +191,10 @@ static int candidate_conflict(struct store *st, const struct candidate *c,
                    c->session, c->room);
 }
 
-int candidate_put(struct store *st, const struct candidate *c, struct err *e)
+/* The seven columns of a candidate row, in the order both statements
+ * name them. */
+static void bind_candidate(sqlite3_stmt *q, const struct candidate *c)
 {
-    sqlite3_stmt *q;
-    int rc;
-
-    if ((q = store_stmt(st, SQL_INSERT, e)) == NULL)
-        return -1;
     store_bind_text(q, 1, c->ticket);
     store_bind_text(q, 2, c->name);
     bind_hash(q, 3, c->id_hash);
@@ -205,6 +202,16 @@ int candidate_put(struct store *st, const struct candidate *c, struct err *e)
     store_bind_text(q, 5, c->session);
     store_bind_text(q, 6, c->room);
     store_bind_text(q, 7, c->seat);
+}
+
+int candidate_put(struct store *st, const struct candidate *c, struct err *e)
+{
+    sqlite3_stmt *q;
+    int rc;
+
+    if ((q = store_stmt(st, SQL_INSERT, e)) == NULL)
+        return -1;
+    bind_candidate(q, c);
     rc = sqlite3_step(q);
     sqlite3_reset(q);
     if (rc == SQLITE_DONE)
@@ -231,13 +238,7 @@ int candidate_update(struct store *st, const struct candidate *c, struct err *e)
 
     if ((q = store_stmt(st, SQL_UPDATE, e)) == NULL)
         return -1;
-    store_bind_text(q, 1, c->ticket);
-    store_bind_text(q, 2, c->name);
-    bind_hash(q, 3, c->id_hash);
-    store_bind_text(q, 4, c->id_last4);
-    store_bind_text(q, 5, c->session);
-    store_bind_text(q, 6, c->room);
-    store_bind_text(q, 7, c->seat);
+    bind_candidate(q, c);
     rc = sqlite3_step(q);
     sqlite3_reset(q);
     if (rc == SQLITE_DONE)

@@ -17,12 +17,7 @@ t_tmpdir
 [ -n "${T_KEEP:-}" ] && t_on_exit "rm -rf '$T_KEEP'; cp -r '$T' '$T_KEEP'"
 . "$TOP/tests/data/daemon/lib-daemon.sh"
 
-for tool in jq sqlite3 socat; do
-    if ! command -v $tool >/dev/null; then
-        t_fail "needs $tool" "install it (scripts/install-deps)"
-        t_done
-    fi
-done
+t_needs jq sqlite3 socat
 clock_faked || {
     t_fail "needs libfaketime" "install faketime (scripts/install-deps)"
     t_done

@@ -18,16 +18,7 @@ t_tmpdir
 [ -n "${T_KEEP:-}" ] && t_on_exit "rm -rf '$T_KEEP'; cp -r '$T' '$T_KEEP'"
 . "$TOP/tests/data/daemon/lib-daemon.sh"
 
-for tool in jq sqlite3 socat setpriv groupadd; do
-    if ! command -v $tool >/dev/null; then
-        t_fail "needs $tool" "install it (scripts/install-deps)"
-        t_done
-    fi
-done
-if [ "$(id -u)" -ne 0 ]; then
-    t_fail "needs root" "setpriv and groupadd"
-    t_done
-fi
+t_needs --root jq sqlite3 socat setpriv groupadd
 chmod 755 "$T"   # clients as uid 65534 reach the socket
 
 # --- throwaway groups ---------------------------------------------------------

@@ -20,30 +20,10 @@ t_tmpdir
 [ -n "${T_KEEP:-}" ] && t_on_exit "rm -rf '$T_KEEP'; cp -r '$T' '$T_KEEP'"
 . "$TOP/tests/data/daemon/lib-daemon.sh"
 
-for tool in jq sqlite3 socat setpriv groupadd; do
-    if ! command -v $tool >/dev/null; then
-        t_fail "needs $tool" "install it (scripts/install-deps)"
-        t_done
-    fi
-done
-if [ "$(id -u)" -ne 0 ]; then
-    t_fail "needs root" "setpriv and groupadd"
-    t_done
-fi
+t_needs --root jq sqlite3 socat setpriv groupadd
 chmod 755 "$T"
 
-G=exi$$
-for r in kiosk operator; do
-    groupadd -f "$G-$r" || t_fail "groupadd $G-$r" ""
-    t_on_exit "groupdel $G-$r"
-done
-gid() { getent group "$G-$1" | cut -d: -f3; }
-# as ROLE CMD...: CMD as uid 65534 in the group of ROLE.
-as() {
-    local role=$1
-    shift
-    setpriv --reuid=65534 --regid=65534 --groups="$(gid "$role")" "$@"
-}
+roles_setup kiosk operator
 # xctl ROLE ARGS...: examctl as ROLE on this site, bounded in time.
 xctl() {
     local role=$1

@@ -59,6 +59,25 @@ t_kill_child() {
     return 0
 }
 
+# t_needs [--root] TOOL...: each TOOL on the PATH (and root, with --root),
+# or one failure saying what to install, and the script ends there.
+t_needs() {
+    local tool
+    if [ "${1:-}" = --root ]; then
+        shift
+        if [ "$(id -u)" -ne 0 ]; then
+            t_fail "needs root" "it runs clients as other users"
+            t_done
+        fi
+    fi
+    for tool in "$@"; do
+        if ! command -v "$tool" >/dev/null; then
+            t_fail "needs $tool" "install it (scripts/install-deps)"
+            t_done
+        fi
+    done
+}
+
 t_on_exit() {
     T_CLEANUP+=("$1")
 }
