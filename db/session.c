@@ -81,6 +81,23 @@ int session_equal(const struct session_row *a, const struct session_row *b)
            a->late_after == b->late_after && a->published == b->published;
 }
 
+/* The ten columns of a session row, in the order both statements name
+ * them (an unknown published count stays NULL). */
+static void bind_session(sqlite3_stmt *q, const struct session_row *s)
+{
+    store_bind_text(q, 1, s->code);
+    store_bind_text(q, 2, s->certificate);
+    store_bind_text(q, 3, s->level);
+    store_bind_text(q, 4, s->organisation);
+    store_bind_text(q, 5, s->date);
+    sqlite3_bind_int(q, 6, s->start_min);
+    sqlite3_bind_int(q, 7, s->end_min);
+    sqlite3_bind_int(q, 8, s->opens_before);
+    sqlite3_bind_int(q, 9, s->late_after);
+    if (s->published >= 0)
+        sqlite3_bind_int(q, 10, s->published);
+}
+
 static const char *SQL_INSERT = "INSERT INTO session (" SESSION_COLS
                                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
@@ -101,17 +118,7 @@ int session_put(struct store *st, const struct session_row *s, struct err *e)
     }
     if ((q = store_stmt(st, SQL_INSERT, e)) == NULL)
         return -1;
-    store_bind_text(q, 1, s->code);
-    store_bind_text(q, 2, s->certificate);
-    store_bind_text(q, 3, s->level);
-    store_bind_text(q, 4, s->organisation);
-    store_bind_text(q, 5, s->date);
-    sqlite3_bind_int(q, 6, s->start_min);
-    sqlite3_bind_int(q, 7, s->end_min);
-    sqlite3_bind_int(q, 8, s->opens_before);
-    sqlite3_bind_int(q, 9, s->late_after);
-    if (s->published >= 0)
-        sqlite3_bind_int(q, 10, s->published);
+    bind_session(q, s);
     rc = sqlite3_step(q);
     sqlite3_reset(q);
     if (rc != SQLITE_DONE)
@@ -131,17 +138,7 @@ int session_update(struct store *st, const struct session_row *s, struct err *e)
 
     if ((q = store_stmt(st, SQL_UPDATE, e)) == NULL)
         return -1;
-    store_bind_text(q, 1, s->code);
-    store_bind_text(q, 2, s->certificate);
-    store_bind_text(q, 3, s->level);
-    store_bind_text(q, 4, s->organisation);
-    store_bind_text(q, 5, s->date);
-    sqlite3_bind_int(q, 6, s->start_min);
-    sqlite3_bind_int(q, 7, s->end_min);
-    sqlite3_bind_int(q, 8, s->opens_before);
-    sqlite3_bind_int(q, 9, s->late_after);
-    if (s->published >= 0)
-        sqlite3_bind_int(q, 10, s->published);
+    bind_session(q, s);
     rc = sqlite3_step(q);
     sqlite3_reset(q);
     if (rc != SQLITE_DONE)

@@ -145,4 +145,12 @@ int ctl_device(struct ctl *c, int argc, char **argv); /* ctl_device.c */
 int ctl_reload(struct ctl *c, int argc, char **argv); /* ctl_client.c */
 int ctl_sync(struct ctl *c, int argc, char **argv);   /* ctl_sync.c */
 
+/*
+ * End a correction's transaction on st (roster withdraw, session change):
+ * roll back when nothing changed, else commit and tell a running daemon.
+ * st is closed either way.  0, or -1 with e (nothing changed).
+ */
+int ctl_correction_commit(struct ctl *c, struct store *st, int unchanged,
+                          struct err *e);
+
 #endif

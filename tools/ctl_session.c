@@ -389,15 +389,8 @@ static int cmd_session_change(struct ctl *c, int argc, char **argv)
         store_close(st); /* rolls back: nothing changed */
         return ctl_fail(&e);
     }
-    if (out.unchanged) {
-        store_rollback(st);
-    } else if (store_commit(st, &e) == -1) {
-        store_close(st);
+    if (ctl_correction_commit(c, st, out.unchanged, &e) == -1)
         return ctl_fail(&e);
-    }
-    store_close(st);
-    if (!out.unchanged)
-        ctl_tell_daemon(c); /* it re-plans its windows and timers */
     if (c->json) {
         json_t *j = json_pack("{s:s, s:b, s:b}", "session", after.code,
                               "changed", !out.unchanged, "forced", out.forced);

@@ -350,3 +350,18 @@ int main(int argc, char **argv)
         }
     return ctl_usagef(NULL, "unknown command '%s'", argv[0]);
 }
+
+int ctl_correction_commit(struct ctl *c, struct store *st, int unchanged,
+                          struct err *e)
+{
+    if (unchanged) {
+        store_rollback(st); /* nothing to record */
+    } else if (store_commit(st, e) == -1) {
+        store_close(st);
+        return -1;
+    }
+    store_close(st);
+    if (!unchanged)
+        ctl_tell_daemon(c); /* it re-plans its windows and readers */
+    return 0;
+}
