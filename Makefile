@@ -6,7 +6,7 @@
 #   make bench      benchmarks against baselines measured in the same run
 #   make fuzz       libFuzzer targets for FUZZ_SECONDS each
 #   make install    PREFIX=/usr DESTDIR=...
-#   make check-systemd  the units under a real systemd (nspawn)
+#   make check-systemd  the packages under a real systemd (nspawn)
 #   make deb        Debian packages examsite, examsite-central into build/deb/
 
 PREFIX   ?= /usr/local
@@ -227,7 +227,8 @@ fuzz: deps
 install: all
 	scripts/install-files "$(DESTDIR)" "$(PREFIX)" "$(B)"
 
-check-systemd: deps all
+# The packages of make deb, installed and upgraded under systemd in nspawn.
+check-systemd: deps deb
 	scripts/check-systemd
 
 # debian/ built from a copy of the tree; the packages land in build/deb/.
