@@ -95,8 +95,8 @@ int office_missed(void *arg, const char *since)
 
 static int wants_csv(struct evhttp_request *req, const struct office_query *q)
 {
-    const char *accept = evhttp_find_header(
-        evhttp_request_get_input_headers(req), "Accept");
+    const char *accept =
+        evhttp_find_header(evhttp_request_get_input_headers(req), "Accept");
 
     if (q->format != NULL)
         return strcmp(q->format, "csv") == 0;
@@ -194,8 +194,8 @@ static void biweekly(struct office *o, struct evhttp_request *req,
         char file[80];
         text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
         snprintf(file, sizeof(file), "%s.json", name);
-        reply_text(req, 200, "application/json", text,
-                   text ? strlen(text) : 0, q->format ? file : NULL);
+        reply_text(req, 200, "application/json", text, text ? strlen(text) : 0,
+                   q->format ? file : NULL);
         free(text);
     } else {
         send_report(req, 1, j, biweekly_csv, name);
@@ -203,8 +203,8 @@ static void biweekly(struct office *o, struct evhttp_request *req,
     json_decref(j);
 }
 
-int office_api(struct office *o, struct evhttp_request *req,
-               const char *path, const char *query)
+int office_api(struct office *o, struct evhttp_request *req, const char *path,
+               const char *query)
 {
     static const struct {
         const char *path, *allowed;

@@ -242,8 +242,8 @@ static int copy_others(const char *path, const char *name, FILE *out,
     return 0;
 }
 
-int users_passwd(const char *path, const char *name, FILE *in,
-                 int iterations, struct err *e)
+int users_passwd(const char *path, const char *name, FILE *in, int iterations,
+                 struct err *e)
 {
     char pw[AUTH_PASSWORD_MAX + 2], tmp[4096], salt_hex[2 * SALT_LEN + 1],
         hash_hex[2 * HASH_LEN + 1];

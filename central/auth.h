@@ -38,7 +38,7 @@ int users_check(const struct users *u, const char *authorization,
 
 /* Set NAME's password (read from in, one line) in path, creating the
  * file (0600) if needed; other users' lines are kept.  0 or -1. */
-int users_passwd(const char *path, const char *name, FILE *in,
-                 int iterations, struct err *e);
+int users_passwd(const char *path, const char *name, FILE *in, int iterations,
+                 struct err *e);
 
 #endif

@@ -48,10 +48,10 @@ static void sum_into(json_t *tot, json_t *x)
             json_integer(json_integer_value(json_object_get(tot, k[i])) +
                          json_integer_value(json_object_get(x, k[i]))));
     json_object_foreach(json_object_get(x, "incidents"), kind, v)
-        json_object_set_new(inc, kind,
-                            json_integer(json_integer_value(
-                                             json_object_get(inc, kind)) +
-                                         json_integer_value(v)));
+        json_object_set_new(
+            inc, kind,
+            json_integer(json_integer_value(json_object_get(inc, kind)) +
+                         json_integer_value(v)));
 }
 
 /* the flags of an exam (its verdicts that are not green) into flags */
@@ -66,8 +66,8 @@ static void exam_flags(json_t *flags, json_t *x)
             0)
             continue;
         json_array_append_new(
-            flags, json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O}",
-                             "date", json_object_get(x, "date"), "site",
+            flags, json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O}", "date",
+                             json_object_get(x, "date"), "site",
                              json_object_get(x, "site"), "session",
                              json_object_get(x, "session"), "certificate",
                              json_object_get(x, "certificate"), "code",
@@ -79,8 +79,7 @@ static void exam_flags(json_t *flags, json_t *x)
 }
 
 json_t *biweekly_build(struct cstore *st, const struct profile *pr,
-                       const struct period *p, const char *today,
-                       struct err *e)
+                       const struct period *p, const char *today, struct err *e)
 {
     struct missed_arg ma = {st, pr, today};
     json_t *ov = report_overview(st, pr, missed_cb, &ma, e), *x, *pl;
@@ -123,14 +122,14 @@ json_t *biweekly_build(struct cstore *st, const struct profile *pr,
         if (held)
             json_array_append_new(
                 pilots, json_pack("{s:O, s:O, s:O}", "certificate",
-                                  json_object_get(pl, "certificate"),
-                                  "status", json_object_get(pl, "status"),
-                                  "verdicts", json_object_get(pl, "verdicts")));
+                                  json_object_get(pl, "certificate"), "status",
+                                  json_object_get(pl, "status"), "verdicts",
+                                  json_object_get(pl, "verdicts")));
     }
     x = json_pack("{s:{s:s, s:s}, s:O, s:o, s:o, s:o, s:o}", "period", "start",
-                  p->start, "end", p->end, "profile", json_object_get(ov, "profile"),
-                  "totals", tot, "exams", exams, "flags", flags, "pilots",
-                  pilots);
+                  p->start, "end", p->end, "profile",
+                  json_object_get(ov, "profile"), "totals", tot, "exams", exams,
+                  "flags", flags, "pilots", pilots);
     json_decref(ov);
     return x;
 }
@@ -170,9 +169,9 @@ int biweekly_generate(struct cstore *st, const struct profile *pr,
 static int kept_cb(void *arg, const struct cstore_biweekly *b, struct err *e)
 {
     (void)e;
-    json_object_set_new(arg, b->period_end,
-                        json_pack("{s:s, s:s}", "generated", b->generated,
-                                  "how", b->how));
+    json_object_set_new(
+        arg, b->period_end,
+        json_pack("{s:s, s:s}", "generated", b->generated, "how", b->how));
     return 0;
 }
 
@@ -268,16 +267,15 @@ static json_t *walk(const struct profile *pr, json_t *k, const char *since,
                        gen);
         counted = start[0] != '\0' && strcmp(due, start) >= 0;
         json_array_append_new(
-            list,
-            json_pack("{s:s, s:s, s:s, s:o, s:o, s:b, s:b}", "start", p.start,
-                      "end", p.end, "due", due, "generated",
-                      got ? json_copy(json_object_get(got, "generated"))
-                          : json_null(),
-                      "how",
-                      got ? json_copy(json_object_get(got, "how"))
-                          : json_null(),
-                      "on_time", got != NULL && strcmp(gen, due) <= 0,
-                      "counted", counted));
+            list, json_pack("{s:s, s:s, s:s, s:o, s:o, s:b, s:b}", "start",
+                            p.start, "end", p.end, "due", due, "generated",
+                            got ? json_copy(json_object_get(got, "generated"))
+                                : json_null(),
+                            "how",
+                            got ? json_copy(json_object_get(got, "how"))
+                                : json_null(),
+                            "on_time", got != NULL && strcmp(gen, due) <= 0,
+                            "counted", counted));
         if (period_next(pr->report_days, &p, &p) == -1)
             break;
     }
@@ -396,11 +394,27 @@ time_t biweekly_next_due(const struct profile *pr, time_t now)
 
 char *biweekly_csv(const json_t *r)
 {
-    static const char *const head[] = {
-        "period_start", "period_end", "date", "site", "session",
-        "certificate", "level", "published", "expected", "present", "late",
-        "absent", "attendance_rate", "incidents", "with_result", "passed",
-        "pass_rate", "status", "flags_zh", "flags_en", NULL};
+    static const char *const head[] = {"period_start",
+                                       "period_end",
+                                       "date",
+                                       "site",
+                                       "session",
+                                       "certificate",
+                                       "level",
+                                       "published",
+                                       "expected",
+                                       "present",
+                                       "late",
+                                       "absent",
+                                       "attendance_rate",
+                                       "incidents",
+                                       "with_result",
+                                       "passed",
+                                       "pass_rate",
+                                       "status",
+                                       "flags_zh",
+                                       "flags_en",
+                                       NULL};
     const char *const *h;
     json_t *p = json_object_get(r, "period"), *x, *v;
     struct csvout b;
@@ -428,9 +442,9 @@ char *biweekly_csv(const json_t *r)
         csvout_num(&b, json_object_get(x, "absent"));
         csvout_num(&b, json_object_get(x, "attendance_rate"));
         json_object_foreach(json_object_get(x, "incidents"), k, v)
-            snprintf(inc + strlen(inc), sizeof(inc) - strlen(inc), "%s%s %s:%lld",
-                     inc[0] ? "; " : "", exams_incident_zh(k), k,
-                     (long long)json_integer_value(v));
+            snprintf(inc + strlen(inc), sizeof(inc) - strlen(inc),
+                     "%s%s %s:%lld", inc[0] ? "; " : "", exams_incident_zh(k),
+                     k, (long long)json_integer_value(v));
         csvout_text(&b, inc);
         csvout_num(&b, json_object_get(x, "with_result"));
         csvout_num(&b, json_object_get(x, "passed"));
@@ -439,9 +453,11 @@ char *biweekly_csv(const json_t *r)
         json_array_foreach(json_object_get(x, "verdicts"), j, v)
         {
             snprintf(zh + strlen(zh), sizeof(zh) - strlen(zh), "%s%s",
-                     zh[0] ? "; " : "", json_string_value(json_object_get(v, "zh")));
+                     zh[0] ? "; " : "",
+                     json_string_value(json_object_get(v, "zh")));
             snprintf(en + strlen(en), sizeof(en) - strlen(en), "%s%s",
-                     en[0] ? "; " : "", json_string_value(json_object_get(v, "en")));
+                     en[0] ? "; " : "",
+                     json_string_value(json_object_get(v, "en")));
         }
         csvout_text(&b, zh);
         csvout_text(&b, en);

@@ -386,8 +386,8 @@ static int pg_result_put(struct cstore *cs, const struct cstore_result *r,
                          struct err *e)
 {
     char passed[4], line[16];
-    const char *v[8] = {r->site,   r->session,     r->ticket, r->score,
-                        passed,    r->file_sha256, line,      r->imported};
+    const char *v[8] = {r->site, r->session,     r->ticket, r->score,
+                        passed,  r->file_sha256, line,      r->imported};
 
     snprintf(passed, sizeof(passed), "%d", r->passed ? 1 : 0);
     snprintf(line, sizeof(line), "%d", r->line);
@@ -475,10 +475,9 @@ static int pg_biweekly_rows(struct cstore *cs, const char *period_end,
 }
 
 static const struct cstore_ops pg_ops = {
-    "postgresql",    pg_close,         pg_begin,      pg_commit,
-    pg_rollback,     pg_cursor_get,    pg_batch_get,  pg_event_add,
-    pg_batch_put,    pg_rows,          pg_result_put, pg_results,
-    pg_biweekly_put, pg_biweekly_rows, pg_count,
+    "postgresql",  pg_close,     pg_begin,        pg_commit,        pg_rollback,
+    pg_cursor_get, pg_batch_get, pg_event_add,    pg_batch_put,     pg_rows,
+    pg_result_put, pg_results,   pg_biweekly_put, pg_biweekly_rows, pg_count,
 };
 
 static int pg_migrate(struct pg *p, struct err *e)

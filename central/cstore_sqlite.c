@@ -451,10 +451,9 @@ static int sq_biweekly_rows(struct cstore *cs, const char *period_end,
 }
 
 static const struct cstore_ops sq_ops = {
-    "sqlite",      sq_close,        sq_begin,        sq_commit,
-    sq_rollback,   sq_cursor_get,   sq_batch_get,    sq_event_add,
-    sq_batch_put,  sq_rows,         sq_result_put,   sq_results,
-    sq_biweekly_put, sq_biweekly_rows, sq_count,
+    "sqlite",      sq_close,     sq_begin,        sq_commit,        sq_rollback,
+    sq_cursor_get, sq_batch_get, sq_event_add,    sq_batch_put,     sq_rows,
+    sq_result_put, sq_results,   sq_biweekly_put, sq_biweekly_rows, sq_count,
 };
 
 /* Apply the migrations not yet applied, each in its own transaction. */

@@ -50,7 +50,8 @@ static const char usage_text[] =
     "--keys FILE\n"
     "                   [--tls-cert FILE --tls-key FILE] [--max-body BYTES]\n"
     "                   [--max-inflated BYTES] [--max-ratio N] [--debug]\n"
-    "                   [--users FILE] [--profile NAME|FILE] [--timezone ZONE]\n"
+    "                   [--users FILE] [--profile NAME|FILE] [--timezone "
+    "ZONE]\n"
     "       examcentral --store STORE [--profile P] [--timezone Z] COMMAND\n"
     "commands:\n"
     "  report attendance --date YYYY-MM-DD [--csv|--json]\n"
@@ -196,10 +197,8 @@ static void request_cb(struct evhttp_request *req, void *arg)
         reply_error(req, 404, "no such resource");
     } else if (!office_user(c, req)) {
         ;
-    } else if (!office_api(&c->office, req, path,
-                           evhttp_uri_get_query(uri)) &&
-               !office_page(&c->office, req, path,
-                            evhttp_uri_get_query(uri))) {
+    } else if (!office_api(&c->office, req, path, evhttp_uri_get_query(uri)) &&
+               !office_page(&c->office, req, path, evhttp_uri_get_query(uri))) {
         reply_error(req, 404, "no such resource");
     }
     json_decref(reply);
@@ -365,8 +364,8 @@ int main(int argc, char **argv)
     struct err e;
 
     batch_limits_default(&c.lim);
-    while ((ch = getopt_long(argc, argv, "+l:s:k:C:K:b:i:r:u:P:z:dh", opts, NULL)) !=
-           -1) {
+    while ((ch = getopt_long(argc, argv, "+l:s:k:C:K:b:i:r:u:P:z:dh", opts,
+                             NULL)) != -1) {
         switch (ch) {
         case 'l':
             listen = optarg;
@@ -437,8 +436,7 @@ int main(int argc, char **argv)
             return e.code;
         }
         rc = argv[optind][1] == 'e' && argv[optind][2] == 'p'
-                 ? cmd_report(c.store, &c.profile, argc - optind,
-                              argv + optind)
+                 ? cmd_report(c.store, &c.profile, argc - optind, argv + optind)
                  : cmd_results(c.store, argc - optind, argv + optind);
         cstore_close(c.store);
         return rc;

@@ -60,7 +60,8 @@ static int on_session(void *arg, const struct cstore_row *r, struct err *e)
 static void count_in(json_t *o, const char *name, json_int_t by)
 {
     json_object_set_new(
-        o, name, json_integer(json_integer_value(json_object_get(o, name)) + by));
+        o, name,
+        json_integer(json_integer_value(json_object_get(o, name)) + by));
 }
 
 static void incident(json_t *s, json_t *room, const struct cstore_row *r)
@@ -78,9 +79,10 @@ static void incident(json_t *s, json_t *room, const struct cstore_row *r)
     count_in(exams_obj(room, "incidents"), kind, 1);
     if (strcmp(kind, "late") == 0 && r->ticket)
         json_object_set_new(exams_obj(room, "late"), r->ticket, json_true());
-    item = json_pack("{s:s, s:s, s:s, s:s, s:s}", "room", r->room ? r->room : "",
-                     "ticket", r->ticket ? r->ticket : "", "kind", kind, "seat",
-                     seat ? seat : "", "note", "");
+    item =
+        json_pack("{s:s, s:s, s:s, s:s, s:s}", "room", r->room ? r->room : "",
+                  "ticket", r->ticket ? r->ticket : "", "kind", kind, "seat",
+                  seat ? seat : "", "note", "");
     /* a note is typed by a person: mask anything shaped like an ID number */
     if (note != NULL && (masked = strdup(note)) != NULL) {
         idnumber_redact(masked);
@@ -194,7 +196,7 @@ const char *exams_incident_zh(const char *kind)
     static const struct {
         const char *kind, *zh;
     } names[] = {
-        {"late", "迟到"},      {"absent", "缺考"},   {"exit", "离场"},
+        {"late", "迟到"},      {"absent", "缺考"},     {"exit", "离场"},
         {"reentry", "再入场"}, {"device", "设备故障"}, {"other", "其他"},
     };
     static const char *const v_zh[] = {"违纪V1", "违纪V2", "违纪V3",

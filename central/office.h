@@ -33,12 +33,12 @@ int office_query_parse(const char *query, const char *allowed,
 void office_query_free(struct office_query *q);
 
 /* The reports API (GET /v1/reports/...): 1 handled, 0 not one. */
-int office_api(struct office *o, struct evhttp_request *req,
-               const char *path, const char *query);
+int office_api(struct office *o, struct evhttp_request *req, const char *path,
+               const char *query);
 
 /* The page (GET /, /exam, /biweekly, /office.css): 1 handled, 0 not. */
-int office_page(struct office *o, struct evhttp_request *req,
-                const char *path, const char *query);
+int office_page(struct office *o, struct evhttp_request *req, const char *path,
+                const char *query);
 
 /* Biweekly reports missed since a date, for report_pilots (arg: the
  * office). */

@@ -23,7 +23,6 @@ struct parse {
     char why[200];
 };
 
-
 /* The integer keys: where each goes and its range. */
 static const struct ikey {
     const char *sec, *key;
@@ -188,7 +187,8 @@ int profile_pick(const char *spec, struct profile *p, struct err *e)
 {
     size_t i, n = strlen(spec);
 
-    if (strchr(spec, '/') != NULL || (n > 4 && strcmp(spec + n - 4, ".ini") == 0))
+    if (strchr(spec, '/') != NULL ||
+        (n > 4 && strcmp(spec + n - 4, ".ini") == 0))
         return profile_file(spec, p, e);
     for (i = 0; i < profile_count(); i++)
         if (strcmp(profile_name(i), spec) == 0)

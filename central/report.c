@@ -34,8 +34,8 @@ static void add_incidents(json_t *into, json_t *from)
 
     json_object_foreach(from, k, v)
     {
-        json_object_set_new(into, k,
-                            json_integer(ival(into, k) + json_integer_value(v)));
+        json_object_set_new(
+            into, k, json_integer(ival(into, k) + json_integer_value(v)));
     }
 }
 
@@ -104,21 +104,21 @@ static void finish_row(json_t *row, const struct profile *p,
     json_object_set_new(row, "rate_of",
                         json_string(by_pub ? "published" : "expected"));
     if (has_published && attendance_low(p, present, published))
-        json_array_append_new(
-            flags, json_pack("{s:s, s:f, s:I, s:I}", "code",
-                             "attendance_below_min", "min",
-                             p->attendance_min / 100.0, "present", present,
-                             "published", published));
+        json_array_append_new(flags,
+                              json_pack("{s:s, s:f, s:I, s:I}", "code",
+                                        "attendance_below_min", "min",
+                                        p->attendance_min / 100.0, "present",
+                                        present, "published", published));
     json_object_set_new(row, "flags", flags);
 }
 
 static json_t *att_row(json_t *s, const char *room, json_t *f)
 {
-    json_t *row = json_pack(
-        "{s:O, s:O, s:o, s:o}", "site", json_object_get(s, "site"), "session",
-        json_object_get(s, "session"), "certificate",
-        copy_or_null(json_object_get(s, "certificate")), "level",
-        copy_or_null(json_object_get(s, "level")));
+    json_t *row =
+        json_pack("{s:O, s:O, s:o, s:o}", "site", json_object_get(s, "site"),
+                  "session", json_object_get(s, "session"), "certificate",
+                  copy_or_null(json_object_get(s, "certificate")), "level",
+                  copy_or_null(json_object_get(s, "level")));
 
     if (room != NULL)
         json_object_set_new(row, "room", json_string(room));
@@ -164,17 +164,17 @@ json_t *report_attendance(struct cstore *st, const struct profile *p,
         }
         json_object_del(x, "rooms");
         r = att_row(s, NULL, x);
-        json_object_set_new(r, "published", json_is_integer(pub)
-                                                ? json_copy(pub)
-                                                : json_null());
+        json_object_set_new(r, "published",
+                            json_is_integer(pub) ? json_copy(pub)
+                                                 : json_null());
         finish_row(r, p, json_integer_value(pub), json_is_integer(pub));
         json_array_append_new(sessions, r);
         json_decref(x);
     }
     free(k);
     json_decref(model);
-    out = json_pack("{s:s, s:o, s:o}", "date", date, "rooms", rooms,
-                    "sessions", sessions);
+    out = json_pack("{s:s, s:o, s:o}", "date", date, "rooms", rooms, "sessions",
+                    sessions);
     if (out == NULL)
         err_set(e, EX_OSERR, "out of memory");
     return out;
@@ -235,10 +235,21 @@ static void csv_head(struct csvout *b, const char *const *h)
 
 char *report_attendance_csv(const json_t *report)
 {
-    static const char *const head[] = {
-        "site",   "session", "room",      "certificate",     "level",
-        "published", "expected", "present", "late", "absent", "denied",
-        "incidents", "attendance_rate", "flags", NULL};
+    static const char *const head[] = {"site",
+                                       "session",
+                                       "room",
+                                       "certificate",
+                                       "level",
+                                       "published",
+                                       "expected",
+                                       "present",
+                                       "late",
+                                       "absent",
+                                       "denied",
+                                       "incidents",
+                                       "attendance_rate",
+                                       "flags",
+                                       NULL};
     struct csvout b;
     json_t *r;
     size_t i;
@@ -258,10 +269,10 @@ json_t *report_verdicts(const struct verdict *v, int n)
     int i;
 
     for (i = 0; i < n; i++)
-        json_array_append_new(
-            a, json_pack("{s:s, s:s, s:s, s:s}", "code", v[i].code, "level",
-                         rules_level_name(v[i].level), "zh", v[i].zh, "en",
-                         v[i].en));
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s}", "code",
+                                           v[i].code, "level",
+                                           rules_level_name(v[i].level), "zh",
+                                           v[i].zh, "en", v[i].en));
     return a;
 }
 
@@ -300,8 +311,7 @@ static json_t *exam_row(json_t *s, const struct profile *p)
 
     json_object_set(x, "site", json_object_get(s, "site"));
     json_object_set(x, "session", json_object_get(s, "session"));
-    json_object_set_new(x, "date",
-                        copy_or_null(json_object_get(s, "date")));
+    json_object_set_new(x, "date", copy_or_null(json_object_get(s, "date")));
     json_object_set_new(x, "certificate",
                         copy_or_null(json_object_get(s, "certificate")));
     json_object_set_new(x, "level", copy_or_null(json_object_get(s, "level")));
@@ -312,10 +322,10 @@ static json_t *exam_row(json_t *s, const struct profile *p)
     exam_figures(x, s);
     json_object_set_new(
         x, "attendance_rate",
-        report_rate(ival(x, "present"), json_is_integer(pub) &&
-                                                json_integer_value(pub) > 0
-                                            ? json_integer_value(pub)
-                                            : ival(x, "expected")));
+        report_rate(ival(x, "present"),
+                    json_is_integer(pub) && json_integer_value(pub) > 0
+                        ? json_integer_value(pub)
+                        : ival(x, "expected")));
     json_object_set_new(x, "incidents_named",
                         named_incidents(json_object_get(x, "incidents")));
     json_object_set(x, "incident_list",
@@ -361,8 +371,9 @@ json_t *report_exams(json_t *model, const struct profile *p)
     if (rows == NULL)
         return out;
     /* a session with nothing recorded has not been held (or not synced) */
-    json_object_foreach(model, k, s) if (json_object_size(
-        exams_obj(s, "rooms")) > 0) rows[i++] = exam_row(s, p);
+    json_object_foreach(model, k,
+                        s) if (json_object_size(exams_obj(s, "rooms")) > 0)
+        rows[i++] = exam_row(s, p);
     qsort(rows, i, sizeof(*rows), by_date);
     for (n = 0; n < i; n++)
         json_array_append_new(out, rows[n]);
@@ -465,11 +476,27 @@ static void verdicts_cells(struct csvout *b, json_t *vs)
 
 char *report_exams_csv(const json_t *exams)
 {
-    static const char *const head[] = {
-        "date", "site", "session", "certificate", "level", "organisation",
-        "published", "expected", "present", "late", "absent", "denied",
-        "attendance_rate", "incidents", "with_result", "passed", "pass_rate",
-        "status", "verdicts_zh", "verdicts_en", NULL};
+    static const char *const head[] = {"date",
+                                       "site",
+                                       "session",
+                                       "certificate",
+                                       "level",
+                                       "organisation",
+                                       "published",
+                                       "expected",
+                                       "present",
+                                       "late",
+                                       "absent",
+                                       "denied",
+                                       "attendance_rate",
+                                       "incidents",
+                                       "with_result",
+                                       "passed",
+                                       "pass_rate",
+                                       "status",
+                                       "verdicts_zh",
+                                       "verdicts_en",
+                                       NULL};
     struct csvout b;
     json_t *x;
     size_t i;
@@ -507,9 +534,11 @@ char *report_exams_csv(const json_t *exams)
 char *report_pilots_csv(const json_t *pilots)
 {
     static const char *const head[] = {
-        "certificate", "organisation", "status", "exams", "missed_reports",
-        "date", "session", "site", "attendance_rate", "pass_rate",
-        "verdicts_zh", "verdicts_en", NULL};
+        "certificate", "organisation",   "status",
+        "exams",       "missed_reports", "date",
+        "session",     "site",           "attendance_rate",
+        "pass_rate",   "verdicts_zh",    "verdicts_en",
+        NULL};
     struct csvout b;
     json_t *pl, *x;
     size_t i, j;

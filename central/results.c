@@ -54,21 +54,21 @@ static void bad(struct ctx *x, int line, const char *fmt, ...)
 
 static const char *const H_TICKET[] = {"ticket", "准考证号", "准考证",
                                        "admission ticket", NULL};
-static const char *const H_SCORE[] = {"score", "result", "成绩", "分数",
-                                      "考试成绩", NULL};
-static const char *const H_PASS[] = {"pass", "passed", "是否通过", "通过",
-                                     "是否合格", NULL};
+static const char *const H_SCORE[] = {"score", "result",   "成绩",
+                                      "分数",  "考试成绩", NULL};
+static const char *const H_PASS[] = {"pass", "passed",   "是否通过",
+                                     "通过", "是否合格", NULL};
 static const char *const H_SESSION[] = {"session", "场次", "考试场次",
                                         "session code", NULL};
 
 /* 1 pass, 0 fail, -1 neither */
 static int pass_word(const char *s)
 {
-    static const char *const yes[] = {"是", "通过", "合格", "yes", "y",
-                                      "pass", "passed", "true", "1", NULL};
-    static const char *const no[] = {"否", "未通过", "不通过", "不合格",
-                                     "no", "n", "fail", "failed", "false",
-                                     "0", NULL};
+    static const char *const yes[] = {"是",   "通过",   "合格", "yes", "y",
+                                      "pass", "passed", "true", "1",   NULL};
+    static const char *const no[] = {"否",    "未通过", "不通过", "不合格",
+                                     "no",    "n",      "fail",   "failed",
+                                     "false", "0",      NULL};
     const char *const *w;
 
     for (w = yes; *w; w++)
@@ -150,13 +150,13 @@ static int on_row(void *ud, int line, char **f, size_t n, struct err *e)
         return 0;
     }
     if (se[0] != '\0' && !ticket_ok(se)) {
-        bad(x, line, "ticket %s: session '%.40s' is not a session code", t,
-            se);
+        bad(x, line, "ticket %s: session '%.40s' is not a session code", t, se);
         return 0;
     }
     if (sc[0] != '\0' && (strlen(sc) > RESULTS_SCORE_MAX || !score_ok(sc))) {
-        bad(x, line, "ticket %s: score '%.40s' is not a number 0-1000 or 合格/不合格",
-            t, sc);
+        bad(x, line,
+            "ticket %s: score '%.40s' is not a number 0-1000 or 合格/不合格", t,
+            sc);
         return 0;
     }
     r.passed = x->c_pass >= 0 ? pass_word(ps) : pass_word(sc);
@@ -244,10 +244,8 @@ static void match(struct ctx *x, json_t *model, json_t *idx, struct row *r)
     }
     if (present == 1) {
         r->site = json_string_value(json_object_get(hit, "site"));
-        memcpy(r->session,
-               json_string_value(json_object_get(hit, "session")),
-               strlen(json_string_value(json_object_get(hit, "session"))) +
-                   1);
+        memcpy(r->session, json_string_value(json_object_get(hit, "session")),
+               strlen(json_string_value(json_object_get(hit, "session"))) + 1);
     } else if (present > 1)
         bad(x, r->line,
             "ticket %s checked in at %d exams: give the session (a session "
@@ -312,8 +310,8 @@ static int count_exams(struct ctx *x, struct results_summary *sum)
     return 0;
 }
 
-int results_import(struct cstore *st, const struct results_opts *o,
-                   FILE *errs, struct results_summary *sum, struct err *e)
+int results_import(struct cstore *st, const struct results_opts *o, FILE *errs,
+                   struct results_summary *sum, struct err *e)
 {
     struct ctx x;
     struct csvread_info info;

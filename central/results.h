@@ -31,7 +31,7 @@ struct cstore;
 
 struct results_opts {
     const char *path;
-    const char *session; /* or NULL */
+    const char *session;  /* or NULL */
     const char *encoding; /* "auto", "utf-8", "gb18030"; NULL is auto */
     int dry_run;
 };
@@ -43,7 +43,7 @@ struct results_summary {
 
 /* Import; bad lines go to errs.  0, or -1 with e (EX_DATAERR: bad
  * lines, nothing stored). */
-int results_import(struct cstore *st, const struct results_opts *o,
-                   FILE *errs, struct results_summary *sum, struct err *e);
+int results_import(struct cstore *st, const struct results_opts *o, FILE *errs,
+                   struct results_summary *sum, struct err *e);
 
 #endif

@@ -115,8 +115,8 @@ static const char *times_zh(int t)
 
 static const char *times_en(int t)
 {
-    static const char *const en[] = {"", "once", "twice", "three times",
-                                     "four times", "five times"};
+    static const char *const en[] = {
+        "", "once", "twice", "three times", "four times", "five times"};
 
     return t >= 1 && t <= 5 ? en[t] : "several times";
 }
@@ -153,16 +153,15 @@ static void pass_min_rule(const struct profile *p, const struct rules_exam *xs,
                  "pass rate below %d %% %s in a row (to %s): withdrawal "
                  "condition",
                  p->pass_min, times_en(p->pass_times), at);
-    }
-    else if (run > 0)
+    } else if (run > 0)
         say(add(out, nv, "pass_rate_low_once", RULES_AMBER),
             "最近通过率低于%d%%，再连续%d次即撤销",
             "the latest pass rate is below %d %%; %d more in a row withdraws",
             p->pass_min, p->pass_times - run);
 }
 
-int rules_pilot(const struct profile *p, const struct rules_exam *xs,
-                size_t n, int missed, struct verdict *out)
+int rules_pilot(const struct profile *p, const struct rules_exam *xs, size_t n,
+                int missed, struct verdict *out)
 {
     const struct rules_exam *latest = NULL;
     int nv = 0, low = 0;

@@ -26,10 +26,10 @@
 enum rules_level { RULES_GREEN = 0, RULES_AMBER = 1, RULES_RED = 2 };
 
 struct rules_exam {
-    const char *date;   /* YYYY-MM-DD */
-    long published;     /* -1 when the session published no count */
+    const char *date; /* YYYY-MM-DD */
+    long published;   /* -1 when the session published no count */
     long present;
-    long with_result;   /* candidates with a result, 0 before results */
+    long with_result; /* candidates with a result, 0 before results */
     long passed;
 };
 
@@ -48,8 +48,8 @@ int rules_exam(const struct profile *p, const struct rules_exam *x,
 
 /* The verdicts on a pilot: its exams in date order and the biweekly
  * reports missed since its first exam.  Returns how many. */
-int rules_pilot(const struct profile *p, const struct rules_exam *xs,
-                size_t n, int missed, struct verdict *out);
+int rules_pilot(const struct profile *p, const struct rules_exam *xs, size_t n,
+                int missed, struct verdict *out);
 
 /* The worst level among n verdicts (green for none). */
 enum rules_level rules_worst(const struct verdict *v, int n);

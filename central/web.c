@@ -196,8 +196,7 @@ static void chart(struct evbuffer *b, json_t *xs, const struct profile *p)
             evbuffer_add_printf(b, " 通过率 pass rate %.0f%%</title></rect>\n",
                                 r * 100);
         }
-        evbuffer_add_printf(b, "<text x=\"%d\" y=\"%d\">", x0,
-                            top + h + 14);
+        evbuffer_add_printf(b, "<text x=\"%d\" y=\"%d\">", x0, top + h + 14);
         esc(b, strlen(d) == 10 ? d + 5 : d);
         evbuffer_add_printf(b, "</text>\n");
     }
@@ -239,8 +238,7 @@ static void exam_link(struct evbuffer *b, json_t *x, const char *text)
     free(sess);
 }
 
-static void pilot_card(struct evbuffer *b, json_t *pl,
-                       const struct profile *p)
+static void pilot_card(struct evbuffer *b, json_t *pl, const struct profile *p)
 {
     json_t *xs = json_object_get(pl, "exams"), *x;
     size_t i;
@@ -310,8 +308,7 @@ static void send_html(struct evhttp_request *req, int status,
 }
 
 static void page_error(struct evhttp_request *req, int status,
-                       const struct profile *p, const char *zh,
-                       const char *en)
+                       const struct profile *p, const char *zh, const char *en)
 {
     struct evbuffer *b = evbuffer_new();
 
@@ -392,17 +389,18 @@ static json_t *find_exam(json_t *xs, const char *site, const char *session)
     json_t *x;
     size_t i;
 
-    json_array_foreach(xs, i, x) if (strcmp(str(x, "site"), site) == 0 &&
-                                     strcmp(str(x, "session"), session) == 0)
-        return x;
+    json_array_foreach(xs, i,
+                       x) if (strcmp(str(x, "site"), site) == 0 &&
+                              strcmp(str(x, "session"), session) == 0) return x;
     return NULL;
 }
 
 static void figure(struct evbuffer *b, const char *zh, const char *en,
                    json_t *v, int rate)
 {
-    evbuffer_add_printf(b, "<tr><th>%s<span class=\"en\">%s</span></th>"
-                           "<td class=\"num\">",
+    evbuffer_add_printf(b,
+                        "<tr><th>%s<span class=\"en\">%s</span></th>"
+                        "<td class=\"num\">",
                         zh, en);
     if (rate)
         pct(b, v);
@@ -446,7 +444,8 @@ static void rooms_table(struct evbuffer *b, json_t *x)
             esc(b, exams_incident_zh(k));
             evbuffer_add_printf(b, " (");
             esc(b, k);
-            evbuffer_add_printf(b, ") ×%lld ", (long long)json_integer_value(v));
+            evbuffer_add_printf(b, ") ×%lld ",
+                                (long long)json_integer_value(v));
         }
         evbuffer_add_printf(b, "</td></tr>\n");
     }
@@ -464,12 +463,12 @@ static void incidents_table(struct evbuffer *b, json_t *x)
         evbuffer_add_printf(b, "<p>无。<span class=\"en\">None.</span></p>\n");
         return;
     }
-    evbuffer_add_printf(
-        b, "<table><tr><th>类别<span class=\"en\">Kind</span></th>"
-           "<th>考场<span class=\"en\">Room</span></th>"
-           "<th>座位<span class=\"en\">Seat</span></th>"
-           "<th>准考证号<span class=\"en\">Ticket</span></th>"
-           "<th>记录<span class=\"en\">Note</span></th></tr>\n");
+    evbuffer_add_printf(b,
+                        "<table><tr><th>类别<span class=\"en\">Kind</span></th>"
+                        "<th>考场<span class=\"en\">Room</span></th>"
+                        "<th>座位<span class=\"en\">Seat</span></th>"
+                        "<th>准考证号<span class=\"en\">Ticket</span></th>"
+                        "<th>记录<span class=\"en\">Note</span></th></tr>\n");
     json_array_foreach(list, i, v)
     {
         evbuffer_add_printf(b, "<tr><td>");
@@ -576,23 +575,25 @@ static void biweekly_page(struct office *o, struct evhttp_request *req)
     }
     head(b, "双周报送", "Biweekly reports", o->profile);
     evbuffer_add_printf(
-        b, "<h2>双周报送<span class=\"en\">Biweekly reports: each period "
-           "ends on day %d or %d; its report is made the next day</span>"
-           "</h2>\n<table><tr><th>起<span class=\"en\">From</span></th>"
-           "<th>止<span class=\"en\">To</span></th>"
-           "<th>应报日<span class=\"en\">Due</span></th>"
-           "<th>生成时间 (UTC)<span class=\"en\">Generated</span></th>"
-           "<th>方式<span class=\"en\">How</span></th>"
-           "<th>按时<span class=\"en\">On time</span></th>"
-           "<th>下载<span class=\"en\">Download</span></th></tr>\n",
+        b,
+        "<h2>双周报送<span class=\"en\">Biweekly reports: each period "
+        "ends on day %d or %d; its report is made the next day</span>"
+        "</h2>\n<table><tr><th>起<span class=\"en\">From</span></th>"
+        "<th>止<span class=\"en\">To</span></th>"
+        "<th>应报日<span class=\"en\">Due</span></th>"
+        "<th>生成时间 (UTC)<span class=\"en\">Generated</span></th>"
+        "<th>方式<span class=\"en\">How</span></th>"
+        "<th>按时<span class=\"en\">On time</span></th>"
+        "<th>下载<span class=\"en\">Download</span></th></tr>\n",
         o->profile->report_days[0], o->profile->report_days[1]);
     json_array_foreach(l, i, v)
     {
         int kept = json_is_string(json_object_get(v, "generated"));
         int on_time = json_is_true(json_object_get(v, "on_time"));
         int counted = json_is_true(json_object_get(v, "counted"));
-        evbuffer_add_printf(b, "<tr data-period=\"%s\"><td>%s</td><td>%s</td>"
-                               "<td>%s</td><td>",
+        evbuffer_add_printf(b,
+                            "<tr data-period=\"%s\"><td>%s</td><td>%s</td>"
+                            "<td>%s</td><td>",
                             str(v, "end"), str(v, "start"), str(v, "end"),
                             str(v, "due"));
         esc(b, kept ? str(v, "generated") : "—");
@@ -600,11 +601,12 @@ static void biweekly_page(struct office *o, struct evhttp_request *req)
         esc(b, kept ? str(v, "how") : "");
         evbuffer_add_printf(b, "</td><td>");
         if (!counted)
-            evbuffer_add_printf(b, "%s", kept ? "启用前补生成 <span class=\"en\">"
-                                                "made up: before reporting "
-                                                "began</span>"
-                                              : "未生成 <span class=\"en\">"
-                                                "not made</span>");
+            evbuffer_add_printf(b, "%s",
+                                kept ? "启用前补生成 <span class=\"en\">"
+                                       "made up: before reporting "
+                                       "began</span>"
+                                     : "未生成 <span class=\"en\">"
+                                       "not made</span>");
         else if (on_time)
             badge(b, "green");
         else {
@@ -639,15 +641,15 @@ static void asset(struct evhttp_request *req, const char *name)
 
     for (i = 0; i < sizeof(web_assets) / sizeof(web_assets[0]); i++)
         if (strcmp(web_assets[i].name, name) == 0) {
-            reply_text(req, 200, "text/css; charset=utf-8",
-                       web_assets[i].text, strlen(web_assets[i].text), NULL);
+            reply_text(req, 200, "text/css; charset=utf-8", web_assets[i].text,
+                       strlen(web_assets[i].text), NULL);
             return;
         }
     reply_error(req, 404, "no such resource");
 }
 
-int office_page(struct office *o, struct evhttp_request *req,
-                const char *path, const char *query)
+int office_page(struct office *o, struct evhttp_request *req, const char *path,
+                const char *query)
 {
     if (strcmp(path, "/office.css") == 0)
         asset(req, "office.css");
