@@ -371,7 +371,7 @@ static time_t due_of(const struct period *p)
 
     period_add_days(p->end, 1, d);
     sitetime_parse_date(d, &y, &m, &dd);
-    return sitetime_local(y, m, dd, BIWEEKLY_AT_MIN);
+    return sitetime_local(y, m, dd, 0) + BIWEEKLY_AT_SEC;
 }
 
 time_t biweekly_next_due(const struct profile *pr, time_t now)

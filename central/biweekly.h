@@ -22,9 +22,9 @@
 
 struct cstore;
 
-/* Minutes after the site's midnight at which the due day's report is
+/* Seconds after the site's midnight at which the due day's report is
  * made (the period's last day is then over). */
-#define BIWEEKLY_AT_MIN 1
+#define BIWEEKLY_AT_SEC 5
 
 /* The report of period p (caller frees), or NULL with e. */
 json_t *biweekly_build(struct cstore *st, const struct profile *pr,

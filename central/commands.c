@@ -65,7 +65,7 @@ static int report_args(int argc, char **argv, struct report_opts *o)
     int ch;
 
     memset(o, 0, sizeof(*o));
-    optind = 1;
+    optind = 0; /* a fresh scan: main's stopped at the command */
     while ((ch = getopt_long(argc, argv, "d:p:cj", opts, NULL)) != -1) {
         if (ch == 'd')
             o->date = optarg;
@@ -189,11 +189,13 @@ int cmd_results(struct cstore *st, int argc, char **argv)
     struct err e;
     int ch;
 
-    optind = 2;
     if (argc < 2 || strcmp(argv[1], "import") != 0) {
         log_warnx("results import FILE [--session ID] [--dry-run]");
         return EX_USAGE;
     }
+    argc--;
+    argv++;
+    optind = 0; /* a fresh scan: main's stopped at the command */
     while ((ch = getopt_long(argc, argv, "S:E:n", opts, NULL)) != -1) {
         if (ch == 'S')
             o.session = optarg;
@@ -257,7 +259,7 @@ int cmd_passwd(int argc, char **argv)
     int ch, iterations = AUTH_ITERATIONS;
     struct err e;
 
-    optind = 1;
+    optind = 0; /* a fresh scan: main's stopped at the command */
     while ((ch = getopt_long(argc, argv, "u:I:", opts, NULL)) != -1) {
         if (ch == 'u')
             users = optarg;

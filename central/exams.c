@@ -209,7 +209,7 @@ const char *exams_incident_zh(const char *kind)
 
     if ((kind[0] == 'V' || kind[0] == 'C') && kind[1] >= '1' &&
         kind[1] <= '9' && kind[2] == '\0')
-        return (kind[0] == 'V' ? v_zh : c_zh)[kind[1] - '1'];
+        return kind[0] == 'V' ? v_zh[kind[1] - '1'] : c_zh[kind[1] - '1'];
     for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(names[i].kind, kind) == 0)
             return names[i].zh;

@@ -328,10 +328,11 @@ static json_t *exam_row(json_t *s, const struct profile *p)
                         : ival(x, "expected")));
     json_object_set_new(x, "incidents_named",
                         named_incidents(json_object_get(x, "incidents")));
-    json_object_set(x, "incident_list",
-                    json_is_array(json_object_get(s, "incident_list"))
-                        ? json_object_get(s, "incident_list")
-                        : json_array());
+    if (json_is_array(json_object_get(s, "incident_list")))
+        json_object_set(x, "incident_list",
+                        json_object_get(s, "incident_list"));
+    else
+        json_object_set_new(x, "incident_list", json_array());
     json_object_foreach(res, k, v) passed += json_is_true(v);
     json_object_set_new(x, "with_result",
                         json_integer((json_int_t)json_object_size(res)));
