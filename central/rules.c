@@ -94,7 +94,8 @@ int rules_exam(const struct profile *p, const struct rules_exam *x,
     if (attendance_low(p, x))
         say(add(out, &n, "attendance_below_min", RULES_RED),
             "参加考试%ld人，少于公布人数%ld的%d%%：撤销试点条件",
-            "%ld sat, fewer than %ld published x %d %%: withdrawal condition",
+            "%1$ld sat, fewer than %3$d %% of the %2$ld published: withdrawal "
+            "condition",
             x->present, x->published, p->attendance_min);
     if (has_rate(x) && p->pass_min > 0 && rate_below(x, p->pass_min))
         say(add(out, &n, "pass_rate_below_min",

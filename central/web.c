@@ -154,6 +154,8 @@ static void chart(struct evbuffer *b, json_t *xs, const struct profile *p)
 
     if (step < 12)
         step = 12;
+    if (w < 480) /* room for the legend */
+        w = 480;
     evbuffer_add_printf(b,
                         "<svg class=\"chart\" width=\"%d\" height=\"%d\" "
                         "viewBox=\"0 0 %d %d\" role=\"img\" "

@@ -24,39 +24,14 @@ t_tmpdir
 . "$TOP/tests/data/sync/lib-sync.sh"
 t_needs jq sqlite3 curl openssl python3 iconv
 
-ZONE=Asia/Shanghai
-TODAY=$(TZ=$ZONE date +%F)
-ODATA=$T/seed
-python3 "$TOP/tests/data/office/mkoffice.py" "$ODATA" --today "$TODAY"
-ex() { jq -r "$1" "$ODATA/expect.json"; }
-C=("$BIN/examcentral" --timezone "$ZONE")
-ODB=$T/office.db
-cli() { "${C[@]}" --store "sqlite:$ODB" "$@"; }
+. "$TOP/tests/data/office/lib-office.sh"
 
 # --- the users file -------------------------------------------------------------
 t_rc "passwd: a short password refused" 65 sh -c "echo short | $BIN/examcentral passwd --users $T/users office"
-echo 'office-pass-1' | "$BIN/examcentral" passwd --users "$T/users" --iterations 1000 office >/dev/null
-echo 'other-pass-22' | "$BIN/examcentral" passwd --users "$T/users" --iterations 1000 clerk >/dev/null
-echo 'office-pass-2' | "$BIN/examcentral" passwd --users "$T/users" --iterations 1000 office >/dev/null
+office_seed
 t_eq "users file: two users, mode 0600" "2 600" "$(grep -c . "$T/users") $(stat -c %a "$T/users")"
 t_eq "users file: PBKDF2 lines, no password" "2 0" \
     "$(grep -cE '^[a-z]+:\$pbkdf2-sha256\$1000\$[0-9a-f]{32}\$[0-9a-f]{64}$' "$T/users") $(grep -c 'pass' "$T/users")"
-AUTH=(-u office:office-pass-2)
-
-# --- the office, seeded ----------------------------------------------------------
-key_new "$T/k1"
-key_new "$T/k2"
-office_keys "$T/keys" "S1/st1=$T/k1" "S2/st1=$T/k2"
-central_start o "sqlite:$ODB" "$T/keys" --users "$T/users" --timezone "$ZONE" ||
-    t_fail "examcentral start" "$(cat "${CLOG[o]}")"
-OFFICE_URL=http://127.0.0.1:${CPORT[o]}
-for s in S1 S2; do
-    k=$T/k1
-    [ $s = S2 ] && k=$T/k2
-    python3 "$SDATA/mkbatch.py" "$ODATA/$s-st1.db" "$(cat "$k")" "$T/$s.gz" --seq 1 \
-        --first 1 --last "$(ex "._events.$s")" --site $s --station st1
-    t_eq "batch of $s stored" 200 "$(post "$T/$s.gz" $s st1 1)"
-done
 get() { curl -s -o "$T/got" -w '%{http_code}' "$@"; }
 
 # --- who may read -----------------------------------------------------------------
