@@ -5,17 +5,18 @@
 # office_seed: the seed (tests/data/office/mkoffice.py, exams dated from
 # today at the site) in $ODATA, the stations' keys, users office
 # (office-pass-2) and clerk (other-pass-22) in $T/users, examcentral "o"
-# on $ODB started, each site's batch posted (tests/data/sync/mkbatch.py);
+# on $OSTORE (default: SQLite at $ODB) started, each site's batch posted (tests/data/sync/mkbatch.py);
 # sets OFFICE_URL, AUTH (curl's login), and ex (a query on the seed's
 # figures).
 ZONE=Asia/Shanghai
 TODAY=$(TZ=$ZONE date +%F)
 ODATA=$T/seed
 ODB=$T/office.db
+OSTORE=${OSTORE:-sqlite:$ODB}
 C=("$BIN/examcentral" --timezone "$ZONE")
 AUTH=(-u office:office-pass-2)
 ex() { jq -r "$1" "$ODATA/expect.json"; }
-cli() { "${C[@]}" --store "sqlite:$ODB" "$@"; }
+cli() { "${C[@]}" --store "$OSTORE" "$@"; }
 
 office_seed() {
     local s k
@@ -26,7 +27,7 @@ office_seed() {
     key_new "$T/k1"
     key_new "$T/k2"
     office_keys "$T/keys" "S1/st1=$T/k1" "S2/st1=$T/k2"
-    central_start o "sqlite:$ODB" "$T/keys" --users "$T/users" --timezone "$ZONE" ||
+    central_start o "$OSTORE" "$T/keys" --users "$T/users" --timezone "$ZONE" ||
         t_fail "examcentral start" "$(cat "${CLOG[o]}")"
     OFFICE_URL=http://127.0.0.1:${CPORT[o]}
     for s in S1 S2; do
