@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "biweekly.h"
-#include "csvout.h"
 #include "cstore.h"
 #include "exams.h"
 #include "report.h"
@@ -394,93 +393,46 @@ time_t biweekly_next_due(const struct profile *pr, time_t now)
 
 char *biweekly_csv(const json_t *r)
 {
-    static const char *const head[] = {"period_start",
-                                       "period_end",
-                                       "date",
-                                       "site",
-                                       "session",
-                                       "certificate",
-                                       "level",
-                                       "published",
-                                       "expected",
-                                       "present",
-                                       "late",
-                                       "absent",
-                                       "attendance_rate",
-                                       "incidents",
-                                       "with_result",
-                                       "passed",
-                                       "pass_rate",
-                                       "status",
-                                       "flags_zh",
-                                       "flags_en",
-                                       NULL};
-    const char *const *h;
-    json_t *p = json_object_get(r, "period"), *x, *v;
-    struct csvout b;
-    size_t i, j;
+    static const struct report_col cols[] = {
+        {"period_start", "period_start", REPORT_COL_TEXT},
+        {"period_end", "period_end", REPORT_COL_TEXT},
+        {"date", "date", REPORT_COL_TEXT},
+        {"site", "site", REPORT_COL_TEXT},
+        {"session", "session", REPORT_COL_TEXT},
+        {"certificate", "certificate", REPORT_COL_TEXT},
+        {"level", "level", REPORT_COL_TEXT},
+        {"published", "published", REPORT_COL_NUM},
+        {"expected", "expected", REPORT_COL_NUM},
+        {"present", "present", REPORT_COL_NUM},
+        {"late", "late", REPORT_COL_NUM},
+        {"absent", "absent", REPORT_COL_NUM},
+        {"attendance_rate", "attendance_rate", REPORT_COL_NUM},
+        {"incidents", "incidents", REPORT_COL_INCIDENTS_ZH},
+        {"with_result", "with_result", REPORT_COL_NUM},
+        {"passed", "passed", REPORT_COL_NUM},
+        {"pass_rate", "pass_rate", REPORT_COL_NUM},
+        {"status", "status", REPORT_COL_TEXT},
+        {"flags_zh", "verdicts", REPORT_COL_ZH},
+        {"flags_en", "verdicts", REPORT_COL_EN},
+    };
+    json_t *p = json_object_get(r, "period"), *rows = json_array(), *x;
+    const char *start = json_string_value(json_object_get(p, "start"));
+    const char *end = json_string_value(json_object_get(p, "end"));
+    size_t i;
+    char *text;
 
-    csvout_init(&b);
-    for (h = head; *h; h++)
-        csvout_text(&b, *h);
-    csvout_end(&b);
+    /* one row per exam, then the totals */
     json_array_foreach(json_object_get(r, "exams"), i, x)
     {
-        char inc[1024] = "", zh[2048] = "", en[2048] = "";
-        const char *k;
-        csvout_text(&b, json_string_value(json_object_get(p, "start")));
-        csvout_text(&b, json_string_value(json_object_get(p, "end")));
-        csvout_text(&b, json_string_value(json_object_get(x, "date")));
-        csvout_text(&b, json_string_value(json_object_get(x, "site")));
-        csvout_text(&b, json_string_value(json_object_get(x, "session")));
-        csvout_text(&b, json_string_value(json_object_get(x, "certificate")));
-        csvout_text(&b, json_string_value(json_object_get(x, "level")));
-        csvout_num(&b, json_object_get(x, "published"));
-        csvout_num(&b, json_object_get(x, "expected"));
-        csvout_num(&b, json_object_get(x, "present"));
-        csvout_num(&b, json_object_get(x, "late"));
-        csvout_num(&b, json_object_get(x, "absent"));
-        csvout_num(&b, json_object_get(x, "attendance_rate"));
-        json_object_foreach(json_object_get(x, "incidents"), k, v)
-            snprintf(inc + strlen(inc), sizeof(inc) - strlen(inc),
-                     "%s%s %s:%lld", inc[0] ? "; " : "", exams_incident_zh(k),
-                     k, (long long)json_integer_value(v));
-        csvout_text(&b, inc);
-        csvout_num(&b, json_object_get(x, "with_result"));
-        csvout_num(&b, json_object_get(x, "passed"));
-        csvout_num(&b, json_object_get(x, "pass_rate"));
-        csvout_text(&b, json_string_value(json_object_get(x, "status")));
-        json_array_foreach(json_object_get(x, "verdicts"), j, v)
-        {
-            snprintf(zh + strlen(zh), sizeof(zh) - strlen(zh), "%s%s",
-                     zh[0] ? "; " : "",
-                     json_string_value(json_object_get(v, "zh")));
-            snprintf(en + strlen(en), sizeof(en) - strlen(en), "%s%s",
-                     en[0] ? "; " : "",
-                     json_string_value(json_object_get(v, "en")));
-        }
-        csvout_text(&b, zh);
-        csvout_text(&b, en);
-        csvout_end(&b);
+        json_t *row = report_row_with(x, "period_start", start);
+        json_object_set_new(row, "period_end", json_string(end));
+        json_array_append_new(rows, row);
     }
-    x = json_object_get(r, "totals");
-    csvout_text(&b, json_string_value(json_object_get(p, "start")));
-    csvout_text(&b, json_string_value(json_object_get(p, "end")));
-    csvout_text(&b, "(total)");
-    for (i = 0; i < 4; i++)
-        csvout_text(&b, "");
-    csvout_num(&b, json_object_get(x, "published"));
-    csvout_num(&b, json_object_get(x, "expected"));
-    csvout_num(&b, json_object_get(x, "present"));
-    csvout_num(&b, json_object_get(x, "late"));
-    csvout_num(&b, json_object_get(x, "absent"));
-    csvout_num(&b, json_object_get(x, "attendance_rate"));
-    csvout_text(&b, "");
-    csvout_num(&b, json_object_get(x, "with_result"));
-    csvout_num(&b, json_object_get(x, "passed"));
-    csvout_num(&b, json_object_get(x, "pass_rate"));
-    for (i = 0; i < 3; i++)
-        csvout_text(&b, "");
-    csvout_end(&b);
-    return csvout_finish(&b);
+    x = report_row_with(json_object_get(r, "totals"), "period_start", start);
+    json_object_set_new(x, "period_end", json_string(end));
+    json_object_set_new(x, "date", json_string("(total)"));
+    json_array_append_new(rows, x);
+    text = report_csv(cols, sizeof(cols) / sizeof(cols[0]), rows);
+    json_decref(rows);
+    return text;
 }

@@ -192,75 +192,111 @@ static void incidents_text(json_t *inc, char *out, size_t n)
                  out[0] ? " " : "", k, (long long)json_integer_value(v));
 }
 
-static void flags_text(json_t *flags, const char *key, char *out, size_t n)
+static void flags_text(json_t *flags, const char *key, const char *sep,
+                       char *out, size_t n)
 {
     size_t i;
     json_t *v;
 
     out[0] = '\0';
     json_array_foreach(flags, i, v)
-        snprintf(out + strlen(out), n - strlen(out), "%s%s", out[0] ? " " : "",
+        snprintf(out + strlen(out), n - strlen(out), "%s%s", out[0] ? sep : "",
                  json_string_value(json_object_get(v, key)));
 }
 
-static void att_csv_row(struct csvout *b, json_t *r, const char *room)
+/* One CSV cell of a row by its column. */
+static void csv_cell(struct csvout *b, json_t *row, const struct report_col *c)
 {
-    char inc[1024], fl[512];
+    json_t *v = json_object_get(row, c->key);
+    char text[4096];
+    const char *k;
+    json_t *n;
 
-    csvout_text(b, json_string_value(json_object_get(r, "site")));
-    csvout_text(b, json_string_value(json_object_get(r, "session")));
-    csvout_text(b, room);
-    csvout_text(b, json_string_value(json_object_get(r, "certificate")));
-    csvout_text(b, json_string_value(json_object_get(r, "level")));
-    csvout_num(b, json_object_get(r, "published"));
-    csvout_num(b, json_object_get(r, "expected"));
-    csvout_num(b, json_object_get(r, "present"));
-    csvout_num(b, json_object_get(r, "late"));
-    csvout_num(b, json_object_get(r, "absent"));
-    csvout_num(b, json_object_get(r, "denied"));
-    incidents_text(json_object_get(r, "incidents"), inc, sizeof(inc));
-    csvout_text(b, inc);
-    csvout_num(b, json_object_get(r, "attendance_rate"));
-    flags_text(json_object_get(r, "flags"), "code", fl, sizeof(fl));
-    csvout_text(b, fl);
-    csvout_end(b);
+    text[0] = '\0';
+    switch (c->kind) {
+    case REPORT_COL_TEXT:
+        csvout_text(b, json_string_value(v));
+        return;
+    case REPORT_COL_NUM:
+        csvout_num(b, v);
+        return;
+    case REPORT_COL_INCIDENTS:
+        incidents_text(v, text, sizeof(text));
+        break;
+    case REPORT_COL_INCIDENTS_ZH:
+        json_object_foreach(v, k, n)
+            snprintf(text + strlen(text), sizeof(text) - strlen(text),
+                     "%s%s %s:%lld", text[0] ? "; " : "", exams_incident_zh(k),
+                     k, (long long)json_integer_value(n));
+        break;
+    case REPORT_COL_CODES:
+        flags_text(v, "code", " ", text, sizeof(text));
+        break;
+    case REPORT_COL_ZH:
+    case REPORT_COL_EN:
+        flags_text(v, c->kind == REPORT_COL_ZH ? "zh" : "en", "; ", text,
+                   sizeof(text));
+        break;
+    }
+    csvout_text(b, text);
 }
 
-static void csv_head(struct csvout *b, const char *const *h)
+char *report_csv(const struct report_col *cols, size_t ncols,
+                 const json_t *rows)
 {
-    for (; *h != NULL; h++)
-        csvout_text(b, *h);
-    csvout_end(b);
+    struct csvout b;
+    json_t *r;
+    size_t i, j;
+
+    csvout_init(&b);
+    for (j = 0; j < ncols; j++)
+        csvout_text(&b, cols[j].head);
+    csvout_end(&b);
+    json_array_foreach(rows, i, r)
+    {
+        for (j = 0; j < ncols; j++)
+            csv_cell(&b, r, &cols[j]);
+        csvout_end(&b);
+    }
+    return csvout_finish(&b);
+}
+
+/* A shallow copy of row with key set to a string (for CSV rows). */
+json_t *report_row_with(json_t *row, const char *key, const char *value)
+{
+    json_t *c = json_copy(row);
+
+    json_object_set_new(c, key, json_string(value));
+    return c;
 }
 
 char *report_attendance_csv(const json_t *report)
 {
-    static const char *const head[] = {"site",
-                                       "session",
-                                       "room",
-                                       "certificate",
-                                       "level",
-                                       "published",
-                                       "expected",
-                                       "present",
-                                       "late",
-                                       "absent",
-                                       "denied",
-                                       "incidents",
-                                       "attendance_rate",
-                                       "flags",
-                                       NULL};
-    struct csvout b;
-    json_t *r;
+    static const struct report_col cols[] = {
+        {"site", "site", REPORT_COL_TEXT},
+        {"session", "session", REPORT_COL_TEXT},
+        {"room", "room", REPORT_COL_TEXT},
+        {"certificate", "certificate", REPORT_COL_TEXT},
+        {"level", "level", REPORT_COL_TEXT},
+        {"published", "published", REPORT_COL_NUM},
+        {"expected", "expected", REPORT_COL_NUM},
+        {"present", "present", REPORT_COL_NUM},
+        {"late", "late", REPORT_COL_NUM},
+        {"absent", "absent", REPORT_COL_NUM},
+        {"denied", "denied", REPORT_COL_NUM},
+        {"incidents", "incidents", REPORT_COL_INCIDENTS},
+        {"attendance_rate", "attendance_rate", REPORT_COL_NUM},
+        {"flags", "flags", REPORT_COL_CODES},
+    };
+    json_t *rows = json_copy(json_object_get(report, "rooms")), *r;
     size_t i;
+    char *text;
 
-    csvout_init(&b);
-    csv_head(&b, head);
-    json_array_foreach(json_object_get(report, "rooms"), i, r)
-        att_csv_row(&b, r, json_string_value(json_object_get(r, "room")));
     json_array_foreach(json_object_get(report, "sessions"), i, r)
-        att_csv_row(&b, r, "(all)");
-    return csvout_finish(&b);
+        json_array_append_new(rows, report_row_with(r, "room", "(all)"));
+    text = report_csv(cols, sizeof(cols) / sizeof(cols[0]), rows);
+    json_decref(rows);
+    return text;
 }
 
 json_t *report_verdicts(const struct verdict *v, int n)
@@ -465,115 +501,80 @@ json_t *report_overview(struct cstore *st, const struct profile *p,
                      report_pilots(xs, p, missed, arg), "exams", xs);
 }
 
-static void verdicts_cells(struct csvout *b, json_t *vs)
-{
-    char zh[2048], en[2048];
-
-    flags_text(vs, "zh", zh, sizeof(zh));
-    flags_text(vs, "en", en, sizeof(en));
-    csvout_text(b, zh);
-    csvout_text(b, en);
-}
-
 char *report_exams_csv(const json_t *exams)
 {
-    static const char *const head[] = {"date",
-                                       "site",
-                                       "session",
-                                       "certificate",
-                                       "level",
-                                       "organisation",
-                                       "published",
-                                       "expected",
-                                       "present",
-                                       "late",
-                                       "absent",
-                                       "denied",
-                                       "attendance_rate",
-                                       "incidents",
-                                       "with_result",
-                                       "passed",
-                                       "pass_rate",
-                                       "status",
-                                       "verdicts_zh",
-                                       "verdicts_en",
-                                       NULL};
-    struct csvout b;
-    json_t *x;
-    size_t i;
-    char inc[1024];
+    static const struct report_col cols[] = {
+        {"date", "date", REPORT_COL_TEXT},
+        {"site", "site", REPORT_COL_TEXT},
+        {"session", "session", REPORT_COL_TEXT},
+        {"certificate", "certificate", REPORT_COL_TEXT},
+        {"level", "level", REPORT_COL_TEXT},
+        {"organisation", "organisation", REPORT_COL_TEXT},
+        {"published", "published", REPORT_COL_NUM},
+        {"expected", "expected", REPORT_COL_NUM},
+        {"present", "present", REPORT_COL_NUM},
+        {"late", "late", REPORT_COL_NUM},
+        {"absent", "absent", REPORT_COL_NUM},
+        {"denied", "denied", REPORT_COL_NUM},
+        {"attendance_rate", "attendance_rate", REPORT_COL_NUM},
+        {"incidents", "incidents", REPORT_COL_INCIDENTS},
+        {"with_result", "with_result", REPORT_COL_NUM},
+        {"passed", "passed", REPORT_COL_NUM},
+        {"pass_rate", "pass_rate", REPORT_COL_NUM},
+        {"status", "status", REPORT_COL_TEXT},
+        {"verdicts_zh", "verdicts", REPORT_COL_ZH},
+        {"verdicts_en", "verdicts", REPORT_COL_EN},
+    };
 
-    csvout_init(&b);
-    csv_head(&b, head);
-    json_array_foreach(exams, i, x)
-    {
-        csvout_text(&b, json_string_value(json_object_get(x, "date")));
-        csvout_text(&b, json_string_value(json_object_get(x, "site")));
-        csvout_text(&b, json_string_value(json_object_get(x, "session")));
-        csvout_text(&b, json_string_value(json_object_get(x, "certificate")));
-        csvout_text(&b, json_string_value(json_object_get(x, "level")));
-        csvout_text(&b, json_string_value(json_object_get(x, "organisation")));
-        csvout_num(&b, json_object_get(x, "published"));
-        csvout_num(&b, json_object_get(x, "expected"));
-        csvout_num(&b, json_object_get(x, "present"));
-        csvout_num(&b, json_object_get(x, "late"));
-        csvout_num(&b, json_object_get(x, "absent"));
-        csvout_num(&b, json_object_get(x, "denied"));
-        csvout_num(&b, json_object_get(x, "attendance_rate"));
-        incidents_text(json_object_get(x, "incidents"), inc, sizeof(inc));
-        csvout_text(&b, inc);
-        csvout_num(&b, json_object_get(x, "with_result"));
-        csvout_num(&b, json_object_get(x, "passed"));
-        csvout_num(&b, json_object_get(x, "pass_rate"));
-        csvout_text(&b, json_string_value(json_object_get(x, "status")));
-        verdicts_cells(&b, json_object_get(x, "verdicts"));
-        csvout_end(&b);
-    }
-    return csvout_finish(&b);
+    return report_csv(cols, sizeof(cols) / sizeof(cols[0]), exams);
 }
 
 char *report_pilots_csv(const json_t *pilots)
 {
-    static const char *const head[] = {
-        "certificate", "organisation",   "status",
-        "exams",       "missed_reports", "date",
-        "session",     "site",           "attendance_rate",
-        "pass_rate",   "verdicts_zh",    "verdicts_en",
-        NULL};
-    struct csvout b;
-    json_t *pl, *x;
+    static const struct report_col cols[] = {
+        {"certificate", "certificate", REPORT_COL_TEXT},
+        {"organisation", "organisation", REPORT_COL_TEXT},
+        {"status", "pilot_status", REPORT_COL_TEXT},
+        {"exams", "exams", REPORT_COL_NUM},
+        {"missed_reports", "missed_reports", REPORT_COL_NUM},
+        {"date", "date", REPORT_COL_TEXT},
+        {"session", "session", REPORT_COL_TEXT},
+        {"site", "site", REPORT_COL_TEXT},
+        {"attendance_rate", "attendance_rate", REPORT_COL_NUM},
+        {"pass_rate", "pass_rate", REPORT_COL_NUM},
+        {"verdicts_zh", "verdicts", REPORT_COL_ZH},
+        {"verdicts_en", "verdicts", REPORT_COL_EN},
+    };
+    json_t *rows = json_array(), *pl, *x;
     size_t i, j;
+    char *text;
 
-    csvout_init(&b);
-    csv_head(&b, head);
+    /* one row per exam, with its pilot's figures; the pilot's verdicts on
+     * its last exam's row */
     json_array_foreach(pilots, i, pl)
     {
         json_t *xs = json_object_get(pl, "exams");
-        json_t *count = json_integer((json_int_t)json_array_size(xs));
-        /* one row per exam, the pilot's verdicts on its last */
         json_array_foreach(xs, j, x)
         {
-            csvout_text(&b,
-                        json_string_value(json_object_get(pl, "certificate")));
-            csvout_text(&b,
-                        json_string_value(json_object_get(pl, "organisation")));
-            csvout_text(&b, json_string_value(json_object_get(pl, "status")));
-            csvout_num(&b, count);
-            csvout_num(&b, json_object_get(pl, "missed_reports"));
-            csvout_text(&b, json_string_value(json_object_get(x, "date")));
-            csvout_text(&b, json_string_value(json_object_get(x, "session")));
-            csvout_text(&b, json_string_value(json_object_get(x, "site")));
-            csvout_num(&b, json_object_get(x, "attendance_rate"));
-            csvout_num(&b, json_object_get(x, "pass_rate"));
-            if (j + 1 == json_array_size(xs))
-                verdicts_cells(&b, json_object_get(pl, "verdicts"));
-            else {
-                csvout_text(&b, "");
-                csvout_text(&b, "");
-            }
-            csvout_end(&b);
+            json_t *r = report_row_with(
+                x, "pilot_status",
+                json_string_value(json_object_get(pl, "status")));
+            json_object_set(r, "certificate",
+                            json_object_get(pl, "certificate"));
+            json_object_set(r, "organisation",
+                            json_object_get(pl, "organisation"));
+            json_object_set(r, "missed_reports",
+                            json_object_get(pl, "missed_reports"));
+            json_object_set_new(r, "exams",
+                                json_integer((json_int_t)json_array_size(xs)));
+            json_object_set_new(r, "verdicts",
+                                j + 1 == json_array_size(xs)
+                                    ? json_copy(json_object_get(pl, "verdicts"))
+                                    : json_array());
+            json_array_append_new(rows, r);
         }
-        json_decref(count);
     }
-    return csvout_finish(&b);
+    text = report_csv(cols, sizeof(cols) / sizeof(cols[0]), rows);
+    json_decref(rows);
+    return text;
 }

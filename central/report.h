@@ -29,6 +29,8 @@
 #ifndef EXAMSITE_CENTRAL_REPORT_H
 #define EXAMSITE_CENTRAL_REPORT_H
 
+#include <stddef.h>
+
 #include <jansson.h>
 
 #include "err.h"
@@ -58,6 +60,30 @@ json_t *report_pilots(const json_t *exams, const struct profile *p,
  * API (caller frees), or NULL with e. */
 json_t *report_overview(struct cstore *st, const struct profile *p,
                         report_missed_fn missed, void *arg, struct err *e);
+
+/* A CSV column (csvout.h): its header, the key of the row object it
+ * shows, and how. */
+enum report_col_kind {
+    REPORT_COL_TEXT,
+    REPORT_COL_NUM,
+    REPORT_COL_INCIDENTS,    /* {kind: n} as "V1:1 late:2" */
+    REPORT_COL_INCIDENTS_ZH, /* ... as "违纪V1 V1:1; 迟到 late:2" */
+    REPORT_COL_CODES,        /* [{code}] as "a b" */
+    REPORT_COL_ZH,           /* [{zh}] joined with "; " */
+    REPORT_COL_EN,           /* [{en}] joined with "; " */
+};
+struct report_col {
+    const char *head, *key;
+    enum report_col_kind kind;
+};
+
+/* The CSV of an array of row objects (malloc'd, or NULL). */
+char *report_csv(const struct report_col *cols, size_t ncols,
+                 const json_t *rows);
+
+/* A shallow copy of row with key set to the string value (caller
+ * frees). */
+json_t *report_row_with(json_t *row, const char *key, const char *value);
 
 /* CSV of the exams array and of the pilots array. */
 char *report_exams_csv(const json_t *exams);
