@@ -394,26 +394,14 @@ time_t biweekly_next_due(const struct profile *pr, time_t now)
 char *biweekly_csv(const json_t *r)
 {
     static const struct report_col cols[] = {
-        {"period_start", "period_start", REPORT_COL_TEXT},
-        {"period_end", "period_end", REPORT_COL_TEXT},
-        {"date", "date", REPORT_COL_TEXT},
-        {"site", "site", REPORT_COL_TEXT},
-        {"session", "session", REPORT_COL_TEXT},
-        {"certificate", "certificate", REPORT_COL_TEXT},
-        {"level", "level", REPORT_COL_TEXT},
-        {"published", "published", REPORT_COL_NUM},
-        {"expected", "expected", REPORT_COL_NUM},
-        {"present", "present", REPORT_COL_NUM},
-        {"late", "late", REPORT_COL_NUM},
-        {"absent", "absent", REPORT_COL_NUM},
-        {"attendance_rate", "attendance_rate", REPORT_COL_NUM},
-        {"incidents", "incidents", REPORT_COL_INCIDENTS_ZH},
-        {"with_result", "with_result", REPORT_COL_NUM},
-        {"passed", "passed", REPORT_COL_NUM},
-        {"pass_rate", "pass_rate", REPORT_COL_NUM},
-        {"status", "status", REPORT_COL_TEXT},
-        {"flags_zh", "verdicts", REPORT_COL_ZH},
-        {"flags_en", "verdicts", REPORT_COL_EN},
+        REPORT_COL("period_start", TEXT),
+        REPORT_COL("period_end", TEXT),
+        REPORT_COLS_EXAM,
+        REPORT_COLS_FIGURES,
+        REPORT_COL("attendance_rate", NUM),
+        REPORT_COL("incidents", INCIDENTS_ZH),
+        REPORT_COLS_RESULTS,
+        REPORT_COLS_VERDICTS("flags_zh", "flags_en"),
     };
     json_t *p = json_object_get(r, "period"), *rows = json_array(), *x;
     const char *start = json_string_value(json_object_get(p, "start"));

@@ -273,20 +273,11 @@ json_t *report_row_with(json_t *row, const char *key, const char *value)
 char *report_attendance_csv(const json_t *report)
 {
     static const struct report_col cols[] = {
-        {"site", "site", REPORT_COL_TEXT},
-        {"session", "session", REPORT_COL_TEXT},
-        {"room", "room", REPORT_COL_TEXT},
-        {"certificate", "certificate", REPORT_COL_TEXT},
-        {"level", "level", REPORT_COL_TEXT},
-        {"published", "published", REPORT_COL_NUM},
-        {"expected", "expected", REPORT_COL_NUM},
-        {"present", "present", REPORT_COL_NUM},
-        {"late", "late", REPORT_COL_NUM},
-        {"absent", "absent", REPORT_COL_NUM},
-        {"denied", "denied", REPORT_COL_NUM},
-        {"incidents", "incidents", REPORT_COL_INCIDENTS},
-        {"attendance_rate", "attendance_rate", REPORT_COL_NUM},
-        {"flags", "flags", REPORT_COL_CODES},
+        REPORT_COL("site", TEXT),           REPORT_COL("session", TEXT),
+        REPORT_COL("room", TEXT),           REPORT_COL("certificate", TEXT),
+        REPORT_COL("level", TEXT),          REPORT_COLS_FIGURES,
+        REPORT_COL("denied", NUM),          REPORT_COL("incidents", INCIDENTS),
+        REPORT_COL("attendance_rate", NUM), REPORT_COL("flags", CODES),
     };
     json_t *rows = json_copy(json_object_get(report, "rooms")), *r;
     size_t i;
@@ -504,26 +495,14 @@ json_t *report_overview(struct cstore *st, const struct profile *p,
 char *report_exams_csv(const json_t *exams)
 {
     static const struct report_col cols[] = {
-        {"date", "date", REPORT_COL_TEXT},
-        {"site", "site", REPORT_COL_TEXT},
-        {"session", "session", REPORT_COL_TEXT},
-        {"certificate", "certificate", REPORT_COL_TEXT},
-        {"level", "level", REPORT_COL_TEXT},
-        {"organisation", "organisation", REPORT_COL_TEXT},
-        {"published", "published", REPORT_COL_NUM},
-        {"expected", "expected", REPORT_COL_NUM},
-        {"present", "present", REPORT_COL_NUM},
-        {"late", "late", REPORT_COL_NUM},
-        {"absent", "absent", REPORT_COL_NUM},
-        {"denied", "denied", REPORT_COL_NUM},
-        {"attendance_rate", "attendance_rate", REPORT_COL_NUM},
-        {"incidents", "incidents", REPORT_COL_INCIDENTS},
-        {"with_result", "with_result", REPORT_COL_NUM},
-        {"passed", "passed", REPORT_COL_NUM},
-        {"pass_rate", "pass_rate", REPORT_COL_NUM},
-        {"status", "status", REPORT_COL_TEXT},
-        {"verdicts_zh", "verdicts", REPORT_COL_ZH},
-        {"verdicts_en", "verdicts", REPORT_COL_EN},
+        REPORT_COLS_EXAM,
+        REPORT_COL("organisation", TEXT),
+        REPORT_COLS_FIGURES,
+        REPORT_COL("denied", NUM),
+        REPORT_COL("attendance_rate", NUM),
+        REPORT_COL("incidents", INCIDENTS),
+        REPORT_COLS_RESULTS,
+        REPORT_COLS_VERDICTS("verdicts_zh", "verdicts_en"),
     };
 
     return report_csv(cols, sizeof(cols) / sizeof(cols[0]), exams);
@@ -532,18 +511,17 @@ char *report_exams_csv(const json_t *exams)
 char *report_pilots_csv(const json_t *pilots)
 {
     static const struct report_col cols[] = {
-        {"certificate", "certificate", REPORT_COL_TEXT},
-        {"organisation", "organisation", REPORT_COL_TEXT},
+        REPORT_COL("certificate", TEXT),
+        REPORT_COL("organisation", TEXT),
         {"status", "pilot_status", REPORT_COL_TEXT},
-        {"exams", "exams", REPORT_COL_NUM},
-        {"missed_reports", "missed_reports", REPORT_COL_NUM},
-        {"date", "date", REPORT_COL_TEXT},
-        {"session", "session", REPORT_COL_TEXT},
-        {"site", "site", REPORT_COL_TEXT},
-        {"attendance_rate", "attendance_rate", REPORT_COL_NUM},
-        {"pass_rate", "pass_rate", REPORT_COL_NUM},
-        {"verdicts_zh", "verdicts", REPORT_COL_ZH},
-        {"verdicts_en", "verdicts", REPORT_COL_EN},
+        REPORT_COL("exams", NUM),
+        REPORT_COL("missed_reports", NUM),
+        REPORT_COL("date", TEXT),
+        REPORT_COL("session", TEXT),
+        REPORT_COL("site", TEXT),
+        REPORT_COL("attendance_rate", NUM),
+        REPORT_COL("pass_rate", NUM),
+        REPORT_COLS_VERDICTS("verdicts_zh", "verdicts_en"),
     };
     json_t *rows = json_array(), *pl, *x;
     size_t i, j;

@@ -77,6 +77,29 @@ struct report_col {
     enum report_col_kind kind;
 };
 
+/* A column showing the key of its own name; the runs of columns the
+ * exam reports share. */
+#define REPORT_COL(k, kind)                                                    \
+    {                                                                          \
+        k, k, REPORT_COL_##kind                                                \
+    }
+#define REPORT_COLS_EXAM                                                       \
+    REPORT_COL("date", TEXT), REPORT_COL("site", TEXT),                        \
+        REPORT_COL("session", TEXT), REPORT_COL("certificate", TEXT),          \
+        REPORT_COL("level", TEXT)
+#define REPORT_COLS_FIGURES                                                    \
+    REPORT_COL("published", NUM), REPORT_COL("expected", NUM),                 \
+        REPORT_COL("present", NUM), REPORT_COL("late", NUM),                   \
+        REPORT_COL("absent", NUM)
+#define REPORT_COLS_RESULTS                                                    \
+    REPORT_COL("with_result", NUM), REPORT_COL("passed", NUM),                 \
+        REPORT_COL("pass_rate", NUM), REPORT_COL("status", TEXT)
+#define REPORT_COLS_VERDICTS(zh, en)                                           \
+    {zh, "verdicts", REPORT_COL_ZH},                                           \
+    {                                                                          \
+        en, "verdicts", REPORT_COL_EN                                          \
+    }
+
 /* The CSV of an array of row objects (malloc'd, or NULL). */
 char *report_csv(const struct report_col *cols, size_t ncols,
                  const json_t *rows);
