@@ -329,6 +329,29 @@ static void page_error(struct evhttp_request *req, int status,
     evbuffer_free(b);
 }
 
+/* A page's buffer with its head, for data loaded (or NULL: the store
+ * failed with e, and an error page is sent).  NULL when nothing is left
+ * to do; data is freed then. */
+static struct evbuffer *page_start(struct evhttp_request *req,
+                                   const struct office *o, json_t *data,
+                                   const struct err *e, const char *zh,
+                                   const char *en)
+{
+    struct evbuffer *b;
+
+    if (data == NULL) {
+        page_error(req, 503, o->profile, "数据库暂不可用", e->msg);
+        return NULL;
+    }
+    if ((b = evbuffer_new()) == NULL) {
+        json_decref(data);
+        reply_error(req, 503, "out of memory");
+        return NULL;
+    }
+    head(b, zh, en, o->profile);
+    return b;
+}
+
 static void counts(struct evbuffer *b, json_t *pilots)
 {
     int n[3] = {0, 0, 0};
@@ -357,16 +380,8 @@ static void overview(struct office *o, struct evhttp_request *req)
     struct evbuffer *b;
     size_t i;
 
-    if (ov == NULL) {
-        page_error(req, 503, o->profile, "数据库暂不可用", e.msg);
+    if ((b = page_start(req, o, ov, &e, "试点总览", "Pilots")) == NULL)
         return;
-    }
-    if ((b = evbuffer_new()) == NULL) {
-        json_decref(ov);
-        reply_error(req, 503, "out of memory");
-        return;
-    }
-    head(b, "试点总览", "Pilots", o->profile);
     evbuffer_add_printf(b, "<h2>试点总览<span class=\"en\">Pilots at a glance: "
                            "each against the rule profile</span></h2>\n");
     counts(b, json_object_get(ov, "pilots"));
@@ -566,16 +581,9 @@ static void biweekly_page(struct office *o, struct evhttp_request *req)
     size_t i;
 
     sitetime_today(today);
-    if ((l = biweekly_list(o->store, o->profile, today, &e)) == NULL) {
-        page_error(req, 503, o->profile, "数据库暂不可用", e.msg);
+    l = biweekly_list(o->store, o->profile, today, &e);
+    if ((b = page_start(req, o, l, &e, "双周报送", "Biweekly reports")) == NULL)
         return;
-    }
-    if ((b = evbuffer_new()) == NULL) {
-        json_decref(l);
-        reply_error(req, 503, "out of memory");
-        return;
-    }
-    head(b, "双周报送", "Biweekly reports", o->profile);
     evbuffer_add_printf(
         b,
         "<h2>双周报送<span class=\"en\">Biweekly reports: each period "

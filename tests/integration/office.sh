@@ -186,6 +186,20 @@ fake() {
         ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}:verify_asan_link_order=0" "$@"
 }
 list() { cli report biweekly list | jq -r "$1"; }
+# fake_start WHEN LOG: examcentral serving from WHEN (site time) on, as
+# TPID; fake_run WHEN LOG: the same until it is ready, then stopped
+fake_start() {
+    fake "$1" "$BIN/examcentral" --listen 127.0.0.1:0 --store "sqlite:$ODB" --keys "$T/keys" \
+        --timezone "$ZONE" >"$2" 2>&1 &
+    TPID=$!
+    t_on_exit "kill -9 $TPID"
+}
+fake_run() {
+    fake_start "$1" "$2"
+    wait_for 150 grep -q 'ready:' "$2"
+    kill $TPID
+    wait $TPID 2>/dev/null
+}
 t_eq "no report kept yet (the batches came after the start)" 0 "$(list '[.[] | select(.generated != null)] | length')"
 nper=$(list length)
 t_eq "the periods since the first exam are listed" yes "$([ "$nper" -ge 1 ] && echo yes)"
@@ -220,10 +234,7 @@ import datetime as d; t = d.date.fromisoformat('$TODAY')
 e = t.replace(day=10) if t.day <= 10 else t.replace(day=25) if t.day <= 25 else (t.replace(day=28) + d.timedelta(days=4)).replace(day=10)
 print(e)")
 PDUE=$(date -d "$PEND + 1 day" +%F)
-fake "$PEND 23:59:57" "$BIN/examcentral" --listen 127.0.0.1:0 --store "sqlite:$ODB" --keys "$T/keys" \
-    --timezone "$ZONE" >"$T/timer.log" 2>&1 &
-TPID=$!
-t_on_exit "kill -9 $TPID"
+fake_start "$PEND 23:59:57" "$T/timer.log"
 timer_made() { grep -q 'biweekly: 1 report generated' "$T/timer.log"; }
 wait_for 300 timer_made && t_ok "the timer made the report after midnight" ||
     t_fail "the timer made the report after midnight" "$(cat "$T/timer.log")"
@@ -237,25 +248,13 @@ P2=$(fake "$PDUE 12:00:00" python3 -c "
 import datetime as d; t = d.date.fromisoformat('$PDUE')
 print(t.replace(day=25) if t.day <= 25 else (t.replace(day=28) + d.timedelta(days=4)).replace(day=10))")
 P2LATE=$(date -d "$P2 + 4 days" +%F)
-fake "$P2LATE 09:00:00" "$BIN/examcentral" --listen 127.0.0.1:0 --store "sqlite:$ODB" --keys "$T/keys" \
-    --timezone "$ZONE" >"$T/late.log" 2>&1 &
-TPID=$!
-t_on_exit "kill -9 $TPID"
-wait_for 150 grep -q 'ready:' "$T/late.log"
-kill $TPID
-wait $TPID 2>/dev/null
+fake_run "$P2LATE 09:00:00" "$T/late.log"
 t_eq "a late report: catch-up, not on time, counted" "catch-up false true" \
     "$(fake "$P2LATE 12:00:00" "${C[@]}" --store "sqlite:$ODB" report biweekly list | jq -r ".[] | select(.end == \"$P2\") | \"\(.how) \(.on_time) \(.counted)\"")"
 t_eq "one missed report: every pilot warned" "4 1" \
     "$(fake "$P2LATE 12:00:00" "${C[@]}" --store "sqlite:$ODB" report pilots | jq -r '"\([.[] | select(any(.verdicts[]; .code == "report_missed"))] | length) \(.[0].missed_reports)"')"
 P3=$(date -d "$P2 + 20 days" +%F)
-fake "$P3 09:00:00" "$BIN/examcentral" --listen 127.0.0.1:0 --store "sqlite:$ODB" --keys "$T/keys" \
-    --timezone "$ZONE" >"$T/late2.log" 2>&1 &
-TPID=$!
-t_on_exit "kill -9 $TPID"
-wait_for 150 grep -q 'ready:' "$T/late2.log"
-kill $TPID
-wait $TPID 2>/dev/null
+fake_run "$P3 09:00:00" "$T/late2.log"
 t_eq "two missed: withdrawal condition (default: 2)" "reports_missed red" \
     "$(fake "$P3 12:00:00" "${C[@]}" --store "sqlite:$ODB" report pilots | jq -r '.[] | select(.certificate=="Web前端开发") | "\(.verdicts[0].code) \(.status)"')"
 t_eq "two missed under pass60-target90 (3 withdraw): a warning" "report_missed" \
