@@ -11,16 +11,18 @@
 
 #include <jansson.h>
 
+#include "batch.h"
 #include "csvread.h"
 #include "cstore.h"
 #include "exams.h"
+#include "idnumber.h"
 #include "results.h"
 #include "sitetime.h"
 
 struct row {
     int line;
     char ticket[RESULTS_TICKET_MAX + 1];
-    char session[RESULTS_TICKET_MAX + 1];
+    char session[BATCH_FIELD_MAX + 1]; /* as the events carry it */
     char score[RESULTS_SCORE_MAX + 1];
     int passed;
     const char *site; /* matched: borrowed from the model */
@@ -41,15 +43,18 @@ static void bad(struct ctx *x, int line, const char *fmt, ...)
 
 static void bad(struct ctx *x, int line, const char *fmt, ...)
 {
+    char msg[ERR_MSG_MAX];
     va_list ap;
 
     if (x->bad++ >= RESULTS_SHOW_MAX)
         return;
-    fprintf(x->errs, "%s:%d: ", x->o->path, line);
     va_start(ap, fmt);
-    vfprintf(x->errs, fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    fputc('\n', x->errs);
+    /* a file may carry an ID number where a ticket belongs: never echo
+     * one */
+    idnumber_redact(msg);
+    fprintf(x->errs, "%s:%d: %s\n", x->o->path, line, msg);
 }
 
 static const char *const H_TICKET[] = {"ticket", "准考证号", "准考证",
@@ -129,7 +134,7 @@ static int on_row(void *ud, int line, char **f, size_t n, struct err *e)
     struct ctx *x = ud;
     const char *t, *sc, *ps, *se;
     struct row r;
-    char key[80];
+    char key[BATCH_FIELD_MAX + RESULTS_TICKET_MAX + 8];
     json_t *prev;
 
     if (!x->header)
@@ -149,7 +154,7 @@ static int on_row(void *ud, int line, char **f, size_t n, struct err *e)
             RESULTS_TICKET_MAX);
         return 0;
     }
-    if (se[0] != '\0' && !ticket_ok(se)) {
+    if (se[0] != '\0' && !batch_id_valid(se)) {
         bad(x, line, "ticket %s: session '%.40s' is not a session code", t, se);
         return 0;
     }
@@ -172,7 +177,7 @@ static int on_row(void *ud, int line, char **f, size_t n, struct err *e)
         return 0;
     }
     memcpy(r.ticket, t, strlen(t) + 1);
-    memcpy(r.session, se, strlen(se) + 1);
+    snprintf(r.session, sizeof(r.session), "%s", se);
     memcpy(r.score, sc, strlen(sc) + 1);
     snprintf(key, sizeof(key), "%s" EXAMS_SEP "%s", r.session, r.ticket);
     if ((prev = json_object_get(x->seen, key)) != NULL) {
@@ -244,8 +249,8 @@ static void match(struct ctx *x, json_t *model, json_t *idx, struct row *r)
     }
     if (present == 1) {
         r->site = json_string_value(json_object_get(hit, "site"));
-        memcpy(r->session, json_string_value(json_object_get(hit, "session")),
-               strlen(json_string_value(json_object_get(hit, "session"))) + 1);
+        snprintf(r->session, sizeof(r->session), "%s",
+                 json_string_value(json_object_get(hit, "session")));
     } else if (present > 1)
         bad(x, r->line,
             "ticket %s checked in at %d exams: give the session (a session "

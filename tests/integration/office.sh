@@ -107,6 +107,10 @@ out=$(cli results import "$T/many.csv" 2>&1)
 t_contains "too many rows refused" "more than 100000 results" "$out"
 t_eq "bounds: nothing more stored" 57 "$(nres)"
 printf 'ticket,name\n1,2\n' >"$T/nohead.csv"
+printf 'ticket,pass\n110105198911170000,yes\n' >"$T/idnum.csv"
+out=$(cli results import "$T/idnum.csv" 2>&1)
+t_eq "an ID number where the ticket belongs: refused, never echoed" "65 0 1" \
+    "$(cli results import "$T/idnum.csv" >/dev/null 2>&1; echo $?) $(echo "$out" | grep -cE '[0-9]{17}[0-9Xx]') $(echo "$out" | grep -c '110105\*\*\*\*\*\*\*\*0000')"
 t_contains "a file without result columns" "needs ticket (准考证号) and score (成绩) or pass (是否通过)" \
     "$(cli results import "$T/nohead.csv" 2>&1)"
 t_contains "--session picks the exam" "1 results (1 passed) for 1 exams" "$(
