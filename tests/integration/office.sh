@@ -197,20 +197,22 @@ t_contains "  ...masked as the logs mask it" "110105********0000" "$(cat "$all")
 LIBFT=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
 [ -n "$LIBFT" ] || { t_fail "needs libfaketime" "install faketime (scripts/install-deps)"; t_done; }
 # fake WHEN CMD...: CMD with the wall clock starting at WHEN (site time)
+FENV=(TZ=$ZONE FAKETIME_DONT_FAKE_MONOTONIC=1 LD_PRELOAD="$LIBFT"
+    ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}:verify_asan_link_order=0")
 fake() {
     local when=$1
     shift
-    env TZ=$ZONE FAKETIME="@$when" FAKETIME_DONT_FAKE_MONOTONIC=1 LD_PRELOAD="$LIBFT" \
-        ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}:verify_asan_link_order=0" "$@"
+    env "${FENV[@]}" FAKETIME="@$when" "$@"
 }
 list() { cli report biweekly list | jq -r "$1"; }
 # fake_start WHEN LOG: examcentral serving from WHEN (site time) on, as
 # TPID; fake_run WHEN LOG: the same until it is ready, then stopped
 fake_start() {
-    fake "$1" "$BIN/examcentral" --listen 127.0.0.1:0 --store "sqlite:$ODB" --keys "$T/keys" \
-        --timezone "$ZONE" >"$2" 2>&1 &
+    # exec: TPID is examcentral itself, not a subshell waiting on it
+    (exec env "${FENV[@]}" FAKETIME="@$1" "$BIN/examcentral" --listen 127.0.0.1:0 --store "sqlite:$ODB" --keys "$T/keys" \
+        --timezone "$ZONE" >"$2" 2>&1) &
     TPID=$!
-    t_on_exit "kill -9 $TPID"
+    t_on_exit "t_kill_child $TPID"
 }
 fake_run() {
     fake_start "$1" "$2"
