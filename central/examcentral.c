@@ -79,11 +79,30 @@ struct central {
     const char *users_path;
     struct profile profile;
     struct office office;
+    int biweekly_soon; /* the timer moved up for a stored batch */
 };
+
+/* After a stored batch: seconds for a burst of batches to settle before
+ * the biweekly reports it may complete are made. */
+#define BIWEEKLY_SETTLE_SEC 5
 
 static const char *hdr(struct evhttp_request *req, const char *name)
 {
     return evhttp_find_header(evhttp_request_get_input_headers(req), name);
+}
+
+/* A stored batch may hold exams of periods already over (a new office,
+ * a station late with its sync): make their reports soon.  The one timer
+ * is moved up, not a second one added; biweekly_cb sets it back to the
+ * next due instant. */
+static void biweekly_soon(struct central *c)
+{
+    struct timeval tv = {BIWEEKLY_SETTLE_SEC, 0};
+
+    if (c->ev_biweekly == NULL || c->biweekly_soon)
+        return;
+    c->biweekly_soon = 1;
+    evtimer_add(c->ev_biweekly, &tv);
 }
 
 static void post_batch(struct central *c, struct evhttp_request *req)
@@ -116,6 +135,8 @@ static void post_batch(struct central *c, struct evhttp_request *req)
         log_warnx("batch %.64s/%.64s %.20s refused (%d): %s",
                   rq.site ? rq.site : "?", rq.station ? rq.station : "?",
                   rq.seq ? rq.seq : "?", status, err ? err : "?");
+    if (status == 200 && json_is_true(json_object_get(reply, "stored")))
+        biweekly_soon(c);
     reply_json(req, status, reply);
     json_decref(reply);
 }
@@ -282,6 +303,7 @@ static void biweekly_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    c->biweekly_soon = 0;
     sitetime_today(today);
     if ((n = biweekly_catch_up(c->store, &c->profile, today, &e)) == -1)
         log_warnx("biweekly report: %s (retrying in an hour)", e.msg);

@@ -5,7 +5,9 @@
 # office_seed: the seed (tests/data/office/mkoffice.py, exams dated from
 # today at the site) in $ODATA, the stations' keys, users office
 # (office-pass-2) and clerk (other-pass-22) in $T/users, examcentral "o"
-# on $OSTORE (default: SQLite at $ODB) started, each site's batch posted (tests/data/sync/mkbatch.py);
+# on $OSTORE (default: SQLite at $ODB) started, each site's batch posted
+# (tests/data/sync/mkbatch.py) and the biweekly reports of the periods
+# that ended made;
 # sets OFFICE_URL, AUTH (curl's login), and ex (a query on the seed's
 # figures).
 ZONE=Asia/Shanghai
@@ -37,4 +39,7 @@ office_seed() {
             --first 1 --last "$(ex "._events.$s")" --site $s --station st1
         t_eq "batch of $s stored" 200 "$(post "$T/$s.gz" $s st1 1)"
     done
+    # the periods that ended since the first exam: made soon after
+    wait_for 300 grep -q 'biweekly: [0-9]* reports\{0,1\} generated' "${CLOG[o]}" ||
+        t_fail "the batches' ended periods made soon" "$(tail -3 "${CLOG[o]}")"
 }
