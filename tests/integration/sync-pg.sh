@@ -39,7 +39,9 @@ echo office-pass-1 | "$BIN/examcentral" passwd --users "$T/users" --iterations 1
 central_start o "$PGURL" "$T/keys" --users "$T/users" || t_fail "examcentral on PostgreSQL" "$(cat "${CLOG[o]}")"
 OFFICE_URL=http://127.0.0.1:${CPORT[o]}
 t_eq "healthz names the store" postgresql "$(curl -s "$OFFICE_URL/healthz" | jq -r .store)"
-t_eq "migrations applied, as on SQLite" "1|001_initial" "$(pq 'select version, name from schema_migration')"
+t_eq "migrations applied, as on SQLite" \
+    "$(for f in "$TOP"/central/migrations/*.sql; do b=$(basename "$f" .sql); echo "$((10#${b%%_*}))|$b"; done)" \
+    "$(pq 'select version, name from schema_migration order by version')"
 
 CONF=$T/site.conf
 LOG=$T/daemon.log
