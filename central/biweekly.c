@@ -56,7 +56,9 @@ static void sum_into(json_t *tot, json_t *x)
 /* the flags of an exam (its verdicts that are not green) into flags */
 static void exam_flags(json_t *flags, json_t *x)
 {
-    json_t *v;
+    static const char *const exam_keys[] = {"date", "site", "session",
+                                            "certificate", NULL};
+    json_t *v, *f;
     size_t i;
 
     json_array_foreach(json_object_get(x, "verdicts"), i, v)
@@ -64,16 +66,10 @@ static void exam_flags(json_t *flags, json_t *x)
         if (strcmp(json_string_value(json_object_get(v, "level")), "green") ==
             0)
             continue;
-        json_array_append_new(
-            flags, json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O}", "date",
-                             json_object_get(x, "date"), "site",
-                             json_object_get(x, "site"), "session",
-                             json_object_get(x, "session"), "certificate",
-                             json_object_get(x, "certificate"), "code",
-                             json_object_get(v, "code"), "level",
-                             json_object_get(v, "level"), "zh",
-                             json_object_get(v, "zh"), "en",
-                             json_object_get(v, "en")));
+        /* the exam, and the verdict's code, level, zh, en */
+        f = report_pick(x, exam_keys);
+        json_object_update(f, v);
+        json_array_append_new(flags, f);
     }
 }
 

@@ -409,10 +409,25 @@ json_t *report_exams(json_t *model, const struct profile *p)
     return out;
 }
 
+json_t *report_pick(json_t *o, const char *const *keys)
+{
+    json_t *c = json_object(), *v;
+
+    for (; *keys != NULL; keys++)
+        if ((v = json_object_get(o, *keys)) != NULL)
+            json_object_set(c, *keys, v);
+    return c;
+}
+
 /* One pilot over its exams (in date order). */
 static json_t *pilot(const char *cert, json_t *xs, const struct profile *p,
                      report_missed_fn missed, void *arg)
 {
+    /* what the pilot's history shows of each exam */
+    static const char *const keys[] = {
+        "site",    "session",         "date",      "level",       "published",
+        "present", "attendance_rate", "pass_rate", "with_result", "status",
+        NULL};
     size_t n = json_array_size(xs), i;
     struct rules_exam *ri = calloc(n + 1, sizeof(*ri));
     struct verdict vs[RULES_MAX];
@@ -426,19 +441,7 @@ static json_t *pilot(const char *cert, json_t *xs, const struct profile *p,
         rules_input(x, &ri[i]);
         if (org == NULL && json_is_string(json_object_get(x, "organisation")))
             org = json_object_get(x, "organisation");
-        json_array_append_new(
-            list,
-            json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O}",
-                      "site", json_object_get(x, "site"), "session",
-                      json_object_get(x, "session"), "date",
-                      json_object_get(x, "date"), "level",
-                      json_object_get(x, "level"), "published",
-                      json_object_get(x, "published"), "present",
-                      json_object_get(x, "present"), "attendance_rate",
-                      json_object_get(x, "attendance_rate"), "pass_rate",
-                      json_object_get(x, "pass_rate"), "with_result",
-                      json_object_get(x, "with_result"), "status",
-                      json_object_get(x, "status")));
+        json_array_append_new(list, report_pick(x, keys));
     }
     if (missed != NULL && n > 0 && ri[0].date != NULL &&
         (miss = missed(arg, ri[0].date)) < 0)

@@ -116,6 +116,10 @@ char *report_pilots_csv(const json_t *pilots);
 struct verdict;
 json_t *report_verdicts(const struct verdict *v, int n);
 
+/* A new object of o's keys among keys (NULL-terminated; missing ones
+ * left out). */
+json_t *report_pick(json_t *o, const char *const *keys);
+
 /* A rate num/den as JSON (a real, or null when den is 0). */
 json_t *report_rate(json_int_t num, json_int_t den);
 
