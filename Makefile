@@ -99,6 +99,18 @@ $(B)/gen/central/central_migrations.h: $(CENTRAL_MIGRATIONS) scripts/embed-sql
 
 $(call obj,central/cstore.c): $(B)/gen/central/central_migrations.h
 
+# The office's rule profiles and its page's assets, carried in the binary.
+CENTRAL_PROFILES := $(sort $(wildcard central/profiles/*.ini))
+CENTRAL_WEB      := $(sort $(wildcard central/web/*))
+$(B)/gen/central/central_profiles.h: $(CENTRAL_PROFILES) central/embed-files
+	@mkdir -p $(@D)
+	central/embed-files profiles $(CENTRAL_PROFILES) > $@.tmp && mv $@.tmp $@
+$(B)/gen/central/central_web.h: $(CENTRAL_WEB) central/embed-files
+	@mkdir -p $(@D)
+	central/embed-files web_assets $(CENTRAL_WEB) > $@.tmp && mv $@.tmp $@
+$(call obj,central/profile.c): $(B)/gen/central/central_profiles.h
+$(call obj,central/web.c): $(B)/gen/central/central_web.h
+
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(call modinc,$*) -c $< -o $@
@@ -156,6 +168,17 @@ $(B)/tests/test_daemon_%: $(B)/obj/tests/unit/test_daemon_%.o $(DAEMON_RULES_OBJ
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(STORE_LIBS) $(DRIVERS_LIBS) \
 	    $(call pkglibs,libsystemd) $(COMMON_LIBS)
+
+# The office's rules and reports tested without its loop: central's
+# objects but examcentral.c, with central's include paths only.
+CENTRAL_LIB_OBJ := $(call obj,$(filter-out central/examcentral.c,$(CENTRAL_SRC)))
+$(B)/obj/tests/unit/test_central_%.o: tests/unit/test_central_%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(INC_central) -Icentral -c $< -o $@
+$(B)/tests/test_central_%: $(B)/obj/tests/unit/test_central_%.o $(CENTRAL_LIB_OBJ) $(LIBCHAIN) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(CHAIN_LIBS) \
+	    $(call pkglibs,sqlite3 libevent libevent_openssl libpq) $(COMMON_LIBS)
 
 # umockdev tests: libumockdev-preload must be a DT_NEEDED of the test so it
 # intercepts /dev/bus/usb and sysfs in-process (as libusb's own test does).

@@ -44,6 +44,24 @@ struct cstore_row {
 typedef int (*cstore_row_fn)(void *arg, const struct cstore_row *r,
                              struct err *e);
 
+/* One result of an exam (results.h). */
+struct cstore_result {
+    const char *site, *session, *ticket, *score; /* score may be NULL */
+    int passed;
+    const char *file_sha256;
+    int line;
+    const char *imported; /* UTC ISO 8601 */
+};
+typedef int (*cstore_result_fn)(void *arg, const struct cstore_result *r,
+                                struct err *e);
+
+/* One kept biweekly report (biweekly.h); report is its JSON text. */
+struct cstore_biweekly {
+    const char *period_start, *period_end, *generated, *how, *report;
+};
+typedef int (*cstore_biweekly_fn)(void *arg, const struct cstore_biweekly *b,
+                                  struct err *e);
+
 struct cstore_ops {
     const char *name;
     void (*close)(struct cstore *s);
@@ -64,6 +82,20 @@ struct cstore_ops {
      * station, id) order. */
     int (*rows)(struct cstore *s, const char *const *kinds, cstore_row_fn fn,
                 void *arg, struct err *e);
+    /* Insert or replace a result (inside begin/commit). */
+    int (*result_put)(struct cstore *s, const struct cstore_result *r,
+                      struct err *e);
+    /* Every result, in (site, session, ticket) order. */
+    int (*results)(struct cstore *s, cstore_result_fn fn, void *arg,
+                   struct err *e);
+    /* Insert or replace the report of period_end. */
+    int (*biweekly_put)(struct cstore *s, const struct cstore_biweekly *b,
+                        struct err *e);
+    /* The kept reports in period order; with period_end not NULL, that
+     * one only (with_report: the JSON text too, else report is NULL). */
+    int (*biweekly_rows)(struct cstore *s, const char *period_end,
+                         int with_report, cstore_biweekly_fn fn, void *arg,
+                         struct err *e);
     /* Events stored for site/station (for tests and status). */
     int64_t (*count_events)(struct cstore *s, struct err *e);
 };

@@ -312,9 +312,14 @@ static int pg_batch_put(struct cstore *cs, const char *site,
                6, c, NULL, e);
 }
 
+static const char *val_at(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
 static const char *val(PGresult *r, int col)
 {
-    return PQgetisnull(r, 0, col) ? NULL : PQgetvalue(r, 0, col);
+    return val_at(r, 0, col);
 }
 
 static int pg_rows(struct cstore *cs, const char *const *kinds,
@@ -377,10 +382,102 @@ static int64_t pg_count(struct cstore *cs, struct err *e)
     return n;
 }
 
+static int pg_result_put(struct cstore *cs, const struct cstore_result *r,
+                         struct err *e)
+{
+    char passed[4], line[16];
+    const char *v[8] = {r->site, r->session,     r->ticket, r->score,
+                        passed,  r->file_sha256, line,      r->imported};
+
+    snprintf(passed, sizeof(passed), "%d", r->passed ? 1 : 0);
+    snprintf(line, sizeof(line), "%d", r->line);
+    return run((struct pg *)cs,
+               "INSERT INTO result (site, session, ticket, score, passed, "
+               "file_sha256, line, imported) VALUES ($1, $2, $3, $4, $5, $6, "
+               "$7, $8) ON CONFLICT (site, session, ticket) DO UPDATE SET "
+               "score = excluded.score, passed = excluded.passed, "
+               "file_sha256 = excluded.file_sha256, line = excluded.line, "
+               "imported = excluded.imported",
+               8, v, NULL, e);
+}
+
+static int pg_results(struct cstore *cs, cstore_result_fn fn, void *arg,
+                      struct err *e)
+{
+    struct cstore_result x;
+    PGresult *r;
+    int i, rc = 0;
+
+    if (run((struct pg *)cs,
+            "SELECT site, session, ticket, score, passed, file_sha256, line, "
+            "imported FROM result ORDER BY site, session, ticket",
+            0, NULL, &r, e) == -1)
+        return -1;
+    for (i = 0; i < PQntuples(r) && rc == 0; i++) {
+        x.site = val_at(r, i, 0);
+        x.session = val_at(r, i, 1);
+        x.ticket = val_at(r, i, 2);
+        x.score = val_at(r, i, 3);
+        x.passed = atoi(PQgetvalue(r, i, 4));
+        x.file_sha256 = val_at(r, i, 5);
+        x.line = atoi(PQgetvalue(r, i, 6));
+        x.imported = val_at(r, i, 7);
+        rc = fn(arg, &x, e);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int pg_biweekly_put(struct cstore *cs, const struct cstore_biweekly *b,
+                           struct err *e)
+{
+    const char *v[5] = {b->period_end, b->period_start, b->generated, b->how,
+                        b->report};
+
+    return run((struct pg *)cs,
+               "INSERT INTO biweekly (period_end, period_start, generated, "
+               "how, report) VALUES ($1, $2, $3, $4, $5) ON CONFLICT "
+               "(period_end) DO UPDATE SET period_start = "
+               "excluded.period_start, generated = excluded.generated, how = "
+               "excluded.how, report = excluded.report",
+               5, v, NULL, e);
+}
+
+static int pg_biweekly_rows(struct cstore *cs, const char *period_end,
+                            int with_report, cstore_biweekly_fn fn, void *arg,
+                            struct err *e)
+{
+    struct cstore_biweekly x;
+    const char *v[1] = {period_end};
+    PGresult *r;
+    int i, rc = 0;
+
+    if (run((struct pg *)cs,
+            with_report
+                ? "SELECT period_end, period_start, generated, how, report "
+                  "FROM biweekly WHERE $1::text IS NULL OR period_end = $1 "
+                  "ORDER BY period_end"
+                : "SELECT period_end, period_start, generated, how, NULL "
+                  "FROM biweekly WHERE $1::text IS NULL OR period_end = $1 "
+                  "ORDER BY period_end",
+            1, v, &r, e) == -1)
+        return -1;
+    for (i = 0; i < PQntuples(r) && rc == 0; i++) {
+        x.period_end = val_at(r, i, 0);
+        x.period_start = val_at(r, i, 1);
+        x.generated = val_at(r, i, 2);
+        x.how = val_at(r, i, 3);
+        x.report = val_at(r, i, 4);
+        rc = fn(arg, &x, e);
+    }
+    PQclear(r);
+    return rc;
+}
+
 static const struct cstore_ops pg_ops = {
-    "postgresql", pg_close,      pg_begin,     pg_commit,
-    pg_rollback,  pg_cursor_get, pg_batch_get, pg_event_add,
-    pg_batch_put, pg_rows,       pg_count,
+    "postgresql",  pg_close,     pg_begin,        pg_commit,        pg_rollback,
+    pg_cursor_get, pg_batch_get, pg_event_add,    pg_batch_put,     pg_rows,
+    pg_result_put, pg_results,   pg_biweekly_put, pg_biweekly_rows, pg_count,
 };
 
 static int pg_migrate(struct pg *p, struct err *e)

@@ -12,7 +12,17 @@
 
 #include "cstore.h"
 
-enum { Q_CURSOR, Q_BATCH, Q_EVENT, Q_BATCH_PUT, Q_CURSOR_PUT, Q_COUNT, Q_N };
+enum {
+    Q_CURSOR,
+    Q_BATCH,
+    Q_EVENT,
+    Q_BATCH_PUT,
+    Q_CURSOR_PUT,
+    Q_COUNT,
+    Q_RESULT_PUT,
+    Q_BIWEEKLY_PUT,
+    Q_N
+};
 
 static const char *const sql[Q_N] = {
     "SELECT seq, last_event, chain_hash FROM station_cursor "
@@ -31,6 +41,15 @@ static const char *const sql[Q_N] = {
     "UPDATE SET seq = excluded.seq, last_event = excluded.last_event, "
     "chain_hash = excluded.chain_hash, updated = excluded.updated",
     "SELECT count(*) FROM event",
+    "INSERT INTO result (site, session, ticket, score, passed, file_sha256, "
+    "line, imported) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site, "
+    "session, ticket) DO UPDATE SET score = excluded.score, passed = "
+    "excluded.passed, file_sha256 = excluded.file_sha256, line = "
+    "excluded.line, imported = excluded.imported",
+    "INSERT INTO biweekly (period_end, period_start, generated, how, report) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (period_end) DO UPDATE SET "
+    "period_start = excluded.period_start, generated = excluded.generated, "
+    "how = excluded.how, report = excluded.report",
 };
 
 struct sq {
@@ -303,10 +322,138 @@ static int64_t sq_count(struct cstore *cs, struct err *e)
     return n;
 }
 
+static int sq_result_put(struct cstore *cs, const struct cstore_result *r,
+                         struct err *e)
+{
+    struct sq *s = (struct sq *)cs;
+    sqlite3_stmt *q;
+    int rc;
+
+    if ((q = stmt(s, Q_RESULT_PUT, e)) == NULL)
+        return -1;
+    text(q, 1, r->site);
+    text(q, 2, r->session);
+    text(q, 3, r->ticket);
+    text(q, 4, r->score);
+    sqlite3_bind_int(q, 5, r->passed);
+    text(q, 6, r->file_sha256);
+    sqlite3_bind_int(q, 7, r->line);
+    text(q, 8, r->imported);
+    rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE)
+        return sqerr(s, e, "result");
+    return 0;
+}
+
+/* Step q to the end, giving each row to each(arg, q); finalizes q. */
+static int each_row(struct sq *s, sqlite3_stmt *q,
+                    int (*each)(sqlite3_stmt *q, void *fn, void *arg,
+                                struct err *e),
+                    void *fn, void *arg, const char *what, struct err *e)
+{
+    int rc;
+
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        if (each(q, fn, arg, e) == -1) {
+            sqlite3_finalize(q);
+            return -1;
+        }
+    if (rc != SQLITE_DONE) {
+        sqerr(s, e, what);
+        sqlite3_finalize(q);
+        return -1;
+    }
+    sqlite3_finalize(q);
+    return 0;
+}
+
+static int one_result(sqlite3_stmt *q, void *fn, void *arg, struct err *e)
+{
+    struct cstore_result r;
+
+    r.site = (const char *)sqlite3_column_text(q, 0);
+    r.session = (const char *)sqlite3_column_text(q, 1);
+    r.ticket = (const char *)sqlite3_column_text(q, 2);
+    r.score = (const char *)sqlite3_column_text(q, 3);
+    r.passed = sqlite3_column_int(q, 4);
+    r.file_sha256 = (const char *)sqlite3_column_text(q, 5);
+    r.line = sqlite3_column_int(q, 6);
+    r.imported = (const char *)sqlite3_column_text(q, 7);
+    return ((cstore_result_fn)fn)(arg, &r, e);
+}
+
+static int sq_results(struct cstore *cs, cstore_result_fn fn, void *arg,
+                      struct err *e)
+{
+    struct sq *s = (struct sq *)cs;
+    sqlite3_stmt *q;
+
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT site, session, ticket, score, passed, "
+                           "file_sha256, line, imported FROM result ORDER BY "
+                           "site, session, ticket",
+                           -1, &q, NULL) != SQLITE_OK)
+        return sqerr(s, e, "results");
+    return each_row(s, q, one_result, (void *)fn, arg, "results", e);
+}
+
+static int sq_biweekly_put(struct cstore *cs, const struct cstore_biweekly *b,
+                           struct err *e)
+{
+    struct sq *s = (struct sq *)cs;
+    sqlite3_stmt *q;
+    int rc;
+
+    if ((q = stmt(s, Q_BIWEEKLY_PUT, e)) == NULL)
+        return -1;
+    text(q, 1, b->period_end);
+    text(q, 2, b->period_start);
+    text(q, 3, b->generated);
+    text(q, 4, b->how);
+    text(q, 5, b->report);
+    rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE)
+        return sqerr(s, e, "biweekly");
+    return 0;
+}
+
+static int one_biweekly(sqlite3_stmt *q, void *fn, void *arg, struct err *e)
+{
+    struct cstore_biweekly b;
+
+    b.period_end = (const char *)sqlite3_column_text(q, 0);
+    b.period_start = (const char *)sqlite3_column_text(q, 1);
+    b.generated = (const char *)sqlite3_column_text(q, 2);
+    b.how = (const char *)sqlite3_column_text(q, 3);
+    b.report = (const char *)sqlite3_column_text(q, 4);
+    return ((cstore_biweekly_fn)fn)(arg, &b, e);
+}
+
+static int sq_biweekly_rows(struct cstore *cs, const char *period_end,
+                            int with_report, cstore_biweekly_fn fn, void *arg,
+                            struct err *e)
+{
+    struct sq *s = (struct sq *)cs;
+    char q[256];
+    sqlite3_stmt *st;
+
+    snprintf(q, sizeof(q),
+             "SELECT period_end, period_start, generated, how, %s FROM "
+             "biweekly WHERE ?1 IS NULL OR period_end = ?1 ORDER BY "
+             "period_end",
+             with_report ? "report" : "NULL");
+    if (sqlite3_prepare_v2(s->db, q, -1, &st, NULL) != SQLITE_OK)
+        return sqerr(s, e, "biweekly");
+    text(st, 1, period_end);
+    return each_row(s, st, one_biweekly, (void *)fn, arg, "biweekly", e);
+}
+
 static const struct cstore_ops sq_ops = {
-    "sqlite",     sq_close,      sq_begin,     sq_commit,
-    sq_rollback,  sq_cursor_get, sq_batch_get, sq_event_add,
-    sq_batch_put, sq_rows,       sq_count,
+    "sqlite",      sq_close,     sq_begin,        sq_commit,        sq_rollback,
+    sq_cursor_get, sq_batch_get, sq_event_add,    sq_batch_put,     sq_rows,
+    sq_result_put, sq_results,   sq_biweekly_put, sq_biweekly_rows, sq_count,
 };
 
 /* Apply the migrations not yet applied, each in its own transaction. */

@@ -4,10 +4,14 @@
  *
  *   POST /v1/batches                              a station's batch (ingest.c)
  *   GET  /v1/sites/SITE/stations/STATION/cursor   where a station stands
- *   GET  /v1/reports/attendance?date=YYYY-MM-DD   JSON, or CSV (Accept)
  *   GET  /healthz
+ *   GET  /v1/reports/...                          the reports (api.c)
+ *   GET  /, /exam, /biweekly                      the office's page (web.c)
  *
- * and the same report from the command line.  docs/examcentral.8.
+ * the station endpoints under the stations' HMAC keys, the reports and
+ * the page under HTTP Basic against --users (auth.c); one timer making
+ * the biweekly reports as their periods end (biweekly.c); and the
+ * commands (commands.c).  docs/examcentral.8.
  */
 #include <arpa/inet.h>
 #include <sys/queue.h>
@@ -29,12 +33,16 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "auth.h"
 #include "batch.h"
+#include "biweekly.h"
+#include "commands.h"
 #include "cstore.h"
 #include "ingest.h"
 #include "keys.h"
 #include "log.h"
-#include "report.h"
+#include "office.h"
+#include "reply.h"
 #include "sitetime.h"
 
 static const char usage_text[] =
@@ -42,8 +50,21 @@ static const char usage_text[] =
     "--keys FILE\n"
     "                   [--tls-cert FILE --tls-key FILE] [--max-body BYTES]\n"
     "                   [--max-inflated BYTES] [--max-ratio N] [--debug]\n"
-    "       examcentral --store STORE report attendance --date YYYY-MM-DD "
-    "[--csv]\n";
+    "                   [--users FILE] [--profile NAME|FILE] [--timezone "
+    "ZONE]\n"
+    "       examcentral --store STORE [--profile P] [--timezone Z] COMMAND\n"
+    "commands:\n"
+    "  report attendance --date YYYY-MM-DD [--csv|--json]\n"
+    "  report exams [--csv|--json]\n"
+    "  report pilots [--csv|--json]\n"
+    "  report biweekly --period YYYY-MM-DD [--csv|--json]\n"
+    "  report biweekly list\n"
+    "  report biweekly generate --period YYYY-MM-DD\n"
+    "  results import FILE [--session ID] [--encoding auto|utf-8|gb18030] "
+    "[--dry-run]\n"
+    "       examcentral profiles [NAME]\n"
+    "       examcentral passwd --users FILE [--iterations N] NAME  "
+    "(password on stdin)\n";
 
 struct central {
     struct event_base *base;
@@ -53,47 +74,35 @@ struct central {
     struct keys *keys;
     const char *keys_path;
     struct batch_limits lim;
-    struct event *ev_term, *ev_int, *ev_hup;
+    struct event *ev_term, *ev_int, *ev_hup, *ev_biweekly;
+    struct users *users;
+    const char *users_path;
+    struct profile profile;
+    struct office office;
+    int biweekly_soon; /* the timer moved up for a stored batch */
 };
 
-static void reply_json(struct evhttp_request *req, int status, json_t *j)
-{
-    struct evbuffer *out = evbuffer_new();
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "application/json");
-    if (out != NULL && text != NULL) {
-        evbuffer_add(out, text, strlen(text));
-        evbuffer_add(out, "\n", 1);
-    }
-    evhttp_send_reply(req, status,
-                      status == 200   ? "OK"
-                      : status == 400 ? "Bad Request"
-                      : status == 401 ? "Unauthorized"
-                      : status == 404 ? "Not Found"
-                      : status == 405 ? "Method Not Allowed"
-                      : status == 409 ? "Conflict"
-                      : status == 413 ? "Payload Too Large"
-                      : status == 503 ? "Service Unavailable"
-                                      : "Error",
-                      out);
-    free(text);
-    if (out != NULL)
-        evbuffer_free(out);
-}
-
-static void reply_error(struct evhttp_request *req, int status, const char *msg)
-{
-    json_t *j = json_pack("{s:b, s:s}", "ok", 0, "error", msg);
-
-    reply_json(req, status, j);
-    json_decref(j);
-}
+/* After a stored batch: seconds for a burst of batches to settle before
+ * the biweekly reports it may complete are made. */
+#define BIWEEKLY_SETTLE_SEC 5
 
 static const char *hdr(struct evhttp_request *req, const char *name)
 {
     return evhttp_find_header(evhttp_request_get_input_headers(req), name);
+}
+
+/* A stored batch may hold exams of periods already over (a new office,
+ * a station late with its sync): make their reports soon.  The one timer
+ * is moved up, not a second one added; biweekly_cb sets it back to the
+ * next due instant. */
+static void biweekly_soon(struct central *c)
+{
+    struct timeval tv = {BIWEEKLY_SETTLE_SEC, 0};
+
+    if (c->ev_biweekly == NULL || c->biweekly_soon)
+        return;
+    c->biweekly_soon = 1;
+    evtimer_add(c->ev_biweekly, &tv);
 }
 
 static void post_batch(struct central *c, struct evhttp_request *req)
@@ -126,6 +135,8 @@ static void post_batch(struct central *c, struct evhttp_request *req)
         log_warnx("batch %.64s/%.64s %.20s refused (%d): %s",
                   rq.site ? rq.site : "?", rq.station ? rq.station : "?",
                   rq.seq ? rq.seq : "?", status, err ? err : "?");
+    if (status == 200 && json_is_true(json_object_get(reply, "stored")))
+        biweekly_soon(c);
     reply_json(req, status, reply);
     json_decref(reply);
 }
@@ -145,50 +156,27 @@ static int cursor_path(const char *path, char *site, char *station)
     return 0;
 }
 
-static void get_attendance(struct central *c, struct evhttp_request *req,
-                           const char *query)
+/* The reports and the page: a user of --users, by HTTP Basic. */
+static int office_user(struct central *c, struct evhttp_request *req)
 {
-    struct evkeyvalq kv;
-    const char *date, *accept = hdr(req, "Accept");
-    int y, m, d;
-    json_t *rep;
-    struct err e;
+    const char *who = NULL;
 
-    TAILQ_INIT(&kv);
-    if (query == NULL || evhttp_parse_query_str(query, &kv) == -1 ||
-        (date = evhttp_find_header(&kv, "date")) == NULL ||
-        strlen(date) != 10 || sitetime_parse_date(date, &y, &m, &d) == -1) {
-        evhttp_clear_headers(&kv);
-        reply_error(req, 400, "date=YYYY-MM-DD is required");
-        return;
+    if (c->users == NULL) {
+        reply_error(req, 403,
+                    "the page and the reports are off: examcentral runs "
+                    "without --users");
+        return 0;
     }
-    if ((rep = report_attendance(c->store, date, &e)) == NULL) {
-        evhttp_clear_headers(&kv);
-        reply_error(req, 503, e.msg);
-        return;
-    }
-    evhttp_clear_headers(&kv);
-    if (accept != NULL && strstr(accept, "text/csv") != NULL) {
-        char *csv = report_attendance_csv(rep);
-        struct evbuffer *out = evbuffer_new();
-        if (csv == NULL || out == NULL) {
-            free(csv);
-            if (out)
-                evbuffer_free(out);
-            json_decref(rep);
-            reply_error(req, 503, "out of memory");
-            return;
-        }
-        evbuffer_add(out, csv, strlen(csv));
-        evhttp_add_header(evhttp_request_get_output_headers(req),
-                          "Content-Type", "text/csv; charset=utf-8");
-        evhttp_send_reply(req, 200, "OK", out);
-        evbuffer_free(out);
-        free(csv);
-    } else {
-        reply_json(req, 200, rep);
-    }
-    json_decref(rep);
+    if (users_check(c->users, hdr(req, "Authorization"), &who))
+        return 1;
+    if (hdr(req, "Authorization") != NULL)
+        log_warnx("refused a request for the page or a report: wrong user "
+                  "or password");
+    evhttp_add_header(evhttp_request_get_output_headers(req),
+                      "WWW-Authenticate",
+                      "Basic realm=\"examcentral\", charset=\"UTF-8\"");
+    reply_error(req, 401, "log in as an office user");
+    return 0;
 }
 
 static void request_cb(struct evhttp_request *req, void *arg)
@@ -222,9 +210,16 @@ static void request_cb(struct evhttp_request *req, void *arg)
     } else if (cursor_path(path, site, station) == 0) {
         status = ingest_cursor(c->store, c->keys, site, station, &reply);
         reply_json(req, status, reply);
-    } else if (strcmp(path, "/v1/reports/attendance") == 0) {
-        get_attendance(c, req, evhttp_uri_get_query(uri));
-    } else {
+    } else if (strcmp(path, "/office.css") == 0) {
+        /* the stylesheet holds nothing of the office's */
+        office_page(&c->office, req, path, NULL);
+    } else if (strncmp(path, "/v1/", 4) != 0 && strcmp(path, "/") != 0 &&
+               strcmp(path, "/exam") != 0 && strcmp(path, "/biweekly") != 0) {
+        reply_error(req, 404, "no such resource");
+    } else if (!office_user(c, req)) {
+        ;
+    } else if (!office_api(&c->office, req, path, evhttp_uri_get_query(uri)) &&
+               !office_page(&c->office, req, path, evhttp_uri_get_query(uri))) {
         reply_error(req, 404, "no such resource");
     }
     json_decref(reply);
@@ -284,6 +279,40 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
     keys_free(c->keys);
     c->keys = k;
     log_info("keys reloaded: %zu stations", keys_count(k));
+    if (c->users_path != NULL) {
+        struct users *u = users_load(c->users_path, &e);
+        if (u == NULL) {
+            log_warnx("reload refused, keeping the users: %s", e.msg);
+            return;
+        }
+        users_free(c->users);
+        c->users = u;
+        log_info("users reloaded: %zu", users_count(u));
+    }
+}
+
+/* Make the biweekly reports due, then sleep until the next is. */
+static void biweekly_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct central *c = arg;
+    char today[11];
+    struct timeval tv = {0, 0};
+    struct err e;
+    time_t now = time(NULL), next;
+    int n;
+
+    (void)fd;
+    (void)what;
+    c->biweekly_soon = 0;
+    sitetime_today(today);
+    if ((n = biweekly_catch_up(c->store, &c->profile, today, &e)) == -1)
+        log_warnx("biweekly report: %s (retrying in an hour)", e.msg);
+    else if (n > 0)
+        log_info("biweekly: %d report%s generated", n, n == 1 ? "" : "s");
+    next = n == -1 ? now + 3600 : biweekly_next_due(&c->profile, now);
+    tv.tv_sec = next > now ? next - now : 1;
+    evtimer_add(c->ev_biweekly, &tv);
+    log_debug("biweekly: next at %lld", (long long)next);
 }
 
 static int listen_on(struct central *c, const char *spec, int tls,
@@ -320,53 +349,6 @@ static int listen_on(struct central *c, const char *spec, int tls,
     return 0;
 }
 
-static int report_cmd(struct central *c, int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"date", required_argument, NULL, 'd'},
-        {"csv", no_argument, NULL, 'c'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *date = NULL;
-    int ch, csv = 0, y, m, d;
-    json_t *rep;
-    struct err e;
-
-    if (argc < 2 || strcmp(argv[1], "attendance") != 0) {
-        fputs(usage_text, stderr);
-        return EX_USAGE;
-    }
-    optind = 2;
-    while ((ch = getopt_long(argc, argv, "d:c", opts, NULL)) != -1) {
-        if (ch == 'd')
-            date = optarg;
-        else if (ch == 'c')
-            csv = 1;
-        else
-            return EX_USAGE;
-    }
-    if (date == NULL || strlen(date) != 10 ||
-        sitetime_parse_date(date, &y, &m, &d) == -1) {
-        log_warnx("report attendance needs --date YYYY-MM-DD");
-        return EX_USAGE;
-    }
-    if ((rep = report_attendance(c->store, date, &e)) == NULL) {
-        log_warnx("%s", e.msg);
-        return e.code ? e.code : EX_SOFTWARE;
-    }
-    if (csv) {
-        char *text = report_attendance_csv(rep);
-        if (text != NULL)
-            fputs(text, stdout);
-        free(text);
-    } else {
-        json_dumpf(rep, stdout, JSON_INDENT(2));
-        putchar('\n');
-    }
-    json_decref(rep);
-    return 0;
-}
-
 static size_t parse_size(const char *s, const char *what)
 {
     char *end;
@@ -390,18 +372,22 @@ int main(int argc, char **argv)
         {"max-body", required_argument, NULL, 'b'},
         {"max-inflated", required_argument, NULL, 'i'},
         {"max-ratio", required_argument, NULL, 'r'},
+        {"users", required_argument, NULL, 'u'},
+        {"profile", required_argument, NULL, 'P'},
+        {"timezone", required_argument, NULL, 'z'},
         {"debug", no_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *listen = NULL, *store = NULL, *cert = NULL, *key = NULL;
+    const char *profile = "default", *zone = SITETIME_DEFAULT_ZONE;
     static struct central c;
     int ch, rc = 0, debug = 0;
     struct err e;
 
     batch_limits_default(&c.lim);
-    while ((ch = getopt_long(argc, argv, "+l:s:k:C:K:b:i:r:dh", opts, NULL)) !=
-           -1) {
+    while ((ch = getopt_long(argc, argv, "+l:s:k:C:K:b:i:r:u:P:z:dh", opts,
+                             NULL)) != -1) {
         switch (ch) {
         case 'l':
             listen = optarg;
@@ -427,6 +413,15 @@ int main(int argc, char **argv)
         case 'r':
             c.lim.max_ratio = (unsigned)parse_size(optarg, "--max-ratio");
             break;
+        case 'u':
+            c.users_path = optarg;
+            break;
+        case 'P':
+            profile = optarg;
+            break;
+        case 'z':
+            zone = optarg;
+            break;
         case 'd':
             debug = 1;
             break;
@@ -439,12 +434,22 @@ int main(int argc, char **argv)
         }
     }
     log_init("examcentral", 1, debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+    if (optind < argc && strcmp(argv[optind], "profiles") == 0)
+        return cmd_profiles(argc - optind, argv + optind);
+    if (optind < argc && strcmp(argv[optind], "passwd") == 0)
+        return cmd_passwd(argc - optind, argv + optind);
     if (store == NULL) {
         fputs(usage_text, stderr);
         return EX_USAGE;
     }
+    if (sitetime_set_zone(zone, &e) == -1 ||
+        profile_pick(profile, &c.profile, &e) == -1) {
+        log_warnx("%s", e.msg);
+        return e.code ? e.code : EX_USAGE;
+    }
     if (optind < argc) {
-        if (strcmp(argv[optind], "report") != 0) {
+        if (strcmp(argv[optind], "report") != 0 &&
+            strcmp(argv[optind], "results") != 0) {
             fputs(usage_text, stderr);
             return EX_USAGE;
         }
@@ -452,7 +457,9 @@ int main(int argc, char **argv)
             log_warnx("%s", e.msg);
             return e.code;
         }
-        rc = report_cmd(&c, argc - optind, argv + optind);
+        rc = argv[optind][1] == 'e' && argv[optind][2] == 'p'
+                 ? cmd_report(c.store, &c.profile, argc - optind, argv + optind)
+                 : cmd_results(c.store, argc - optind, argv + optind);
         cstore_close(c.store);
         return rc;
     }
@@ -462,6 +469,8 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     if ((c.keys = keys_load(c.keys_path, &e)) == NULL ||
+        (c.users_path != NULL &&
+         (c.users = users_load(c.users_path, &e)) == NULL) ||
         (c.store = cstore_open(store, &e)) == NULL) {
         log_warnx("%s", e.msg);
         rc = e.code ? e.code : EX_SOFTWARE;
@@ -494,10 +503,24 @@ int main(int argc, char **argv)
         rc = EX_OSERR;
         goto out;
     }
-    log_info("ready: store %s, %zu stations", c.store->ops->name,
-             keys_count(c.keys));
+    c.office.store = c.store;
+    c.office.profile = &c.profile;
+    if ((c.ev_biweekly = evtimer_new(c.base, biweekly_cb, &c)) == NULL) {
+        log_warnx("timer");
+        rc = EX_OSERR;
+        goto out;
+    }
+    biweekly_cb(-1, 0, &c); /* catch up on what fell due while down */
+    if (c.users == NULL)
+        log_info("no --users: serving the station API only, not the page "
+                 "or the reports");
+    log_info("ready: store %s, %zu stations, %zu office users, profile %s",
+             c.store->ops->name, keys_count(c.keys),
+             c.users ? users_count(c.users) : (size_t)0, c.profile.name);
     event_base_dispatch(c.base);
 out:
+    if (c.ev_biweekly)
+        event_free(c.ev_biweekly);
     if (c.ev_hup)
         event_free(c.ev_hup);
     if (c.ev_int)
@@ -512,5 +535,6 @@ out:
         event_base_free(c.base);
     cstore_close(c.store);
     keys_free(c.keys);
+    users_free(c.users);
     return rc;
 }

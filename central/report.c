@@ -1,142 +1,30 @@
 /*
- * report.c: the attendance report (report.h).  Two passes over the
- * stored events: the sessions (session.added / session.changed, the
- * latest of each site's session wins), then the decisions of the
- * sessions on the date, gathered in jansson objects used as sets (a
- * candidate seen by two stations counts once).
+ * report.c: the office's reports (report.h), all computed from the exams
+ * model (exams.h), nothing else kept.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <csv.h>
-
+#include "csvout.h"
 #include "cstore.h"
+#include "exams.h"
 #include "report.h"
+#include "rules.h"
 
-#define SEP "\x1f"
-
-struct gather {
-    const char *date;
-    json_t *sessions; /* site SEP session -> {certificate, level, published} */
-    json_t *rooms;    /* site SEP session SEP room -> tallies */
-    json_t *present;  /* site SEP session -> {ticket: true} */
-};
-
-static int on_session(void *arg, const struct cstore_row *r, struct err *e)
+json_t *report_rate(json_int_t num, json_int_t den)
 {
-    struct gather *g = arg;
-    json_t *p, *s;
-    char key[600];
-
-    (void)e;
-    if (r->session == NULL || r->payload == NULL)
-        return 0;
-    if ((p = json_loads(r->payload, 0, NULL)) == NULL)
-        return 0;
-    snprintf(key, sizeof(key), "%s" SEP "%s", r->site, r->session);
-    if ((s = json_object_get(g->sessions, key)) == NULL) {
-        s = json_object();
-        json_object_set_new(g->sessions, key, s);
-    }
-#define TAKE(k)                                                                \
-    if (json_object_get(p, k) != NULL)                                         \
-        json_object_set(s, k, json_object_get(p, k));
-    TAKE("certificate")
-    TAKE("level")
-    TAKE("date")
-    TAKE("published")
-#undef TAKE
-    json_decref(p);
-    return 0;
+    return den > 0 ? json_real((double)num / (double)den) : json_null();
 }
 
-static json_t *set_in(json_t *o, const char *name)
+static json_t *copy_or_null(json_t *v)
 {
-    json_t *s = json_object_get(o, name);
-
-    if (s == NULL) {
-        s = json_object();
-        json_object_set_new(o, name, s);
-    }
-    return s;
+    return v ? json_copy(v) : json_null();
 }
 
-static int on_fact(void *arg, const struct cstore_row *r, struct err *e)
+static json_int_t ival(json_t *o, const char *k)
 {
-    struct gather *g = arg;
-    json_t *s, *room, *p = NULL;
-    char skey[600], rkey[800];
-    const char *date, *ticket = r->ticket ? r->ticket : "";
-
-    (void)e;
-    if (r->session == NULL)
-        return 0;
-    snprintf(skey, sizeof(skey), "%s" SEP "%s", r->site, r->session);
-    if ((s = json_object_get(g->sessions, skey)) == NULL ||
-        (date = json_string_value(json_object_get(s, "date"))) == NULL ||
-        strcmp(date, g->date) != 0)
-        return 0;
-    snprintf(rkey, sizeof(rkey), "%s" SEP "%s", skey, r->room ? r->room : "");
-    room = set_in(g->rooms, rkey);
-    if (strcmp(r->kind, "checkin.accepted") == 0 ||
-        strcmp(r->kind, "checkin.manual") == 0) {
-        json_object_set_new(set_in(room, "present"), ticket, json_true());
-        json_object_set_new(set_in(g->present, skey), ticket, json_true());
-    } else if (strcmp(r->kind, "absent.marked") == 0) {
-        json_object_set_new(set_in(room, "absent"), ticket, json_true());
-    } else if (strcmp(r->kind, "checkin.denied") == 0) {
-        json_t *d = set_in(room, "n");
-        json_int_t n = json_integer_value(json_object_get(d, "denied"));
-        json_object_set_new(d, "denied", json_integer(n + 1));
-    } else if (strcmp(r->kind, "incident.logged") == 0 &&
-               (p = json_loads(r->payload, 0, NULL)) != NULL) {
-        const char *kind = json_string_value(json_object_get(p, "kind"));
-        json_t *inc = set_in(room, "incidents");
-        if (kind != NULL) {
-            json_int_t n = json_integer_value(json_object_get(inc, kind));
-            json_object_set_new(inc, kind, json_integer(n + 1));
-            if (strcmp(kind, "late") == 0 && r->ticket)
-                json_object_set_new(set_in(room, "late"), ticket, json_true());
-        }
-        json_decref(p);
-    }
-    return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The keys of o, sorted (array of borrowed strings; caller frees). */
-static const char **sorted_keys(json_t *o, size_t *n)
-{
-    const char **k = calloc(json_object_size(o) + 1, sizeof(*k));
-    const char *key;
-    json_t *v;
-    size_t i = 0;
-
-    if (k == NULL)
-        return NULL;
-    json_object_foreach(o, key, v) k[i++] = key;
-    (void)v;
-    qsort(k, i, sizeof(*k), cmp_str);
-    *n = i;
-    return k;
-}
-
-/* absent: marked absent and never present in the session */
-static json_int_t count_absent(json_t *absent, json_t *present)
-{
-    const char *t;
-    json_t *v;
-    json_int_t n = 0;
-
-    json_object_foreach(absent, t, v) if (json_object_get(present, t) == NULL)
-        n++;
-    (void)v;
-    return n;
+    return json_integer_value(json_object_get(o, k));
 }
 
 static void add_incidents(json_t *into, json_t *from)
@@ -146,256 +34,528 @@ static void add_incidents(json_t *into, json_t *from)
 
     json_object_foreach(from, k, v)
     {
-        json_int_t n = json_integer_value(json_object_get(into, k));
-        json_object_set_new(into, k, json_integer(n + json_integer_value(v)));
+        json_object_set_new(
+            into, k, json_integer(ival(into, k) + json_integer_value(v)));
     }
 }
 
-/* rate and flags of a row */
-static void finish_row(json_t *row, json_int_t published, int has_published)
+/* One room's figures: {expected, present, late, absent, denied,
+ * incidents}; the session's present set decides who was absent. */
+static json_t *room_figures(json_t *room, json_t *session_present)
 {
-    json_int_t present = json_integer_value(json_object_get(row, "present"));
-    json_int_t expected = json_integer_value(json_object_get(row, "expected"));
+    json_int_t np = (json_int_t)json_object_size(exams_obj(room, "present"));
+    json_int_t na =
+        exams_absent_count(exams_obj(room, "absent"), session_present);
+
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:O}", "expected", np + na,
+                     "present", np, "late",
+                     (json_int_t)json_object_size(exams_obj(room, "late")),
+                     "absent", na, "denied", ival(room, "denied"), "incidents",
+                     exams_obj(room, "incidents"));
+}
+
+/* The exam's figures summed over its rooms, into x. */
+static void exam_figures(json_t *x, json_t *s)
+{
+    json_t *rooms = exams_obj(s, "rooms"), *pres = exams_obj(s, "present");
+    json_t *inc = json_object();
+    const char **rk;
+    size_t n = 0, i;
+    json_int_t tot[5] = {0, 0, 0, 0, 0};
+    static const char *const names[5] = {"expected", "present", "late",
+                                         "absent", "denied"};
+    json_t *list = json_array();
+
+    rk = exams_sorted_keys(rooms, &n);
+    for (i = 0; rk != NULL && i < n; i++) {
+        json_t *f = room_figures(json_object_get(rooms, rk[i]), pres);
+        int k;
+        for (k = 0; k < 5; k++)
+            tot[k] += ival(f, names[k]);
+        add_incidents(inc, json_object_get(f, "incidents"));
+        json_object_set_new(f, "room", json_string(rk[i]));
+        json_array_append_new(list, f);
+    }
+    free(rk);
+    for (i = 0; i < 5; i++)
+        json_object_set_new(x, names[i], json_integer(tot[i]));
+    json_object_set_new(x, "incidents", inc);
+    json_object_set_new(x, "rooms", list);
+}
+
+static int attendance_low(const struct profile *p, json_int_t present,
+                          json_int_t published)
+{
+    return p->attendance_min > 0 &&
+           present * 100 < (json_int_t)p->attendance_min * published;
+}
+
+/* rate and flags of an attendance row */
+static void finish_row(json_t *row, const struct profile *p,
+                       json_int_t published, int has_published)
+{
+    json_int_t present = ival(row, "present");
+    json_int_t expected = ival(row, "expected");
+    int by_pub = has_published && published > 0;
     json_t *flags = json_array();
 
-    if (has_published && published > 0)
-        json_object_set_new(row, "attendance_rate",
-                            json_real((double)present / (double)published));
-    else if (expected > 0)
-        json_object_set_new(row, "attendance_rate",
-                            json_real((double)present / (double)expected));
-    else
-        json_object_set_new(row, "attendance_rate", json_null());
-    json_object_set_new(
-        row, "rate_of",
-        json_string(has_published && published > 0 ? "published" : "expected"));
-    if (has_published &&
-        (double)present < REPORT_ATTENDANCE_MIN * (double)published)
-        json_array_append_new(flags, json_pack("{s:s, s:f, s:I, s:I}", "code",
-                                               "attendance_below_min", "min",
-                                               REPORT_ATTENDANCE_MIN, "present",
-                                               (json_int_t)present, "published",
-                                               (json_int_t)published));
+    json_object_set_new(row, "attendance_rate",
+                        report_rate(present, by_pub ? published : expected));
+    json_object_set_new(row, "rate_of",
+                        json_string(by_pub ? "published" : "expected"));
+    if (has_published && attendance_low(p, present, published))
+        json_array_append_new(flags,
+                              json_pack("{s:s, s:f, s:I, s:I}", "code",
+                                        "attendance_below_min", "min",
+                                        p->attendance_min / 100.0, "present",
+                                        present, "published", published));
     json_object_set_new(row, "flags", flags);
 }
 
-json_t *report_attendance(struct cstore *st, const char *date, struct err *e)
+static json_t *att_row(json_t *s, const char *room, json_t *f)
 {
-    static const char *const skinds[] = {"session.added", "session.changed",
-                                         NULL};
-    static const char *const fkinds[] = {"checkin.accepted", "checkin.manual",
-                                         "checkin.denied",   "absent.marked",
-                                         "incident.logged",  NULL};
-    struct gather g = {date, json_object(), json_object(), json_object()};
-    json_t *out = NULL, *rows = json_array(), *sessions = json_array();
-    const char **rk = NULL;
-    size_t nr = 0, i;
+    json_t *row =
+        json_pack("{s:O, s:O, s:o, s:o}", "site", json_object_get(s, "site"),
+                  "session", json_object_get(s, "session"), "certificate",
+                  copy_or_null(json_object_get(s, "certificate")), "level",
+                  copy_or_null(json_object_get(s, "level")));
 
-    if (st->ops->rows(st, skinds, on_session, &g, e) == -1 ||
-        st->ops->rows(st, fkinds, on_fact, &g, e) == -1)
-        goto out;
-    if ((rk = sorted_keys(g.rooms, &nr)) == NULL) {
+    if (room != NULL)
+        json_object_set_new(row, "room", json_string(room));
+    json_object_update(row, f);
+    return row;
+}
+
+json_t *report_attendance(struct cstore *st, const struct profile *p,
+                          const char *date, struct err *e)
+{
+    json_t *model = exams_load(st, e), *rooms, *sessions, *out;
+    const char **k;
+    size_t n = 0, i, j;
+
+    if (model == NULL)
+        return NULL;
+    if ((k = exams_sorted_keys(model, &n)) == NULL) {
+        json_decref(model);
         err_set(e, EX_OSERR, "out of memory");
-        goto out;
+        return NULL;
     }
-    for (i = 0; i < nr;) {
-        /* rooms of one session are adjacent in key order */
-        char site[256], sess[256];
-        const char *k = rk[i], *a = strstr(k, SEP), *b;
-        char skey[600];
-        json_t *s, *pres, *tot = NULL, *tinc = json_object();
-        json_int_t published = 0, texp = 0, tpres = 0, tlate = 0, tabs = 0,
-                   tden = 0;
-        int has_pub;
-        size_t j;
-
-        b = strstr(a + 1, SEP);
-        snprintf(site, sizeof(site), "%.*s", (int)(a - k), k);
-        snprintf(sess, sizeof(sess), "%.*s", (int)(b - a - 1), a + 1);
-        snprintf(skey, sizeof(skey), "%.*s", (int)(b - k), k);
-        s = json_object_get(g.sessions, skey);
-        pres = set_in(g.present, skey);
-        has_pub = json_is_integer(json_object_get(s, "published"));
-        published = json_integer_value(json_object_get(s, "published"));
-        for (j = i; j < nr && strncmp(rk[j], skey, strlen(skey)) == 0 &&
-                    rk[j][strlen(skey)] == SEP[0];
-             j++) {
-            json_t *room = json_object_get(g.rooms, rk[j]), *row;
-            json_t *rp = set_in(room, "present"), *ra = set_in(room, "absent");
-            json_t *inc = set_in(room, "incidents");
-            json_int_t np = (json_int_t)json_object_size(rp);
-            json_int_t na = count_absent(ra, pres);
-            json_int_t nl = (json_int_t)json_object_size(set_in(room, "late"));
-            json_int_t nd = json_integer_value(
-                json_object_get(set_in(room, "n"), "denied"));
-
-            row = json_pack(
-                "{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:I, "
-                "s:I, s:I, s:O}",
-                "site", site, "session", sess, "room", rk[j] + strlen(skey) + 1,
-                "certificate", json_copy(json_object_get(s, "certificate")),
-                "level", json_copy(json_object_get(s, "level")), "published",
-                json_null(), "expected", np + na, "present", np, "late", nl,
-                "absent", na, "denied", nd, "incidents", inc);
-            finish_row(row, 0, 0);
-            json_array_append_new(rows, row);
-            add_incidents(tinc, inc);
-            texp += np + na;
-            tpres += np;
-            tlate += nl;
-            tabs += na;
-            tden += nd;
+    rooms = json_array();
+    sessions = json_array();
+    for (i = 0; i < n; i++) {
+        json_t *s = json_object_get(model, k[i]), *x = json_object(), *r;
+        const char *d = json_string_value(json_object_get(s, "date"));
+        json_t *pub = json_object_get(s, "published");
+        if (d == NULL || strcmp(d, date) != 0 ||
+            json_object_size(exams_obj(s, "rooms")) == 0) {
+            json_decref(x);
+            continue;
         }
-        tot = json_pack("{s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:I, "
-                        "s:o}",
-                        "site", site, "session", sess, "certificate",
-                        json_copy(json_object_get(s, "certificate")), "level",
-                        json_copy(json_object_get(s, "level")), "published",
-                        has_pub ? json_integer(published) : json_null(),
-                        "expected", texp, "present", tpres, "late", tlate,
-                        "absent", tabs, "denied", tden, "incidents", tinc);
-        finish_row(tot, published, has_pub);
-        json_array_append_new(sessions, tot);
-        i = j;
+        exam_figures(x, s);
+        json_array_foreach(json_object_get(x, "rooms"), j, r)
+        {
+            json_t *f = json_deep_copy(r), *row;
+            json_object_del(f, "room");
+            row = att_row(s, json_string_value(json_object_get(r, "room")), f);
+            json_object_set_new(row, "published", json_null());
+            finish_row(row, p, 0, 0);
+            json_array_append_new(rooms, row);
+            json_decref(f);
+        }
+        json_object_del(x, "rooms");
+        r = att_row(s, NULL, x);
+        json_object_set_new(r, "published",
+                            json_is_integer(pub) ? json_copy(pub)
+                                                 : json_null());
+        finish_row(r, p, json_integer_value(pub), json_is_integer(pub));
+        json_array_append_new(sessions, r);
+        json_decref(x);
     }
-    out = json_pack("{s:s, s:O, s:O}", "date", date, "rooms", rows, "sessions",
+    free(k);
+    json_decref(model);
+    out = json_pack("{s:s, s:o, s:o}", "date", date, "rooms", rooms, "sessions",
                     sessions);
-out:
-    free(rk);
-    json_decref(rows);
-    json_decref(sessions);
-    json_decref(g.sessions);
-    json_decref(g.rooms);
-    json_decref(g.present);
+    if (out == NULL)
+        err_set(e, EX_OSERR, "out of memory");
     return out;
 }
 
-/* --- CSV --------------------------------------------------------------- */
-
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->cap + n + 1) * 2;
-        char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-/* One field, quoted by libcsv (RFC 4180) when it has to be. */
-static void sb_field(struct sbuf *b, const char *s, int last)
-{
-    size_t n = strlen(s), need = 2 * n + 3;
-    char *q;
-
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        sb_add(b, s, n);
-        sb_add(b, last ? "\r\n" : ",", last ? 2 : 1);
-        return;
-    }
-    if ((q = malloc(need)) == NULL) {
-        b->oom = 1;
-        return;
-    }
-    n = csv_write(q, need, s, strlen(s));
-    sb_add(b, q, n);
-    free(q);
-    sb_add(b, last ? "\r\n" : ",", last ? 2 : 1);
-}
-
-static void num_field(struct sbuf *b, json_t *v, int last)
-{
-    char t[64] = "";
-
-    if (json_is_integer(v))
-        snprintf(t, sizeof(t), "%lld", (long long)json_integer_value(v));
-    else if (json_is_real(v))
-        snprintf(t, sizeof(t), "%.4f", json_real_value(v));
-    sb_field(b, t, last);
-}
-
-static void csv_row(struct sbuf *b, json_t *r, const char *room)
+/* "V1:1 late:2" */
+static void incidents_text(json_t *inc, char *out, size_t n)
 {
     const char *k;
-    json_t *v, *flags = json_object_get(r, "flags");
-    char inc[1024] = "", fl[256] = "";
-    size_t i;
+    json_t *v;
 
-    sb_field(b, json_string_value(json_object_get(r, "site")), 0);
-    sb_field(b, json_string_value(json_object_get(r, "session")), 0);
-    sb_field(b, room, 0);
-    sb_field(b,
-             json_string_value(json_object_get(r, "certificate"))
-                 ? json_string_value(json_object_get(r, "certificate"))
-                 : "",
-             0);
-    sb_field(b,
-             json_string_value(json_object_get(r, "level"))
-                 ? json_string_value(json_object_get(r, "level"))
-                 : "",
-             0);
-    num_field(b, json_object_get(r, "published"), 0);
-    num_field(b, json_object_get(r, "expected"), 0);
-    num_field(b, json_object_get(r, "present"), 0);
-    num_field(b, json_object_get(r, "late"), 0);
-    num_field(b, json_object_get(r, "absent"), 0);
-    num_field(b, json_object_get(r, "denied"), 0);
-    json_object_foreach(json_object_get(r, "incidents"), k, v)
-        snprintf(inc + strlen(inc), sizeof(inc) - strlen(inc), "%s%s:%lld",
-                 inc[0] ? " " : "", k, (long long)json_integer_value(v));
-    sb_field(b, inc, 0);
-    num_field(b, json_object_get(r, "attendance_rate"), 0);
-    json_array_foreach(flags, i, v) snprintf(
-        fl + strlen(fl), sizeof(fl) - strlen(fl), "%s%s", fl[0] ? " " : "",
-        json_string_value(json_object_get(v, "code")));
-    sb_field(b, fl, 1);
+    out[0] = '\0';
+    json_object_foreach(inc, k, v)
+        snprintf(out + strlen(out), n - strlen(out), "%s%s:%lld",
+                 out[0] ? " " : "", k, (long long)json_integer_value(v));
+}
+
+static void flags_text(json_t *flags, const char *key, const char *sep,
+                       char *out, size_t n)
+{
+    size_t i;
+    json_t *v;
+
+    out[0] = '\0';
+    json_array_foreach(flags, i, v)
+        snprintf(out + strlen(out), n - strlen(out), "%s%s", out[0] ? sep : "",
+                 json_string_value(json_object_get(v, key)));
+}
+
+/* One CSV cell of a row by its column. */
+static void csv_cell(struct csvout *b, json_t *row, const struct report_col *c)
+{
+    json_t *v = json_object_get(row, c->key);
+    char text[4096];
+    const char *k;
+    json_t *n;
+
+    text[0] = '\0';
+    switch (c->kind) {
+    case REPORT_COL_TEXT:
+        csvout_text(b, json_string_value(v));
+        return;
+    case REPORT_COL_NUM:
+        csvout_num(b, v);
+        return;
+    case REPORT_COL_INCIDENTS:
+        incidents_text(v, text, sizeof(text));
+        break;
+    case REPORT_COL_INCIDENTS_ZH:
+        json_object_foreach(v, k, n)
+            snprintf(text + strlen(text), sizeof(text) - strlen(text),
+                     "%s%s %s:%lld", text[0] ? "; " : "", exams_incident_zh(k),
+                     k, (long long)json_integer_value(n));
+        break;
+    case REPORT_COL_CODES:
+        flags_text(v, "code", " ", text, sizeof(text));
+        break;
+    case REPORT_COL_ZH:
+    case REPORT_COL_EN:
+        flags_text(v, c->kind == REPORT_COL_ZH ? "zh" : "en", "; ", text,
+                   sizeof(text));
+        break;
+    }
+    csvout_text(b, text);
+}
+
+char *report_csv(const struct report_col *cols, size_t ncols,
+                 const json_t *rows)
+{
+    struct csvout b;
+    json_t *r;
+    size_t i, j;
+
+    csvout_init(&b);
+    for (j = 0; j < ncols; j++)
+        csvout_text(&b, cols[j].head);
+    csvout_end(&b);
+    json_array_foreach(rows, i, r)
+    {
+        for (j = 0; j < ncols; j++)
+            csv_cell(&b, r, &cols[j]);
+        csvout_end(&b);
+    }
+    return csvout_finish(&b);
+}
+
+/* A shallow copy of row with key set to a string (for CSV rows). */
+json_t *report_row_with(json_t *row, const char *key, const char *value)
+{
+    json_t *c = json_copy(row);
+
+    json_object_set_new(c, key, json_string(value));
+    return c;
 }
 
 char *report_attendance_csv(const json_t *report)
 {
-    static const char *const head[] = {"site",
-                                       "session",
-                                       "room",
-                                       "certificate",
-                                       "level",
-                                       "published",
-                                       "expected",
-                                       "present",
-                                       "late",
-                                       "absent",
-                                       "denied",
-                                       "incidents",
-                                       "attendance_rate",
-                                       "flags"};
-    struct sbuf b = {NULL, 0, 0, 0};
-    json_t *r;
+    static const struct report_col cols[] = {
+        REPORT_COL("site", TEXT),           REPORT_COL("session", TEXT),
+        REPORT_COL("room", TEXT),           REPORT_COL("certificate", TEXT),
+        REPORT_COL("level", TEXT),          REPORT_COLS_FIGURES,
+        REPORT_COL("denied", NUM),          REPORT_COL("incidents", INCIDENTS),
+        REPORT_COL("attendance_rate", NUM), REPORT_COL("flags", CODES),
+    };
+    json_t *rows = json_copy(json_object_get(report, "rooms")), *r;
     size_t i;
+    char *text;
 
-    sb_add(&b, "\xEF\xBB\xBF", 3); /* BOM: Excel reads UTF-8 */
-    for (i = 0; i < sizeof(head) / sizeof(head[0]); i++)
-        sb_field(&b, head[i], i + 1 == sizeof(head) / sizeof(head[0]));
-    json_array_foreach(json_object_get(report, "rooms"), i, r)
-        csv_row(&b, r, json_string_value(json_object_get(r, "room")));
     json_array_foreach(json_object_get(report, "sessions"), i, r)
-        csv_row(&b, r, "(all)");
-    if (b.oom) {
-        free(b.p);
-        return NULL;
+        json_array_append_new(rows, report_row_with(r, "room", "(all)"));
+    text = report_csv(cols, sizeof(cols) / sizeof(cols[0]), rows);
+    json_decref(rows);
+    return text;
+}
+
+json_t *report_verdicts(const struct verdict *v, int n)
+{
+    json_t *a = json_array();
+    int i;
+
+    for (i = 0; i < n; i++)
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s}", "code",
+                                           v[i].code, "level",
+                                           rules_level_name(v[i].level), "zh",
+                                           v[i].zh, "en", v[i].en));
+    return a;
+}
+
+/* The rules' view of an exam row. */
+static void rules_input(json_t *x, struct rules_exam *r)
+{
+    json_t *pub = json_object_get(x, "published");
+
+    r->date = json_string_value(json_object_get(x, "date"));
+    r->published = json_is_integer(pub) ? (long)json_integer_value(pub) : -1;
+    r->present = (long)ival(x, "present");
+    r->with_result = (long)ival(x, "with_result");
+    r->passed = (long)ival(x, "passed");
+}
+
+static json_t *named_incidents(json_t *inc)
+{
+    json_t *a = json_array(), *v;
+    const char *k;
+
+    json_object_foreach(inc, k, v)
+        json_array_append_new(a, json_pack("{s:s, s:s, s:O}", "kind", k, "zh",
+                                           exams_incident_zh(k), "count", v));
+    return a;
+}
+
+static json_t *exam_row(json_t *s, const struct profile *p)
+{
+    json_t *x = json_object(), *res = exams_obj(s, "results"), *v;
+    json_t *pub = json_object_get(s, "published");
+    json_int_t passed = 0;
+    struct verdict vs[RULES_MAX];
+    struct rules_exam ri;
+    const char *k;
+    int n;
+
+    json_object_set(x, "site", json_object_get(s, "site"));
+    json_object_set(x, "session", json_object_get(s, "session"));
+    json_object_set_new(x, "date", copy_or_null(json_object_get(s, "date")));
+    json_object_set_new(x, "certificate",
+                        copy_or_null(json_object_get(s, "certificate")));
+    json_object_set_new(x, "level", copy_or_null(json_object_get(s, "level")));
+    json_object_set_new(x, "organisation",
+                        copy_or_null(json_object_get(s, "organisation")));
+    json_object_set_new(x, "published",
+                        json_is_integer(pub) ? json_copy(pub) : json_null());
+    exam_figures(x, s);
+    json_object_set_new(
+        x, "attendance_rate",
+        report_rate(ival(x, "present"),
+                    json_is_integer(pub) && json_integer_value(pub) > 0
+                        ? json_integer_value(pub)
+                        : ival(x, "expected")));
+    json_object_set_new(x, "incidents_named",
+                        named_incidents(json_object_get(x, "incidents")));
+    if (json_is_array(json_object_get(s, "incident_list")))
+        json_object_set(x, "incident_list",
+                        json_object_get(s, "incident_list"));
+    else
+        json_object_set_new(x, "incident_list", json_array());
+    json_object_foreach(res, k, v) passed += json_is_true(v);
+    json_object_set_new(x, "with_result",
+                        json_integer((json_int_t)json_object_size(res)));
+    json_object_set_new(x, "passed", json_integer(passed));
+    json_object_set_new(x, "pass_rate",
+                        report_rate(passed, (json_int_t)json_object_size(res)));
+    rules_input(x, &ri);
+    n = rules_exam(p, &ri, vs);
+    json_object_set_new(x, "verdicts", report_verdicts(vs, n));
+    json_object_set_new(x, "status",
+                        json_string(rules_level_name(rules_worst(vs, n))));
+    return x;
+}
+
+static int by_date(const void *a, const void *b)
+{
+    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    const char *dx = json_string_value(json_object_get(x, "date"));
+    const char *dy = json_string_value(json_object_get(y, "date"));
+    int c = strcmp(dx ? dx : "", dy ? dy : "");
+
+    if (c == 0)
+        c = strcmp(json_string_value(json_object_get(x, "site")),
+                   json_string_value(json_object_get(y, "site")));
+    if (c == 0)
+        c = strcmp(json_string_value(json_object_get(x, "session")),
+                   json_string_value(json_object_get(y, "session")));
+    return c;
+}
+
+json_t *report_exams(json_t *model, const struct profile *p)
+{
+    size_t n = json_object_size(model), i = 0;
+    json_t **rows = calloc(n + 1, sizeof(*rows)), *out = json_array(), *s;
+    const char *k;
+
+    if (rows == NULL)
+        return out;
+    /* a session with nothing recorded has not been held (or not synced) */
+    json_object_foreach(model, k,
+                        s) if (json_object_size(exams_obj(s, "rooms")) > 0)
+        rows[i++] = exam_row(s, p);
+    qsort(rows, i, sizeof(*rows), by_date);
+    for (n = 0; n < i; n++)
+        json_array_append_new(out, rows[n]);
+    free(rows);
+    return out;
+}
+
+json_t *report_pick(json_t *o, const char *const *keys)
+{
+    json_t *c = json_object(), *v;
+
+    for (; *keys != NULL; keys++)
+        if ((v = json_object_get(o, *keys)) != NULL)
+            json_object_set(c, *keys, v);
+    return c;
+}
+
+/* One pilot over its exams (in date order). */
+static json_t *pilot(const char *cert, json_t *xs, const struct profile *p,
+                     report_missed_fn missed, void *arg)
+{
+    /* what the pilot's history shows of each exam */
+    static const char *const keys[] = {
+        "site",    "session",         "date",      "level",       "published",
+        "present", "attendance_rate", "pass_rate", "with_result", "status",
+        NULL};
+    size_t n = json_array_size(xs), i;
+    struct rules_exam *ri = calloc(n + 1, sizeof(*ri));
+    struct verdict vs[RULES_MAX];
+    json_t *x, *list = json_array(), *org = NULL;
+    int nv, miss = 0;
+
+    if (ri == NULL)
+        return json_null();
+    json_array_foreach(xs, i, x)
+    {
+        rules_input(x, &ri[i]);
+        if (org == NULL && json_is_string(json_object_get(x, "organisation")))
+            org = json_object_get(x, "organisation");
+        json_array_append_new(list, report_pick(x, keys));
     }
-    return b.p;
+    if (missed != NULL && n > 0 && ri[0].date != NULL &&
+        (miss = missed(arg, ri[0].date)) < 0)
+        miss = 0;
+    nv = rules_pilot(p, ri, n, miss, vs);
+    free(ri);
+    return json_pack("{s:s, s:o, s:s, s:I, s:o, s:o}", "certificate", cert,
+                     "organisation", org ? json_copy(org) : json_null(),
+                     "status", rules_level_name(rules_worst(vs, nv)),
+                     "missed_reports", (json_int_t)miss, "verdicts",
+                     report_verdicts(vs, nv), "exams", list);
+}
+
+json_t *report_pilots(const json_t *exams, const struct profile *p,
+                      report_missed_fn missed, void *arg)
+{
+    json_t *by = json_object(), *x, *out = json_array();
+    const char **k;
+    size_t i, n = 0;
+
+    json_array_foreach(exams, i, x)
+    {
+        const char *c = json_string_value(json_object_get(x, "certificate"));
+        json_t *a = json_object_get(by, c ? c : "");
+        if (a == NULL) {
+            a = json_array();
+            json_object_set_new(by, c ? c : "", a);
+        }
+        json_array_append(a, x);
+    }
+    k = exams_sorted_keys(by, &n);
+    for (i = 0; k != NULL && i < n; i++)
+        json_array_append_new(
+            out, pilot(k[i], json_object_get(by, k[i]), p, missed, arg));
+    free(k);
+    json_decref(by);
+    return out;
+}
+
+json_t *report_overview(struct cstore *st, const struct profile *p,
+                        report_missed_fn missed, void *arg, struct err *e)
+{
+    json_t *model = exams_load(st, e), *xs;
+
+    if (model == NULL)
+        return NULL;
+    xs = report_exams(model, p);
+    json_decref(model);
+    return json_pack("{s:{s:s, s:s, s:s}, s:o, s:o}", "profile", "name",
+                     p->name, "zh", p->title_zh, "en", p->title_en, "pilots",
+                     report_pilots(xs, p, missed, arg), "exams", xs);
+}
+
+char *report_exams_csv(const json_t *exams)
+{
+    static const struct report_col cols[] = {
+        REPORT_COLS_EXAM,
+        REPORT_COL("organisation", TEXT),
+        REPORT_COLS_FIGURES,
+        REPORT_COL("denied", NUM),
+        REPORT_COL("attendance_rate", NUM),
+        REPORT_COL("incidents", INCIDENTS),
+        REPORT_COLS_RESULTS,
+        REPORT_COLS_VERDICTS("verdicts_zh", "verdicts_en"),
+    };
+
+    return report_csv(cols, sizeof(cols) / sizeof(cols[0]), exams);
+}
+
+char *report_pilots_csv(const json_t *pilots)
+{
+    static const struct report_col cols[] = {
+        REPORT_COL("certificate", TEXT),
+        REPORT_COL("organisation", TEXT),
+        {"status", "pilot_status", REPORT_COL_TEXT},
+        REPORT_COL("exams", NUM),
+        REPORT_COL("missed_reports", NUM),
+        REPORT_COL("date", TEXT),
+        REPORT_COL("session", TEXT),
+        REPORT_COL("site", TEXT),
+        REPORT_COL("attendance_rate", NUM),
+        REPORT_COL("pass_rate", NUM),
+        REPORT_COLS_VERDICTS("verdicts_zh", "verdicts_en"),
+    };
+    json_t *rows = json_array(), *pl, *x;
+    size_t i, j;
+    char *text;
+
+    /* one row per exam, with its pilot's figures; the pilot's verdicts on
+     * its last exam's row */
+    json_array_foreach(pilots, i, pl)
+    {
+        json_t *xs = json_object_get(pl, "exams");
+        json_array_foreach(xs, j, x)
+        {
+            json_t *r = report_row_with(
+                x, "pilot_status",
+                json_string_value(json_object_get(pl, "status")));
+            json_object_set(r, "certificate",
+                            json_object_get(pl, "certificate"));
+            json_object_set(r, "organisation",
+                            json_object_get(pl, "organisation"));
+            json_object_set(r, "missed_reports",
+                            json_object_get(pl, "missed_reports"));
+            json_object_set_new(r, "exams",
+                                json_integer((json_int_t)json_array_size(xs)));
+            json_object_set_new(r, "verdicts",
+                                j + 1 == json_array_size(xs)
+                                    ? json_copy(json_object_get(pl, "verdicts"))
+                                    : json_array());
+            json_array_append_new(rows, r);
+        }
+    }
+    text = report_csv(cols, sizeof(cols) / sizeof(cols[0]), rows);
+    json_decref(rows);
+    return text;
 }

@@ -34,10 +34,14 @@ ctl roster import "$T/roster.csv" >/dev/null
 python3 "$SDATA/addevents.py" "$DB" 40
 key_new "$T/st1.key"
 office_keys "$T/keys" "S1/st1=$T/st1.key"
-central_start o "$PGURL" "$T/keys" || t_fail "examcentral on PostgreSQL" "$(cat "${CLOG[o]}")"
+# the reports need an office user (examcentral --users)
+echo office-pass-1 | "$BIN/examcentral" passwd --users "$T/users" --iterations 1000 office >/dev/null
+central_start o "$PGURL" "$T/keys" --users "$T/users" || t_fail "examcentral on PostgreSQL" "$(cat "${CLOG[o]}")"
 OFFICE_URL=http://127.0.0.1:${CPORT[o]}
 t_eq "healthz names the store" postgresql "$(curl -s "$OFFICE_URL/healthz" | jq -r .store)"
-t_eq "migrations applied, as on SQLite" "1|001_initial" "$(pq 'select version, name from schema_migration')"
+t_eq "migrations applied, as on SQLite" \
+    "$(for f in "$TOP"/central/migrations/*.sql; do b=$(basename "$f" .sql); echo "$((10#${b%%_*}))|$b"; done)" \
+    "$(pq 'select version, name from schema_migration order by version')"
 
 CONF=$T/site.conf
 LOG=$T/daemon.log
@@ -96,14 +100,14 @@ t_eq "killed while ingesting" sending "$st"
     t_fail "PostgreSQL, SIGKILL mid-ingest: nothing half stored" "$before → $after"
 wait $SPID
 t_rc "office down: sync fails" 69 ctl sync now
-central_start o "$PGURL" "$T/keys" || t_fail "examcentral restart" "$(tail -3 "${CLOG[o]}")"
+central_start o "$PGURL" "$T/keys" --users "$T/users" || t_fail "examcentral restart" "$(tail -3 "${CLOG[o]}")"
 t_rc "office back: the retry completes" 0 ctl sync now
 office_is_station && t_ok "after the kill: every event once" ||
     t_fail "after the kill: every event once" "$(pq 'select count(*) from event')"
 t_eq "no event twice" 0 "$(pq 'select count(*) from (select id from event group by site, station, id having count(*) > 1) d')"
 
 # the report, from PostgreSQL
-curl -s "$OFFICE_URL/v1/reports/attendance?date=$TODAY" >"$T/r.json"
+curl -s -u office:office-pass-1 "$OFFICE_URL/v1/reports/attendance?date=$TODAY" >"$T/r.json"
 t_eq "report: present / published, flagged" "1 10 attendance_below_min" \
     "$(jq -r '.sessions[] | select(.session=="ONTIME") | "\(.present) \(.published) \(.flags[0].code)"' "$T/r.json")"
 kill -TERM "$DPID"; wait "$DPID" 2>/dev/null

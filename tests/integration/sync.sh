@@ -51,7 +51,9 @@ key_new "$T/st1.key"
 key_new "$T/st2.key"
 office_keys "$T/keys" "S1/st1=$T/st1.key" "S1/st2=$T/st2.key"
 ODB=$T/office.db
-central_start o "sqlite:$ODB" "$T/keys" || t_fail "examcentral start" "$(cat "${CLOG[o]}")"
+# the reports need an office user (examcentral --users)
+echo office-pass-1 | "$BIN/examcentral" passwd --users "$T/users" --iterations 1000 office >/dev/null
+central_start o "sqlite:$ODB" "$T/keys" --users "$T/users" || t_fail "examcentral start" "$(cat "${CLOG[o]}")"
 OFFICE_URL=http://127.0.0.1:${CPORT[o]}
 t_eq "healthz" '{"ok":true,"store":"sqlite"}' "$(curl -s "$OFFICE_URL/healthz")"
 
@@ -160,7 +162,7 @@ wait_for 200 attempts 3 && t_ok "backoff retried" ||
     t_fail "backoff retried" "$(ctl --json sync status)"
 t_contains "status names the error" "cannot reach the office" "$(ctl sync status)"
 t_contains "status names the next attempt" "next attempt: 20" "$(ctl sync status)"
-central_start o "sqlite:$ODB" "$T/keys" || t_fail "examcentral restart" "$(tail -3 "${CLOG[o]}")"
+central_start o "sqlite:$ODB" "$T/keys" --users "$T/users" || t_fail "examcentral restart" "$(tail -3 "${CLOG[o]}")"
 caught_up() { [ "$(ctl --json sync status | jq .pending)" = 0 ] && sync_idle; }
 wait_for 300 caught_up && t_ok "delivered after the office came back" ||
     t_fail "delivered after the office came back" "$(ctl --json sync status)"
@@ -215,7 +217,7 @@ t_eq "killed while the office was ingesting" sending "$st"
 t_eq "SIGKILL: batches and cursor agree" "$(oq "$ODB" "select max(last_event) from batch where station='st1'")" \
     "$(oq "$ODB" "select last_event from station_cursor where station='st1'")"
 wait $SPID
-central_start o "sqlite:$ODB" "$T/keys" || t_fail "examcentral restart" ""
+central_start o "sqlite:$ODB" "$T/keys" --users "$T/users" || t_fail "examcentral restart" ""
 t_rc "retry after the kill" 0 ctl sync now
 office_is_station && t_ok "after the kill: every event once" || t_fail "after the kill: every event once" ""
 
@@ -271,7 +273,7 @@ t_eq "station 2 cannot sign for station 1" 401 "$(
     python3 "$SDATA/mkbatch.py" "$DB" "$(cat "$T/st2.key")" "$T/x.gz" --seq 1 --first 1 --last 2 --station st1
     post "$T/x.gz" S1 st1 1)"
 DB=$DB1 SOCK=$SOCK1 DPID=$DPID1
-curl -s "$OFFICE_URL/v1/reports/attendance?date=$TODAY" >"$T/report.json"
+curl -s -u office:office-pass-1 "$OFFICE_URL/v1/reports/attendance?date=$TODAY" >"$T/report.json"
 r() { jq -r "$1" "$T/report.json"; }
 t_eq "report: ONTIME room 101 present (station 1)" 10 "$(r '.rooms[] | select(.session=="ONTIME" and .room=="101") | .present')"
 t_eq "report: ONTIME room 102 present (station 2)" 1 "$(r '.rooms[] | select(.session=="ONTIME" and .room=="102") | .present')"
@@ -281,12 +283,12 @@ t_eq "report: ABS absent, both stations" "4 1 5" "$(r '[.rooms[] | select(.sessi
 t_eq "report: ABS certificate and level" "云计算 初级" "$(r '.sessions[] | select(.session=="ABS") | "\(.certificate) \(.level)"')"
 t_eq "report: below 30 % flagged" attendance_below_min "$(r '.sessions[] | select(.session=="ABS") | .flags[0].code')"
 t_eq "report: ONTIME 11 of 30 not flagged" 0 "$(r '.sessions[] | select(.session=="ONTIME") | .flags | length')"
-curl -s -H 'Accept: text/csv' "$OFFICE_URL/v1/reports/attendance?date=$TODAY" >"$T/report.csv"
+curl -s -u office:office-pass-1 -H 'Accept: text/csv' "$OFFICE_URL/v1/reports/attendance?date=$TODAY" >"$T/report.csv"
 t_eq "CSV starts with a BOM" efbbbf "$(head -c 3 "$T/report.csv" | od -An -tx1 | tr -d ' \n')"
 t_contains "CSV rows" 'S1,ABS,(all),云计算,初级,5,5,0,0,5,0,,0.0000,attendance_below_min' "$(cat "$T/report.csv")"
 t_eq "report from the command line" 11 "$("$BIN/examcentral" --store "sqlite:$ODB" report attendance --date "$TODAY" |
     jq '.sessions[] | select(.session=="ONTIME") | .present')"
-t_eq "report: bad date" 400 "$(curl -s -o /dev/null -w '%{http_code}' "$OFFICE_URL/v1/reports/attendance?date=2026-13-01")"
+t_eq "report: bad date" 400 "$(curl -s -u office:office-pass-1 -o /dev/null -w '%{http_code}' "$OFFICE_URL/v1/reports/attendance?date=2026-13-01")"
 
 # --- sync export, for a site with no network ------------------------------------
 ctl session add EXP --certificate X --level 初级 --date "$TOMORROW" --start 08:00 --end 09:00 >/dev/null
