@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "auth.h"
@@ -27,9 +29,21 @@ struct user {
     unsigned char salt[SALT_LEN], hash[HASH_LEN];
 };
 
+/* A header recently found right: HMAC of it under grant_key. */
+struct grant {
+    unsigned char mac[HASH_LEN];
+    size_t user;
+    time_t until;
+};
+
 struct users {
     struct user *u;
     size_t n;
+    unsigned char grant_key[HASH_LEN];
+    struct grant grants[AUTH_GRANTS];
+    size_t next_grant;
+    double failures; /* the wrong-password budget left (a token bucket) */
+    time_t failures_at;
 };
 
 void users_free(struct users *u)
@@ -38,6 +52,7 @@ void users_free(struct users *u)
         return;
     if (u->u != NULL)
         OPENSSL_cleanse(u->u, u->n * sizeof(*u->u));
+    OPENSSL_cleanse(u->grant_key, sizeof(u->grant_key));
     free(u->u);
     free(u);
 }
@@ -101,6 +116,11 @@ struct users *users_load(const char *path, struct err *e)
         err_set(e, EX_OSERR, "out of memory");
         goto fail;
     }
+    if (RAND_bytes(u->grant_key, sizeof(u->grant_key)) != 1) {
+        err_set(e, EX_OSERR, "no random bytes for the users' grants");
+        goto fail;
+    }
+    u->failures = AUTH_FAILURES_BURST;
     if ((f = fopen(path, "re")) == NULL) {
         err_errno(e, EX_NOINPUT, "--users %s", path);
         goto fail;
@@ -161,45 +181,119 @@ static int derive(const char *pw, size_t len, const unsigned char *salt,
                : -1;
 }
 
-int users_check(const struct users *u, const char *authorization,
-                const char **who)
+/* The grant for header mac, or NULL. */
+static const struct grant *granted(const struct users *u,
+                                   const unsigned char *mac, time_t now)
 {
-    static const unsigned char dummy_salt[SALT_LEN];
-    unsigned char raw[3 * (AUTH_NAME_MAX + AUTH_PASSWORD_MAX) / 2 + 8];
-    unsigned char got[HASH_LEN];
-    const struct user *x = NULL;
+    size_t i;
+
+    for (i = 0; i < AUTH_GRANTS; i++)
+        if (u->grants[i].until > now &&
+            CRYPTO_memcmp(u->grants[i].mac, mac, HASH_LEN) == 0)
+            return &u->grants[i];
+    return NULL;
+}
+
+static void grant(struct users *u, const unsigned char *mac, size_t user,
+                  time_t now)
+{
+    struct grant *g = &u->grants[u->next_grant];
+
+    memcpy(g->mac, mac, HASH_LEN);
+    g->user = user;
+    g->until = now + AUTH_GRANT_SECONDS;
+    u->next_grant = (u->next_grant + 1) % AUTH_GRANTS;
+}
+
+/* Refill the wrong-password budget for the time gone by; 1 when one more
+ * check may be spent on a password that may be wrong. */
+static int budget_left(struct users *u, time_t now)
+{
+    if (now > u->failures_at) {
+        u->failures += (double)(now - u->failures_at) / AUTH_FAILURE_SECONDS;
+        if (u->failures > AUTH_FAILURES_BURST)
+            u->failures = AUTH_FAILURES_BURST;
+    }
+    u->failures_at = now;
+    return u->failures >= 1.0;
+}
+
+/* NAME:PASSWORD out of "Basic BASE64" into raw; the colon's offset or -1. */
+static int decode_basic(const char *authorization, unsigned char *raw,
+                        size_t cap)
+{
     const char *b64;
     char *colon;
-    size_t n, i;
-    int len, ok;
+    size_t n;
+    int len;
 
-    if (u == NULL || authorization == NULL ||
-        strncasecmp(authorization, "Basic ", 6) != 0)
-        return 0;
+    if (strncasecmp(authorization, "Basic ", 6) != 0)
+        return -1;
     b64 = authorization + 6 + strspn(authorization + 6, " ");
     n = strlen(b64);
-    if (n == 0 || n % 4 != 0 || n / 4 * 3 >= sizeof(raw))
-        return 0;
+    if (n == 0 || n % 4 != 0 || n / 4 * 3 >= cap)
+        return -1;
     if ((len = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)n)) < 0)
-        return 0;
+        return -1;
     /* EVP_DecodeBlock counts the padding as bytes */
     len -= (b64[n - 1] == '=') + (b64[n - 2] == '=');
     raw[len] = '\0';
     if ((colon = memchr(raw, ':', (size_t)len)) == NULL ||
-        memchr(raw, '\0', (size_t)len) != NULL) {
-        OPENSSL_cleanse(raw, sizeof(raw));
-        return 0;
-    }
+        memchr(raw, '\0', (size_t)len) != NULL)
+        return -1;
     *colon = '\0';
+    return (int)(colon - (char *)raw);
+}
+
+enum auth_answer users_check(struct users *u, const char *authorization,
+                             time_t now, const char **who)
+{
+    static const unsigned char dummy_salt[SALT_LEN];
+    unsigned char raw[3 * (AUTH_NAME_MAX + AUTH_PASSWORD_MAX) / 2 + 8];
+    unsigned char got[HASH_LEN], mac[HASH_LEN];
+    const struct grant *g;
+    size_t i, x = SIZE_MAX;
+    unsigned int maclen = 0;
+    enum auth_answer ok = AUTH_DENIED;
+    int colon;
+
+    if (u == NULL || authorization == NULL ||
+        strlen(authorization) > 6 + sizeof(raw) * 4 / 3)
+        return AUTH_DENIED;
+    if (HMAC(EVP_sha256(), u->grant_key, sizeof(u->grant_key),
+             (const unsigned char *)authorization, strlen(authorization), mac,
+             &maclen) == NULL)
+        return AUTH_DENIED;
+    if ((g = granted(u, mac, now)) != NULL) {
+        if (who != NULL)
+            *who = u->u[g->user].name;
+        return AUTH_OK;
+    }
+    if ((colon = decode_basic(authorization, raw, sizeof(raw))) < 0) {
+        OPENSSL_cleanse(raw, sizeof(raw));
+        return AUTH_DENIED;
+    }
+    if (!budget_left(u, now)) {
+        OPENSSL_cleanse(raw, sizeof(raw));
+        return AUTH_THROTTLED;
+    }
     for (i = 0; i < u->n; i++)
         if (strcmp(u->u[i].name, (char *)raw) == 0)
-            x = &u->u[i];
-    ok = derive(colon + 1, strlen(colon + 1), x ? x->salt : dummy_salt,
-                x ? x->iterations : AUTH_ITERATIONS, got) == 0 &&
-         x != NULL && CRYPTO_memcmp(got, x->hash, HASH_LEN) == 0;
+            x = i;
+    if (derive((char *)raw + colon + 1, strlen((char *)raw + colon + 1),
+               x != SIZE_MAX ? u->u[x].salt : dummy_salt,
+               x != SIZE_MAX ? u->u[x].iterations : AUTH_ITERATIONS,
+               got) == 0 &&
+        x != SIZE_MAX && CRYPTO_memcmp(got, u->u[x].hash, HASH_LEN) == 0)
+        ok = AUTH_OK;
     OPENSSL_cleanse(raw, sizeof(raw));
-    if (ok && who != NULL)
-        *who = x->name;
+    if (ok == AUTH_OK) {
+        grant(u, mac, x, now);
+        if (who != NULL)
+            *who = u->u[x].name;
+    } else {
+        u->failures -= 1.0;
+    }
     return ok;
 }
 

@@ -167,8 +167,20 @@ static int office_user(struct central *c, struct evhttp_request *req)
                     "without --users");
         return 0;
     }
-    if (users_check(c->users, hdr(req, "Authorization"), &who))
+    switch (
+        users_check(c->users, hdr(req, "Authorization"), time(NULL), &who)) {
+    case AUTH_OK:
         return 1;
+    case AUTH_THROTTLED:
+        log_warnx("refused a request for the page or a report unchecked: "
+                  "too many wrong passwords in the last minute");
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+                          "2");
+        reply_error(req, 429, "too many wrong passwords: try again shortly");
+        return 0;
+    case AUTH_DENIED:
+        break;
+    }
     if (hdr(req, "Authorization") != NULL)
         log_warnx("refused a request for the page or a report: wrong user "
                   "or password");

@@ -19,6 +19,7 @@ const char *reply_reason(int status)
            : status == 405 ? "Method Not Allowed"
            : status == 409 ? "Conflict"
            : status == 413 ? "Payload Too Large"
+           : status == 429 ? "Too Many Requests"
            : status == 503 ? "Service Unavailable"
                            : "Error";
 }

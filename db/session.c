@@ -193,6 +193,10 @@ int session_add(struct store *st, const struct session_row *s,
     /* the office reports attendance against the published count */
     if (j != NULL && s->published >= 0)
         json_object_set_new(j, "published", json_integer(s->published));
+    /* the office groups a certificate's exams under its evaluation
+     * organisation (docs/office.md) */
+    if (j != NULL && s->organisation[0] != '\0')
+        json_object_set_new(j, "organisation", json_string(s->organisation));
     payload = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (payload == NULL)

@@ -2,8 +2,9 @@
  * test_central_auth.c: the office's users (central/auth.c): passwd
  * writes a PBKDF2 line and keeps the other users, the password read from
  * a stream and never written; HTTP Basic checks (right, wrong, unknown
- * user, a colon in the password, malformed headers); the users file
- * refused line by line.
+ * user, a colon in the password, malformed headers); a right header
+ * granted again without a check, wrong passwords throttled; the users
+ * file refused line by line.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -44,7 +45,7 @@ static int check(struct users *u, const char *userpass)
     const char *who = NULL;
 
     basic(userpass, h, sizeof(h));
-    return users_check(u, h, &who);
+    return users_check(u, h, 1000, &who);
 }
 
 static void test_passwd_and_check(void **state)
@@ -74,23 +75,25 @@ static void test_passwd_and_check(void **state)
     assert_int_equal(n, 2);
     assert_non_null(u = users_load(f->path, &e));
     assert_int_equal(users_count(u), 2);
-    assert_true(check(u, "office:second-password"));
-    assert_false(check(u, "office:first-password"));
-    assert_true(check(u, "clerk:pa:ss:word-2")); /* the first colon splits */
-    assert_false(check(u, "clerk:pa:ss:word-"));
-    assert_false(check(u, "nobody:second-password"));
-    assert_false(check(u, "office"));
-    assert_false(check(u, ":second-password"));
+    assert_int_equal(AUTH_OK, check(u, "office:second-password"));
+    assert_int_equal(AUTH_DENIED, check(u, "office:first-password"));
+    assert_int_equal(
+        AUTH_OK, check(u, "clerk:pa:ss:word-2")); /* the first colon splits */
+    assert_int_equal(AUTH_DENIED, check(u, "clerk:pa:ss:word-"));
+    assert_int_equal(AUTH_DENIED, check(u, "nobody:second-password"));
+    assert_int_equal(AUTH_DENIED, check(u, "office"));
+    assert_int_equal(AUTH_DENIED, check(u, ":second-password"));
     basic("office:second-password", h, sizeof(h));
-    assert_true(users_check(u, h, &who));
+    assert_int_equal(AUTH_OK, users_check(u, h, 1000, &who));
     assert_string_equal(who, "office");
     h[strlen(h) - 1] = '\0'; /* a truncated base64 */
-    assert_false(users_check(u, h, NULL));
-    assert_false(users_check(u, "Basic", NULL));
-    assert_false(users_check(u, "Basic !!!!", NULL));
-    assert_false(users_check(u, "Bearer b2ZmaWNlOng=", NULL));
-    assert_false(users_check(u, NULL, NULL));
-    assert_false(users_check(NULL, h, NULL));
+    assert_int_equal(AUTH_DENIED, users_check(u, h, 1000, NULL));
+    assert_int_equal(AUTH_DENIED, users_check(u, "Basic", 1000, NULL));
+    assert_int_equal(AUTH_DENIED, users_check(u, "Basic !!!!", 1000, NULL));
+    assert_int_equal(AUTH_DENIED,
+                     users_check(u, "Bearer b2ZmaWNlOng=", 1000, NULL));
+    assert_int_equal(AUTH_DENIED, users_check(u, NULL, 1000, NULL));
+    assert_int_equal(AUTH_DENIED, users_check(NULL, h, 1000, NULL));
     users_free(u);
 }
 
@@ -151,6 +154,48 @@ static int setup(void **state)
     return tfile_setup(state, "users");
 }
 
+/* A right header is granted again without a check for
+ * AUTH_GRANT_SECONDS; wrong passwords spend a budget that refills, and an
+ * empty budget answers AUTH_THROTTLED without checking, even a right
+ * password not granted before. */
+static void test_grants_and_throttle(void **state)
+{
+    struct tfile *f = *state;
+    char right[600], wrong[600], other[600];
+    struct users *u;
+    struct err e;
+    const char *who = NULL;
+    int i;
+
+    set_password(f->path, "office", "right-password\n");
+    set_password(f->path, "clerk", "clerk-password\n");
+    assert_non_null(u = users_load(f->path, &e));
+    basic("office:right-password", right, sizeof(right));
+    basic("office:wrong-password", wrong, sizeof(wrong));
+    basic("clerk:clerk-password", other, sizeof(other));
+    assert_int_equal(AUTH_OK, users_check(u, right, 1000, &who));
+    for (i = 0; i < AUTH_FAILURES_BURST; i++)
+        assert_int_equal(AUTH_DENIED, users_check(u, wrong, 1000, NULL));
+    assert_int_equal(AUTH_THROTTLED, users_check(u, wrong, 1000, NULL));
+    assert_int_equal(AUTH_THROTTLED, users_check(u, other, 1000, NULL));
+    /* the granted header is still let in, and says who */
+    who = NULL;
+    assert_int_equal(AUTH_OK, users_check(u, right, 1001, &who));
+    assert_string_equal(who, "office");
+    /* one check back after AUTH_FAILURE_SECONDS */
+    assert_int_equal(AUTH_OK,
+                     users_check(u, other, 1000 + AUTH_FAILURE_SECONDS, &who));
+    assert_string_equal(who, "clerk");
+    assert_int_equal(AUTH_DENIED,
+                     users_check(u, wrong, 1000 + AUTH_FAILURE_SECONDS, NULL));
+    assert_int_equal(AUTH_THROTTLED,
+                     users_check(u, wrong, 1000 + AUTH_FAILURE_SECONDS, NULL));
+    /* a grant runs out: the header is checked again (budget permitting) */
+    assert_int_equal(AUTH_OK,
+                     users_check(u, right, 1000 + AUTH_GRANT_SECONDS, &who));
+    users_free(u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +204,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_passwd_refusals, setup,
                                         tfile_teardown),
         cmocka_unit_test_setup_teardown(test_users_file_refused, setup,
+                                        tfile_teardown),
+        cmocka_unit_test_setup_teardown(test_grants_and_throttle, setup,
                                         tfile_teardown),
     };
 
