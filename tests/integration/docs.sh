@@ -8,6 +8,9 @@
 #   - every folder the README's layout lists exists (with the subfolders
 #     named on its line), and every make target it names is in the
 #     Makefile;
+#   - `make install` (DESTDIR, PREFIX=/usr) installs every man page of
+#     docs/ in its section, each one man(1) renders without an error, and
+#     every binary has its page installed;
 #   - `make deb` fails with a message while there is no packaging;
 #   - no source cites design files that are not in the tree, and the docs
 #     they cite instead exist.
@@ -120,6 +123,33 @@ for d in "$TOP"/*/; do
     case "$d" in build) continue ;; esac
     t_eq "README layout lists $d/" yes "$(grep -q "^$d/" "$T/layout" && echo yes || echo no)"
 done
+
+# --- make install: the man pages --------------------------------------------------
+if [ -x "$BIN/examctl" ]; then
+    # -o all: the binaries under test as they are, never rebuilt here
+    make -s -C "$TOP" -o all install B="$BIN" PREFIX=/usr DESTDIR="$T/root" >"$T/o" 2>"$T/e"
+    t_eq "make install DESTDIR: exit 0" 0 "$?"
+    n=0
+    for m in "$TOP"/docs/*.[1-8]; do
+        sec=${m##*.}
+        f=$T/root/usr/share/man/man$sec/$(basename "$m")
+        n=$((n + 1))
+        t_eq "make install: $(basename "$m") in man$sec" yes "$(cmp -s "$m" "$f" && echo yes || echo no)"
+        if command -v man >/dev/null; then
+            out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man -l "$f" 2>&1 >/dev/null | grep -v 'cannot adjust line')
+            t_eq "man -l $(basename "$m"): renders without an error" "" "$out"
+        fi
+    done
+    t_eq "make install: man pages found in docs/" yes "$([ "$n" -ge 6 ] && echo yes || echo no)"
+    for pair in examctl:1 examsited:8 examsim:1 examkiosk:1 examcentral:8; do
+        b=${pair%:*}
+        [ -x "$T/root/usr/bin/$b" ] || continue
+        t_eq "make install: $b has its page" yes \
+            "$([ -f "$T/root/usr/share/man/man${pair#*:}/$b.${pair#*:}" ] && echo yes || echo no)"
+    done
+    t_eq "make install: examsite.conf(5)" yes \
+        "$([ -f "$T/root/usr/share/man/man5/examsite.conf.5" ] && echo yes || echo no)"
+fi
 
 # --- make deb ----------------------------------------------------------------------
 make -s -C "$TOP" deb >"$T/o" 2>"$T/e"
