@@ -23,15 +23,24 @@ t_needs jq sqlite3 curl openssl tmux python3
 # as root the demo runs its kiosk as nobody: let nobody reach its directory
 [ "$(id -u)" = 0 ] && chmod 711 "$T"
 
-# leftovers DIR: the processes whose command line, working directory or
-# open files name DIR (the demo runs everything there).
+# names_dir PID DIR: the process's command line, working directory or an
+# open file names DIR.
+names_dir() {
+    local f
+    tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -qF "$2" && return 0
+    case "$(readlink "/proc/$1/cwd" 2>/dev/null)" in "$2"*) return 0 ;; esac
+    for f in "/proc/$1"/fd/*; do
+        case "$(readlink "$f" 2>/dev/null)" in "$2"*) return 0 ;; esac
+    done
+    return 1
+}
+# leftovers DIR: the processes that name DIR (the demo runs everything
+# there).
 leftovers() {
     local p found=
     for p in /proc/[0-9]*; do
         case "${p#/proc/}" in "$$" | "$BASHPID") continue ;; esac
-        if tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF "$1" ||
-            readlink "$p/cwd" 2>/dev/null | grep -qF "$1" ||
-            ls -l "$p/fd" 2>/dev/null | grep -qF "$1"; then
+        if names_dir "${p#/proc/}" "$1"; then
             found+="${p#/proc/}:$(tr '\0' ' ' 2>/dev/null <"$p/cmdline" | cut -c1-60) "
         fi
     done
