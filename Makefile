@@ -202,7 +202,7 @@ check: deps
 # morning within minutes; then the demo on those binaries.
 demo: deps
 	$(MAKE) -j$$(nproc) all
-	B=$(B) scripts/demo
+	BIN=$(B) scripts/demo
 
 $(B)/bench/stationbench: bench/stationbench.c
 	@mkdir -p $(@D)
