@@ -135,6 +135,11 @@ int ctl_status(struct ctl *c, int argc, char **argv);
 int ctl_events(struct ctl *c, int argc, char **argv);
 int ctl_verify(struct ctl *c, int argc, char **argv);
 int ctl_migrate(struct ctl *c, int argc, char **argv); /* ctl_migrate.c */
+int ctl_backup(struct ctl *c, int argc, char **argv);  /* ctl_backup.c */
+
+/* A new, empty database file at path, mode 0640 whatever the umask, never
+ * over an existing file (O_EXCL): for init and backup (ctl_init.c). */
+int ctl_create_db_file(const char *path, struct err *e);
 int ctl_idnumber(struct ctl *c, int argc, char **argv);
 int ctl_checkin(struct ctl *c, int argc, char **argv);
 int ctl_incident(struct ctl *c, int argc, char **argv);

@@ -39,7 +39,7 @@ static const char init_help[] =
  * as root, the owner) of the database file.  O_EXCL: never over a file
  * that appeared since the check.
  */
-static int create_db_file(const char *path, struct err *e)
+int ctl_create_db_file(const char *path, struct err *e)
 {
     int fd =
         open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
@@ -162,7 +162,7 @@ int ctl_init(struct ctl *c, int argc, char **argv)
     if (access(c->db_path, F_OK) == 0)
         return ctl_failf(EX_CANTCREAT, "%s already exists; not touching it",
                          c->db_path);
-    if (create_db_file(c->db_path, &e) == -1)
+    if (ctl_create_db_file(c->db_path, &e) == -1)
         return ctl_fail(&e);
     ctl_secret_path(c, secret_path, sizeof(secret_path));
     if (secret_create(secret_path, &sec, &e) == -1) {

@@ -56,6 +56,7 @@ static const char usage_text[] =
     "  events [--since ID] [--follow]\n"
     "  verify\n"
     "  migrate                    (bring the database to this build's schema)\n"
+    "  backup FILE                (an online copy of database and secret)\n"
     "  export attendance --session CODE [--room ROOM]\n"
     "  sync now [--timeout SEC] | sync status | sync export DIR\n"
     "  reload                     (examsited re-reads the sessions and "
@@ -263,6 +264,7 @@ static const struct command commands[] = {
     {"device", ctl_device},
     {"reload", ctl_reload},
     {"migrate", ctl_migrate},
+    {"backup", ctl_backup},
     {"sync", ctl_sync},
     {NULL, NULL},
 };

@@ -9,6 +9,9 @@
 #     named on its line), and every make target it names is in the
 #     Makefile;
 #   - the Debian packages (debian/*.install) ship every man page and unit;
+#   - `make install` (DESTDIR, PREFIX=/usr) installs every man page of
+#     docs/ in its section, each one man(1) renders without an error, and
+#     every binary has its page installed;
 #   - no source cites design files that are not in the tree, and the docs
 #     they cite instead exist.
 # Standalone: BIN=build bash tests/integration/docs.sh
@@ -134,13 +137,40 @@ done
 t_eq "make deb builds the packages" 1 "$(grep -c '^deb:$' "$TOP/Makefile")"
 t_eq "  ...with scripts/build-deb" 1 "$(grep -A1 '^deb:$' "$TOP/Makefile" | grep -c 'scripts/build-deb')"
 
+# --- make install: the man pages --------------------------------------------------
+if [ -x "$BIN/examctl" ]; then
+    # -o all: the binaries under test as they are, never rebuilt here
+    make -s -C "$TOP" -o all install B="$BIN" PREFIX=/usr DESTDIR="$T/root" >"$T/o" 2>"$T/e"
+    t_eq "make install DESTDIR: exit 0" 0 "$?"
+    n=0
+    for m in "$TOP"/docs/*.[1-8]; do
+        sec=${m##*.}
+        f=$T/root/usr/share/man/man$sec/$(basename "$m")
+        n=$((n + 1))
+        t_eq "make install: $(basename "$m") in man$sec" yes "$(cmp -s "$m" "$f" && echo yes || echo no)"
+        if command -v man >/dev/null; then
+            out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man -l "$f" 2>&1 >/dev/null | grep -v 'cannot adjust line')
+            t_eq "man -l $(basename "$m"): renders without an error" "" "$out"
+        fi
+    done
+    t_eq "make install: man pages found in docs/" yes "$([ "$n" -ge 6 ] && echo yes || echo no)"
+    for pair in examctl:1 examsited:8 examsim:1 examkiosk:1 examcentral:8; do
+        b=${pair%:*}
+        [ -x "$T/root/usr/bin/$b" ] || continue
+        t_eq "make install: $b has its page" yes \
+            "$([ -f "$T/root/usr/share/man/man${pair#*:}/$b.${pair#*:}" ] && echo yes || echo no)"
+    done
+    t_eq "make install: examsite.conf(5)" yes \
+        "$([ -f "$T/root/usr/share/man/man5/examsite.conf.5" ] && echo yes || echo no)"
+fi
+
 # --- citations of files not in the tree ------------------------------------------------
 cites=$(cd "$TOP" && grep -rln -e 'DESIGN\.md' -e 'INTERFACES\.md' -e 'STYLE\.md' -e 'shared/notes' \
     --include='*.c' --include='*.h' --include='*.sh' --include=Makefile --exclude=docs.sh \
-    common db daemon drivers tools tests bench scripts Makefile 2>/dev/null | tr '\n' ' ')
+    common chain db daemon drivers kiosk central tools tests bench scripts Makefile 2>/dev/null | tr '\n' ' ')
 t_eq "no source cites design files outside the tree" "" "$cites"
 for f in $(cd "$TOP" && grep -rhoE 'docs/[a-z0-9-]+\.(md|[158])' --include='*.c' --include='*.h' \
-    common db daemon drivers tools tests | sort -u); do
+    common chain db daemon drivers kiosk central tools tests | sort -u); do
     t_eq "cited $f exists" yes "$([ -f "$TOP/$f" ] && echo yes || echo no)"
 done
 

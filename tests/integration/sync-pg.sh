@@ -6,20 +6,12 @@
 # retried batch stored once, a refusal storing nothing, examcentral killed
 # with SIGKILL in the middle of an ingest (nothing half stored, the retry
 # completes), the office down then up, and the attendance report.
-if [ -z "${EXAMSITE_PG_INNER:-}" ]; then
-    command -v pg_virtualenv >/dev/null || {
-        echo "FAIL sync-pg: needs pg_virtualenv (postgresql-common: scripts/install-deps)" >&2
-        exit 1
-    }
-    exec pg_virtualenv -- env EXAMSITE_PG_INNER=1 bash "$0" "$@"
-fi
+. "$(dirname "$0")/../data/sync/in-pg.sh"
 . "$(dirname "$0")/lib.sh"
 t_tmpdir
 . "$TOP/tests/data/daemon/lib-daemon.sh"
 . "$TOP/tests/data/sync/lib-sync.sh"
 
-PGURL="postgresql://${PGUSER}@${PGHOST}:${PGPORT}/${PGDATABASE}"
-pq() { psql -X -A -t -q -c "$1" 2>&1; }
 t_eq "a PostgreSQL server" 1 "$(pq 'select 1')"
 
 pick_zone

@@ -111,8 +111,9 @@ python3 "$SDATA/mkbatch.py" "$DB" "$(cat "$T/st2.key")" "$T/b2.gz" --seq 2 --fir
 refused "another station's key" 401 "$(post "$T/b2.gz" S1 st1 2)" "bad signature"
 echo 0000000000000000000000000000000000000000000000000000000000000000 >"$T/zero.sig"
 refused "bad signature" 401 "$(post "$T/b.gz" S1 st1 2 "$T/zero.sig")" "bad signature"
-cp "$T/b.gz" "$T/alt.gz"
-printf 'X' | dd of="$T/alt.gz" bs=1 seek=30 conv=notrunc 2>/dev/null
+# byte 30 flipped (xor 0xff), so the body always differs from the signed one
+python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[30] ^= 0xff; open(sys.argv[2], "wb").write(b)' "$T/b.gz" "$T/alt.gz"
+t_eq "the altered body differs" 1 "$(cmp -s "$T/b.gz" "$T/alt.gz" && echo 0 || echo 1)"
 refused "body altered after signing" 401 "$(post "$T/alt.gz" S1 st1 2 "$T/b.gz.sig")" "bad signature"
 refused "headers disagree with the body" 400 "$(post "$T/b.gz" S1 st1 3)" "X-Examsite-Seq"
 mk "$T/old.gz" --seq 1 --first "$new" --last "$new" --prev "$(q "select hash from event where id = $last")"
