@@ -199,12 +199,26 @@ const char *exams_incident_zh(const char *kind)
         {"late", "迟到"},      {"absent", "缺考"},     {"exit", "离场"},
         {"reentry", "再入场"}, {"device", "设备故障"}, {"other", "其他"},
     };
-    static const char *const v_zh[] = {"违纪V1", "违纪V2", "违纪V3",
-                                       "违纪V4", "违纪V5", "违纪V6",
-                                       "违纪V7", "违纪V8", "违纪V9"};
-    static const char *const c_zh[] = {"作弊C1", "作弊C2", "作弊C3",
-                                       "作弊C4", "作弊C5", "作弊C6",
-                                       "作弊C7", "作弊C8", "作弊C9"};
+    /* MOE Order 33: Art. 5's nine kinds of 违纪, Art. 6's nine of 作弊
+     * (docs/control-protocol.md lists the codes) */
+    static const char *const v_zh[] = {"违纪·携带规定以外物品",
+                                       "违纪·未在指定座位",
+                                       "违纪·开考前或结束后答题",
+                                       "违纪·偷看或交头接耳",
+                                       "违纪·扰乱考场秩序",
+                                       "违纪·擅自离开考场",
+                                       "违纪·将试卷带出考场",
+                                       "违纪·在答卷上做标记",
+                                       "违纪·其他"};
+    static const char *const c_zh[] = {"作弊·携带相关材料或存储设备",
+                                       "作弊·抄袭他人答案",
+                                       "作弊·抢夺他人试卷",
+                                       "作弊·使用通讯设备",
+                                       "作弊·冒名代考",
+                                       "作弊·故意销毁试卷",
+                                       "作弊·答卷填写与本人身份不符信息",
+                                       "作弊·传递物品",
+                                       "作弊·其他"};
     size_t i;
 
     if ((kind[0] == 'V' || kind[0] == 'C') && kind[1] >= '1' &&

@@ -67,7 +67,7 @@ enum report_col_kind {
     REPORT_COL_TEXT,
     REPORT_COL_NUM,
     REPORT_COL_INCIDENTS,    /* {kind: n} as "V1:1 late:2" */
-    REPORT_COL_INCIDENTS_ZH, /* ... as "违纪V1 V1:1; 迟到 late:2" */
+    REPORT_COL_INCIDENTS_ZH, /* ... as "违纪·… V1:1; 迟到 late:2" */
     REPORT_COL_CODES,        /* [{code}] as "a b" */
     REPORT_COL_ZH,           /* [{zh}] joined with "; " */
     REPORT_COL_EN,           /* [{en}] joined with "; " */

@@ -111,8 +111,20 @@ t_eq "office: not flagged (30 of 36)" 0 "$(r '.sessions[0].flags | length')"
 t_eq "office: room 301 from door-301" "18 16 2" "$(r '.rooms[] | select(.room == "301") | "\(.expected) \(.present) \(.absent)"')"
 t_eq "office: room 302 from door-302" "18 14 4" "$(r '.rooms[] | select(.room == "302") | "\(.expected) \(.present) \(.absent)"')"
 t_eq "office: incidents by kind" "1 1 1 1" \
-    "$(r '[(.rooms[] | select(.room == "301") | .incidents.V1, .incidents.late), (.rooms[] | select(.room == "302") | .incidents.V2, .incidents.late)] | join(" ")')"
+    "$(r '[(.rooms[] | select(.room == "301") | .incidents.V1, .incidents.late), (.rooms[] | select(.room == "302") | .incidents.V4, .incidents.late)] | join(" ")')"
 t_contains "demo prints the merged line" "present 30 of published 36, absent 6" "$(cat "$T/out")"
+# the results file imported, the exam's pass rate and the pilot's verdict
+# against the demo's profile (pass60-target90: 83 % is under the 90 %
+# target, above the 60 % withdrawal line)
+t_contains "office: the results imported" "30 results (25 passed) for 1 exams" "$(cat "$T/out")"
+t_eq "office: the exam's pass rate" "25 30" \
+    "$(jq -r '.[] | select(.session == "WEB-2026-12D") | "\(.passed) \(.with_result)"' "$D/office-exams.json" 2>/dev/null)"
+t_eq "office: the exam's incidents named in Chinese" "违纪·偷看或交头接耳 违纪·携带规定以外物品 迟到" \
+    "$(jq -r '[.[0].incidents_named[].zh] | sort | join(" ")' "$D/office-exams.json" 2>/dev/null)"
+t_eq "office: the pilot's status and verdict" "amber pass_rate_below_target" \
+    "$(jq -r '.[] | select(.certificate == "Web前端开发") | "\(.status) \([.verdicts[].code] | join(","))"' "$D/office-pilots.json" 2>/dev/null)"
+t_contains "demo prints the verdict" "低于考核目标90%" "$(cat "$T/out")"
+t_contains "demo says where the page is" "The office's page: http://127.0.0.1:" "$(cat "$T/out")"
 
 # --- the chains ----------------------------------------------------------------------
 for s in 301 302; do

@@ -129,7 +129,7 @@ t_eq "WEB-1: published expected present absent late" "20 20 16 4 1" \
     "$(x '.[] | select(.session=="WEB-1") | "\(.published) \(.expected) \(.present) \(.absent) \(.late)"')"
 t_eq "WEB-1: results and pass rate" "16 13 0.8125" \
     "$(x '.[] | select(.session=="WEB-1") | "\(.with_result) \(.passed) \(.pass_rate)"')"
-t_eq "WEB-1: incidents named in Chinese" "违纪V1 迟到" "$(x '[.[] | select(.session=="WEB-1") | .incidents_named[].zh] | sort | join(" ")')"
+t_eq "WEB-1: incidents named in Chinese" "违纪·携带规定以外物品 迟到" "$(x '[.[] | select(.session=="WEB-1") | .incidents_named[].zh] | sort | join(" ")')"
 t_eq "CLOUD-1: 10 of 40, red, attendance" "10 40 0.25 red attendance_below_min" \
     "$(x '.[] | select(.session=="CLOUD-1") | "\(.present) \(.published) \(.attendance_rate) \(.status) \(.verdicts[0].code)"')"
 t_contains "CLOUD-1: the verdict in Chinese" "少于公布人数40的30%：撤销试点条件" "$(x '.[] | select(.session=="CLOUD-1") | .verdicts[0].zh')"
