@@ -176,6 +176,14 @@ static double pct(double *v, int n, double p)
     return v[k < n ? k : n - 1];
 }
 
+/* Sort v and give its median and 99th percentile. */
+static void med_p99(double *v, int n, double *med, double *p99)
+{
+    qsort(v, (size_t)n, sizeof(double), cmpd);
+    *med = pct(v, n, 0.5);
+    *p99 = pct(v, n, 0.99);
+}
+
 /* Append what fd has to buf (a sliding window of OUT_MAX bytes). */
 static void slurp(int fd, char *buf, size_t *len)
 {
@@ -415,12 +423,12 @@ static int cmd_run(const char *dir, const char *sited, const char *ctl,
         fprintf(stderr, "kioskbench: %d decisions not seen\n", missed);
         return 1;
     }
-    qsort(tk, (size_t)n, sizeof(double), cmpd);
-    qsort(tf, (size_t)n, sizeof(double), cmpd);
-    qsort(dk, (size_t)n, sizeof(double), cmpd);
     {
-        double km = pct(tk, n, 0.5), k99 = pct(tk, n, 0.99);
-        double fm = pct(tf, n, 0.5), f99 = pct(tf, n, 0.99);
+        double km, k99, fm, f99, dm, d99;
+
+        med_p99(tk, n, &km, &k99);
+        med_p99(tf, n, &fm, &f99);
+        med_p99(dk, n, &dm, &d99);
 
         printf("decision -> screen, %d check-ins (scanner byte to what the "
                "terminal is sent):\n",
@@ -431,7 +439,7 @@ static int cmd_run(const char *dir, const char *sited, const char *ctl,
                f99);
         printf("  kiosk after the bare subscriber: median %.2f ms, p99 %.2f "
                "ms\n",
-               pct(dk, n, 0.5), pct(dk, n, 0.99));
+               dm, d99);
         printf("  ratio kiosk/bare      median %.2fx      p99 %.2fx   "
                "(target <= 2x, p99 <= 50 ms)\n",
                km / fm, k99 / f99);
@@ -655,12 +663,8 @@ static int cmd_card(const char *dir, const char *sited, const char *ctl,
         fprintf(stderr, "kioskbench: %d cards not decided\n", missed);
         return 1;
     }
-    qsort(tk, (size_t)n, sizeof(double), cmpd);
-    qsort(tf, (size_t)n, sizeof(double), cmpd);
-    km = pct(tk, n, 0.5);
-    k99 = pct(tk, n, 0.99);
-    fm = pct(tf, n, 0.5);
-    f99 = pct(tf, n, 0.99);
+    med_p99(tk, n, &km, &k99);
+    med_p99(tf, n, &fm, &f99);
     printf("card on the reader -> screen, %d cards (serial reader, %ld baud; "
            "latency %s ms):\n",
            n, baud, latency);
