@@ -243,7 +243,7 @@ $(B)/bench/kioskbench: bench/kioskbench.c
 # Every bench runs; the target fails afterwards if one missed its target.
 bench: deps all $(B)/bench/stationbench $(B)/bench/batchbench $(B)/bench/kioskbench
 	@rc=0; bench/run || rc=1; bench/station || rc=1; bench/batch || rc=1; \
-	    bench/kiosk || rc=1; \
+	    bench/kiosk || rc=1; bench/card || rc=1; \
 	    exit $$rc
 
 fuzz: deps

@@ -549,6 +549,29 @@ rollback:
  */
 #define IMPORT_CACHE_KIB 65536
 
+/*
+ * Set the journal mode; 1 if it is now mode.  Never waits for the lock:
+ * leaving WAL needs the database to itself, and when another process has
+ * it open (a running daemon) the import simply stays in WAL.
+ */
+static int import_journal(sqlite3 *db, const char *mode)
+{
+    char sql[48];
+    sqlite3_stmt *s;
+    int now = 0;
+
+    snprintf(sql, sizeof(sql), "PRAGMA journal_mode = %s", mode);
+    sqlite3_busy_timeout(db, 0);
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW)
+            now =
+                strcasecmp((const char *)sqlite3_column_text(s, 0), mode) == 0;
+        sqlite3_finalize(s);
+    }
+    sqlite3_busy_timeout(db, STORE_BUSY_MS);
+    return now;
+}
+
 static int import_run(struct import_ctx *x, const char *path,
                       const char *event_kind, struct err *e)
 {
@@ -556,7 +579,7 @@ static int import_run(struct import_ctx *x, const char *path,
     struct err dropped;
     sqlite3_stmt *s;
     char sql[64];
-    int old = 0, rc;
+    int old = 0, rc, rollback_journal;
 
     if (e == NULL) /* the row loop reads and fills e: give it one */
         e = &dropped;
@@ -573,7 +596,16 @@ static int import_run(struct import_ctx *x, const char *path,
     /* The import checks every reference itself (known session, room made
      * first), so SQLite need not look them up again for each row. */
     sqlite3_exec(db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL);
+    /* In WAL every page of a large import is written twice (to the WAL
+     * at the commit, to the database at the checkpoint), with a frame
+     * header each.  With the database to itself the import uses a
+     * rollback journal instead: the new pages go once to the database and
+     * only the few it changes go to the journal; the commit is as atomic
+     * and as durable (synchronous=FULL), and WAL comes back after it. */
+    rollback_journal = !x->o->dry_run && import_journal(db, "truncate");
     rc = import_txn(x, path, event_kind, e);
+    if (rollback_journal)
+        import_journal(db, "wal");
     sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
     if (old != 0) {
         snprintf(sql, sizeof(sql), "PRAGMA cache_size = %d", old);

@@ -30,7 +30,17 @@
 #include "err.h"
 #include "idtext.h"
 
-#define IDREADER_POLL_MS         400
+/*
+ * The gap between the end of one poll and the next find.  A card lying
+ * down waits for the next find: up to this gap plus one find exchange
+ * (docs/hardware.md, "Reader timing").  The protocol has no way for the
+ * reader to announce a card, and a command in flight cannot be cut short
+ * (the reader answers each one), so only the gap can shrink.  50 ms keeps
+ * the wait within the card-to-screen target (bench/card) at about 15
+ * exchanges a second per reader, and only while a session is near: with
+ * polling off nothing is armed.
+ */
+#define IDREADER_POLL_MS         50
 #define IDREADER_TIMEOUT_MS      1000 /* SAM, find, select */
 #define IDREADER_READ_TIMEOUT_MS 3000 /* read: 1,295 bytes at 115200 */
 #define IDREADER_RETRIES         2

@@ -1,8 +1,14 @@
 /*
  * examsim.c: device simulators on a pseudo-terminal, for demos and tests.
  *
- *   examsim idcard --pty     an ID-card reader speaking the SAM protocol
- *   examsim scanner --pty    a barcode scanner in serial mode
+ *   examsim idcard --pty [TIMING]    an ID-card reader speaking the SAM
+ *                                    protocol
+ *   examsim scanner --pty [TIMING]   a barcode scanner in serial mode
+ *
+ * TIMING (sim_wire.c): --timing real|none, --baud N, --latency
+ * find=MS,select=MS,read=MS; later options override earlier ones.  The
+ * default is none, answers at once, so the tests run fast; the benches
+ * and demos ask for real.
  *
  * The first stdout line is the pty slave path (the "device" to open).
  * Then stdin takes one command per line (see sim_idcard.c, sim_scanner.c;
@@ -23,6 +29,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "serial.h"
 #include "sim.h"
 
 #define SIM_LINE_MAX 4096
@@ -39,36 +46,34 @@ struct simloop {
 /* Every command sim_idcard.c and sim_scanner.c take, and quit. */
 static void sim_usage(FILE *f)
 {
-    fprintf(f, "usage: examsim idcard --pty\n"
-               "       examsim scanner --pty\n"
-               "The first output line is the pty path.  Commands on stdin, "
-               "one a line:\n"
-               "  idcard:  place CARD.json | remove | fault KIND | status | "
-               "quit\n"
-               "           KIND: no-card bad-checksum truncated garbage\n"
-               "                 no-answer sam-fail removed-mid-read clear\n"
-               "           (status answers \"ok present=0|1 "
-               "faults=LIST|none\")\n"
-               "  scanner: scan TEXT | type TEXT | junk BYTES | quit\n"
-               "           (scan: TEXT and CR LF; type: TEXT alone; junk: "
-               "BYTES digits,\n"
-               "           no CR LF, up to 64 MiB)\n"
-               "Each command answers \"ok\" or \"error: reason\"; end of "
-               "input is quit.\n");
-}
-
-int sim_write(struct sim *s, const uint8_t *buf, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(s->master, buf, n);
-        if (w == -1 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        buf += w;
-        n -= (size_t)w;
-    }
-    return 0;
+    fprintf(f,
+            "usage: examsim idcard --pty [TIMING]\n"
+            "       examsim scanner --pty [TIMING]\n"
+            "TIMING (later options override earlier ones):\n"
+            "  --timing real|none  real: %d baud, find %d ms, select %d "
+            "ms, read %d ms;\n"
+            "                      none (the default): answers at once\n"
+            "  --baud N            wire time at N baud, 10 bits a byte "
+            "(0: none)\n"
+            "  --latency find=MS,select=MS,read=MS\n"
+            "                      the reader's time to answer each "
+            "command\n"
+            "The first output line is the pty path.  Commands on stdin, "
+            "one a line:\n"
+            "  idcard:  place CARD.json | remove | fault KIND | status | "
+            "quit\n"
+            "           KIND: no-card bad-checksum truncated garbage\n"
+            "                 no-answer sam-fail removed-mid-read clear\n"
+            "           (status answers \"ok present=0|1 "
+            "faults=LIST|none\")\n"
+            "  scanner: scan TEXT | type TEXT | junk BYTES | quit\n"
+            "           (scan: TEXT and CR LF; type: TEXT alone; junk: "
+            "BYTES digits,\n"
+            "           no CR LF, up to 64 MiB)\n"
+            "Each command answers \"ok\" or \"error: reason\"; end of "
+            "input is quit.\n",
+            SIM_REAL_BAUD, SIM_REAL_FIND_MS, SIM_REAL_SELECT_MS,
+            SIM_REAL_READ_MS);
 }
 
 static int sim_open_pty(struct simloop *l, struct err *e)
@@ -87,8 +92,13 @@ static int sim_open_pty(struct simloop *l, struct err *e)
     /* Raw both ways: protocol bytes, no echo, no CR/LF translation. */
     if (tcgetattr(l->slave, &tio) == 0) {
         cfmakeraw(&tio);
-        cfsetispeed(&tio, B115200);
-        cfsetospeed(&tio, B115200);
+        unsigned speed;
+        if (serial_speed(l->sim.timing.baud > 0 ? (int)l->sim.timing.baud
+                                                : SERIAL_DEFAULT_BAUD,
+                         &speed) == -1)
+            speed = B115200; /* a rate termios has no name for */
+        cfsetispeed(&tio, (speed_t)speed);
+        cfsetospeed(&tio, (speed_t)speed);
         tcsetattr(l->slave, TCSANOW, &tio);
     }
     if (fcntl(l->sim.master, F_SETFL, O_NONBLOCK) == -1)
@@ -179,7 +189,8 @@ static int sim_run(struct simloop *l, struct err *e)
         return err_set(e, EX_OSERR, "libevent");
     if (sim_open_pty(l, e) == -1)
         return -1;
-    if ((l->sim.dev = l->devtype->create(e)) == NULL)
+    if ((l->sim.dev = l->devtype->create(e)) == NULL ||
+        sim_wire_start(&l->sim, l->base, e) == -1)
         return -1;
     l->ev_master = event_new(l->base, l->sim.master, EV_READ | EV_PERSIST,
                              sim_master_cb, l);
@@ -199,6 +210,7 @@ static void sim_cleanup(struct simloop *l)
         event_free(l->ev_stdin);
     if (l->ev_master)
         event_free(l->ev_master);
+    sim_wire_stop(&l->sim);
     if (l->sim.dev)
         l->devtype->destroy(l->sim.dev);
     if (l->in)
@@ -209,6 +221,85 @@ static void sim_cleanup(struct simloop *l)
         close(l->sim.master);
     if (l->base)
         event_base_free(l->base);
+}
+
+/* "find=MS,select=MS,read=MS", any subset, any order.  0 or -1. */
+static int sim_parse_latency(const char *arg, struct sim_timing *t)
+{
+    static const char *const names[] = {"find", "select", "read"};
+    int *fields[] = {&t->find_ms, &t->select_ms, &t->read_ms};
+    const char *p = arg;
+
+    while (*p != '\0') {
+        size_t k, len = strcspn(p, "=");
+        char *end;
+        long v;
+
+        for (k = 0; k < 3; k++)
+            if (strlen(names[k]) == len && strncmp(p, names[k], len) == 0)
+                break;
+        if (k == 3 || p[len] != '=')
+            return -1;
+        p += len + 1;
+        if (*p < '0' || *p > '9')
+            return -1;
+        errno = 0;
+        v = strtol(p, &end, 10);
+        if (errno != 0 || v > SIM_LATENCY_MAX_MS || (*end != ',' && *end))
+            return -1;
+        *fields[k] = (int)v;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+}
+
+/* The options after --pty.  0, or -1 having said what is wrong. */
+static int sim_parse_timing(int argc, char **argv, struct sim_timing *t)
+{
+    int i;
+
+    for (i = 0; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char *end;
+
+        if (v == NULL) {
+            fprintf(stderr, "examsim: %s needs a value\n", argv[i]);
+            return -1;
+        }
+        if (strcmp(argv[i], "--timing") == 0 && strcmp(v, "real") == 0) {
+            t->baud = SIM_REAL_BAUD;
+            t->find_ms = SIM_REAL_FIND_MS;
+            t->select_ms = SIM_REAL_SELECT_MS;
+            t->read_ms = SIM_REAL_READ_MS;
+        } else if (strcmp(argv[i], "--timing") == 0 && strcmp(v, "none") == 0) {
+            memset(t, 0, sizeof(*t));
+        } else if (strcmp(argv[i], "--baud") == 0) {
+            errno = 0;
+            t->baud = strtol(v, &end, 10);
+            if (errno != 0 || *v < '0' || *v > '9' || *end != '\0' ||
+                t->baud > 4000000) {
+                fprintf(stderr,
+                        "examsim: --baud takes 0..4000000, not "
+                        "\"%s\"\n",
+                        v);
+                return -1;
+            }
+        } else if (strcmp(argv[i], "--latency") == 0) {
+            if (sim_parse_latency(v, t) == -1) {
+                fprintf(stderr,
+                        "examsim: --latency takes "
+                        "find=MS,select=MS,read=MS (0..%d), not "
+                        "\"%s\"\n",
+                        SIM_LATENCY_MAX_MS, v);
+                return -1;
+            }
+        } else {
+            fprintf(stderr, "examsim: unknown option \"%s %s\"\n", argv[i], v);
+            return -1;
+        }
+        i++;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -226,10 +317,12 @@ int main(int argc, char **argv)
     memset(&l, 0, sizeof(l));
     l.sim.master = -1;
     l.slave = -1;
-    if (argc != 3 || strcmp(argv[2], "--pty") != 0) {
+    if (argc < 3 || strcmp(argv[2], "--pty") != 0) {
         sim_usage(stderr);
         return EX_USAGE;
     }
+    if (sim_parse_timing(argc - 3, argv + 3, &l.sim.timing) == -1)
+        return EX_USAGE;
     if (strcmp(argv[1], "idcard") == 0)
         l.devtype = &sim_idcard;
     else if (strcmp(argv[1], "scanner") == 0)

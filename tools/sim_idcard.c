@@ -18,6 +18,10 @@
  *   status             answers "ok present=0|1 faults=LIST|none", so a
  *                      test can see a fault was used up
  *
+ * With a timing model (--timing, sim_wire.c) each answer is decided when
+ * its command arrives and reaches the host after the command's latency
+ * and its wire time.
+ *
  * The transmission faults hit the read because its 1,295-byte answer is
  * where a damaged frame could become a half-read card.  A command with a
  * bad checksum is answered with status 10, an unknown one with 21.
@@ -184,6 +188,25 @@ static void sim_command_frame(struct sim *s, const struct idframe *f)
     }
 }
 
+/* The reader's own time to answer cmd (--latency); the others answer in
+ * no more than their wire time. */
+static int sim_latency(const struct sim *s, const struct idframe *f)
+{
+    uint16_t cmd =
+        f->body_len >= 2 ? (uint16_t)(f->body[0] << 8 | f->body[1]) : 0;
+
+    switch (cmd) {
+    case IDCMD_FIND:
+        return s->timing.find_ms;
+    case IDCMD_SELECT:
+        return s->timing.select_ms;
+    case IDCMD_READ:
+        return s->timing.read_ms;
+    default:
+        return 0;
+    }
+}
+
 static void sim_idcard_input(struct sim *s, const uint8_t *buf, size_t n)
 {
     struct sim_reader *r = s->dev;
@@ -195,10 +218,16 @@ static void sim_idcard_input(struct sim *s, const uint8_t *buf, size_t n)
             idframe_decoder_feed(&r->dec, buf, n, &used, &f);
         buf += used;
         n -= used;
-        if (res == IDFRAME_OK)
+        /* The answer is decided now, from the card as it lies when the
+         * command arrives (a find looks for the card at its start), and
+         * sent when the latency has passed. */
+        if (res == IDFRAME_OK) {
+            sim_hold(s, sim_latency(s, &f), f.raw_len);
             sim_command_frame(s, &f);
-        else if (res == IDFRAME_BADSUM)
+        } else if (res == IDFRAME_BADSUM) {
+            sim_hold(s, 0, f.raw_len);
             sim_answer(s, IDSW_BAD_CHECKSUM, NULL, 0, 0);
+        }
     }
 }
 

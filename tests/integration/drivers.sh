@@ -301,4 +301,57 @@ t_contains "udev-rules: reader rule" 'ATTR{idVendor}=="0400", ATTR{idProduct}=="
 t_contains "udev-rules: scanner rule" 'ATTR{idVendor}=="05e0", ATTR{idProduct}=="1200"' "$rules"
 t_rc "udev-rules: needs a configuration" 64 env -u EXAMSITE_CONFIG "$BIN/examctl" --db "$T/none.db" device udev-rules
 
+# --- the simulator's timing model ---------------------------------------
+# examsim --baud/--latency: the answer really arrives late and in pieces
+# (bytes at the rate), and the bytes are the same as without timing.  The
+# host is a small script on the pty: find, select, read back to back.
+t_rc "examsim: --baud takes a number" 64 "$BIN/examsim" idcard --pty --baud fast
+t_rc "examsim: --latency takes find=MS,..." 64 "$BIN/examsim" idcard --pty --latency find=x
+t_rc "examsim: --latency knows its commands" 64 "$BIN/examsim" idcard --pty --latency sam=3
+t_rc "examsim: --timing is real or none" 64 "$BIN/examsim" idcard --pty --timing fast
+t_rc "examsim: an option needs its value" 64 "$BIN/examsim" idcard --pty --baud
+t_needs python3
+cat >"$T/host.py" <<'PY'
+import os, select, subprocess, sys, time, tty
+sim = subprocess.Popen(sys.argv[1:3] + ["--pty"] + sys.argv[4:], stdin=subprocess.PIPE,
+                       stdout=subprocess.PIPE, text=True)
+fd = os.open(sim.stdout.readline().strip(), os.O_RDWR | os.O_NOCTTY)
+tty.setraw(fd)
+sim.stdin.write("place %s\n" % sys.argv[3]); sim.stdin.flush(); sim.stdout.readline()
+out = open(os.environ["OUT"], "wb")
+for cmd, want in (("2001", 15), ("2002", 19), ("3001", 1295)):
+    body = bytes.fromhex("0003" + cmd)
+    chk = 0
+    for b in body: chk ^= b
+    t0 = time.monotonic(); os.write(fd, bytes.fromhex("AAAAAA9669") + body + bytes([chk]))
+    got, chunks = b"", 0
+    while len(got) < want:
+        if not select.select([fd], [], [], 10)[0]: break
+        got += os.read(fd, 4096); chunks += 1
+    out.write(got)
+    print("%s %d %d %d" % (cmd, round((time.monotonic() - t0) * 1000), len(got), chunks))
+sim.stdin.write("quit\n"); sim.stdin.flush(); sim.wait()
+PY
+CARD1=$CARDS/260000000001.json
+OUT=$T/timed.bin timeout 30 python3 "$T/host.py" "$BIN/examsim" idcard "$CARD1" \
+    --baud 9600 --latency find=30,select=40,read=200 >"$T/timed.txt"
+OUT=$T/untimed.bin timeout 30 python3 "$T/host.py" "$BIN/examsim" idcard "$CARD1" >"$T/untimed.txt"
+# (10 + 1,295 bytes) x 10 bits at 9600 baud = 1,359 ms, + 200 ms latency
+read -r _ ms n chunks < <(grep '^3001' "$T/timed.txt")
+t_eq "timing: the whole read answer" 1295 "${n:-0}"
+t_eq "timing: the read answer not before its latency and wire time" yes \
+    "$([ "${ms:-0}" -ge 1559 ] && echo yes || echo "no (${ms:-?} ms)")"
+t_eq "timing: the read answer comes in pieces, at the rate" yes \
+    "$([ "${chunks:-0}" -ge 100 ] && echo yes || echo "no (${chunks:-?} reads)")"
+read -r _ ms _ _ < <(grep '^2001' "$T/timed.txt")
+t_eq "timing: find not before its latency and wire time (56 ms)" yes \
+    "$([ "${ms:-0}" -ge 56 ] && echo yes || echo "no (${ms:-?} ms)")"
+read -r _ ms _ _ < <(grep '^2002' "$T/timed.txt")
+t_eq "timing: select not before its latency and wire time (70 ms)" yes \
+    "$([ "${ms:-0}" -ge 70 ] && echo yes || echo "no (${ms:-?} ms)")"
+t_eq "timing: the same bytes as without timing" yes \
+    "$(cmp -s "$T/timed.bin" "$T/untimed.bin" && [ -s "$T/timed.bin" ] && echo yes || echo no)"
+t_eq "timing: the read decodes" "黄伟" \
+    "$(tail -c 1295 "$T/timed.bin" | "$BIN/examctl" idcard decode | jqv '.frames[0].card.name')"
+
 t_done

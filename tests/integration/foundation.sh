@@ -602,4 +602,32 @@ t_rc "migrate: usage" 64 "$EX" --db "$O/site.db" migrate now
 t_contains "migrate --help" "usage:" "$(cat "$T/o")"
 t_eq "migrate: missing db not created" no "$([ -e "$T/missing.db" ] && echo yes || echo no)"
 
+# --- the import's journal ---------------------------------------------------
+# Alone with the database the import writes through a rollback journal and
+# leaves it in WAL; with another connection open (a running daemon) it
+# stays in WAL and neither waits for the other.
+mkdir -p "$T/journal"
+cp -p "$T/tpl-sessions/site.db" "$T/tpl-sessions/site.db.secret" "$T/journal/"
+ex "$T/journal" roster import "$SAMPLES/roster.csv"
+t_eq "journal: import alone" 0 "$RC"
+t_eq "journal: WAL again after it" wal "$(sqlite3 "$T/journal/site.db" 'PRAGMA journal_mode')"
+t_eq "journal: no rollback journal left" "" "$(ls "$T/journal" | grep -- '-journal$')"
+t_eq "journal: the rows are there" 40 "$(sqlite3 "$T/journal/site.db" 'SELECT count(*) FROM candidate')"
+mkdir -p "$T/journal2"
+cp -p "$T/tpl-sessions/site.db" "$T/tpl-sessions/site.db.secret" "$T/journal2/"
+mkfifo "$T/journal2/hold"
+sqlite3 "$T/journal2/site.db" <"$T/journal2/hold" >"$T/journal2/reader.out" 2>&1 &
+HOLD=$!
+exec 4>"$T/journal2/hold"
+echo "SELECT count(*) FROM session;" >&4
+for _ in $(seq 50); do [ -s "$T/journal2/reader.out" ] && break; sleep 0.1; done
+t_eq "journal: another connection is open" 2 "$(head -1 "$T/journal2/reader.out")"
+timeout 8 "$EX" --db "$T/journal2/site.db" roster import "$SAMPLES/roster.csv" >"$T/o" 2>"$T/e"
+t_eq "journal: import beside another connection, without waiting for it" 0 "$?"
+echo "SELECT count(*) FROM candidate;" >&4
+exec 4>&-
+wait "$HOLD"
+t_eq "journal: the other connection sees the import" 40 "$(sed -n 2p "$T/journal2/reader.out")"
+t_eq "journal: still WAL" wal "$(sqlite3 "$T/journal2/site.db" 'PRAGMA journal_mode')"
+
 t_done
