@@ -56,7 +56,7 @@ t_eq "the embedded stylesheet applied" "rgb(31, 58, 95)" "$(pg .stylesheet_appli
 t_eq "no script, no external asset" "0 []" "$(pg '"\(.scripts) \(.external | tojson)"')"
 t_eq "drill-down by the exam's link" "/exam?site=S1&session=CLOUD-1" "$(pg .exam_url)"
 t_eq "  ...its rooms, a hostile name as text" '["<script>","=2+3"]' "$(pg '.exam_rooms | tojson')"
-t_contains "  ...its incidents named in Chinese" "作弊C2 (C2)" "$(pg .exam_incidents)"
+t_contains "  ...its incidents named in Chinese" "作弊·抄袭他人答案 (C2)" "$(pg .exam_incidents)"
 t_contains "  ...markup in a note as text, the ID number masked" "<b>夹带</b> 110105********0000" "$(pg .exam_incidents)"
 t_contains "  ...its verdict" "撤销试点条件" "$(pg .exam_text)"
 nkept=$(cli report biweekly list | jq '[.[] | select(.generated != null)] | length')
