@@ -110,21 +110,27 @@ static void copy_key(char *dst, size_t n, json_t *obj, const char *key)
     model_copy(dst, n, json_object_get(obj, key));
 }
 
-/* Site-local "HH:MM" of a UTC ISO time ("2026-12-05T01:02:03.456Z"). */
-static void local_hhmm(const char *iso, char out[6])
+/* A UTC ISO time ("2026-12-05T01:02:03.456Z") in the site's zone, as
+ * strftime's fmt; 0, or -1 (out untouched) when it is not one. */
+static int local_time(const char *iso, const char *fmt, char *out, size_t n)
 {
     struct tm tm, lt;
     time_t t;
 
     memset(&tm, 0, sizeof(tm));
-    snprintf(out, 6, "--:--");
     if (strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
-        return;
+        return -1;
     t = timegm(&tm);
-    if (localtime_r(&t, &lt) == NULL)
-        return;
-    snprintf(out, 6, "%02u:%02u", (unsigned)lt.tm_hour % 24u,
-             (unsigned)lt.tm_min % 60u);
+    if (localtime_r(&t, &lt) == NULL || strftime(out, n, fmt, &lt) == 0)
+        return -1;
+    return 0;
+}
+
+/* Site-local "HH:MM" of a UTC ISO time, "--:--" when it is not one. */
+static void local_hhmm(const char *iso, char out[6])
+{
+    if (local_time(iso, "%H:%M", out, 6) == -1)
+        snprintf(out, 6, "--:--");
 }
 
 /* Milliseconds since the epoch of a UTC ISO time, 0 when it is not one. */
@@ -184,7 +190,13 @@ int model_load_state(struct model *m, json_t *st)
     copy_key(m->station, sizeof(m->station), st, "station");
     copy_key(m->timezone, sizeof(m->timezone), st, "timezone");
     copy_key(m->policy, sizeof(m->policy), st, "policy");
+    /* the daemon says when in UTC; the door shows the site's time, with
+     * the day, since the last sync is often the night before */
     copy_key(m->last_sync, sizeof(m->last_sync), st, "last_sync");
+    if (m->last_sync[0] != '\0' &&
+        local_time(m->last_sync, "%m-%d %H:%M", m->last_sync,
+                   sizeof(m->last_sync)) == -1)
+        m->last_sync[0] = '\0';
     sess = json_object_get(st, "session");
     memset(&m->session, 0, sizeof(m->session));
     if (json_is_object(sess)) {

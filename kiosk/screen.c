@@ -516,7 +516,11 @@ static void draw_status(const struct model *m, int y, int seats_view)
              m->connected ? "✔ 已连接 connected" : "✘ 未连接 disconnected");
     attrset(A_NORMAL);
     if (m->last_sync[0]) {
+        /* at 100 columns, with every device listed, the English label is
+         * what gives way, never the time */
         snprintf(buf, sizeof(buf), "   同步 Sync %s", m->last_sync);
+        if (x + screen_text_width(buf) > COLS)
+            snprintf(buf, sizeof(buf), "  同步 %s", m->last_sync);
         x += put(y, x, COLS - x, buf);
     }
     if (x + hw + 2 < COLS) {

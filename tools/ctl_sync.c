@@ -116,6 +116,20 @@ out:
     return rc;
 }
 
+/* A time of the status in the site's zone, as the other commands show
+ * times; as given when it is not a UTC time. */
+static void print_time(const char *label, const char *utc, const char *none)
+{
+    char local[32];
+
+    if (utc == NULL)
+        printf("%s%s\n", label, none);
+    else if (ctl_site_time(utc, "%Y-%m-%d %H:%M:%S", local, sizeof(local)) == 0)
+        printf("%s%s\n", label, local);
+    else
+        printf("%s%s\n", label, utc);
+}
+
 static void print_status(const json_t *j)
 {
     const json_t *cur = json_object_get(j, "cursor");
@@ -131,12 +145,13 @@ static void print_status(const json_t *j)
            json_string_value(json_object_get(cur, "chain_hash")));
     printf("pending:      %lld events\n",
            (long long)json_integer_value(json_object_get(j, "pending")));
-    t = json_string_value(json_object_get(j, "last_success"));
-    printf("last success: %s\n", t ? t : "never");
+    print_time("last success: ",
+               json_string_value(json_object_get(j, "last_success")), "never");
     t = json_string_value(json_object_get(j, "last_error"));
     printf("last error:   %s\n", t ? t : "none");
-    t = json_string_value(json_object_get(j, "next_attempt"));
-    printf("next attempt: %s\n", t ? t : "at the schedule");
+    print_time(
+        "next attempt: ", json_string_value(json_object_get(j, "next_attempt")),
+        "at the schedule");
     t = json_string_value(json_object_get(j, "state"));
     if (t != NULL)
         printf("state:        %s\n", t);
@@ -149,16 +164,19 @@ static int sync_status_cmd(struct ctl *c)
     struct store *st;
     int64_t pending;
     struct err e;
+    int rc = 0;
 
     if (ctl_request(c, req, &reply, &e) == 0) {
         json_decref(req);
         json_object_del(reply, "ok");
         if (c->json)
             ctl_print_json(reply);
+        else if (ctl_daemon_zone(c, &e) == -1)
+            rc = ctl_fail(&e);
         else
             print_status(reply);
         json_decref(reply);
-        return 0;
+        return rc;
     }
     json_decref(req);
     if (e.code != EX_UNAVAILABLE)

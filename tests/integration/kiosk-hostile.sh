@@ -53,7 +53,7 @@ decision() {
 }
 dsend() { ID=$((ID + 1)); send "$(decision "$@")"; }
 STATE='{"ok":true,"room":"101","site":"S1","site_name":"假考点","station":"st1",
-"timezone":"Asia/Shanghai","policy":"id","last_event":100,"last_sync":null,
+"timezone":"Asia/Shanghai","policy":"id","last_event":100,"last_sync":"2026-12-04T14:05:00.000Z",
 "devices":[{"name":"door1","type":"scanner","attached":true}],
 "session":{"code":"S","certificate":"测试证书","level":"初级","date":"2026-12-05",
 "opens":"08:00","start":"09:00","cutoff":"09:15","end":"11:00","state":"open","sealed":false},
@@ -73,6 +73,7 @@ send '{"ok":true,"subscribed":"101","last_event":100}'
 t_shows "state shown: prompt" "请刷身份证"
 t_shows "state shown: counts" "应到 Expected 2"
 t_shows "state shown: connected" "✔ 已连接 connected"
+t_shows "state shown: the last sync in the site's time, with its day" "同步 12-04 22:05"
 
 bell() { $KTMUX display-message -p -t kiosk '#{window_bell_flag}'; }
 t_eq "bell: none before a refusal" 0 "$(bell)"

@@ -169,6 +169,10 @@ wait_for 300 caught_up && t_ok "delivered after the office came back" ||
     t_fail "delivered after the office came back" "$(ctl --json sync status)"
 office_is_station && t_ok "office down then up: every event once" ||
     t_fail "office down then up: every event once" "$(oq "$ODB" 'select count(*) from event')"
+# the status's times in the site's zone, as every other command shows them
+ls_utc=$(ctl --json sync status | jq -r .last_success)
+t_contains "status shows the last success in the site's zone ($ZONE)" \
+    "last success: $(TZ=$ZONE date -d "$ls_utc" '+%Y-%m-%d %H:%M:%S')" "$(ctl sync status)"
 
 # --- a check-in during a stalled upload ----------------------------------------
 # median of 5 manual check-ins (examctl round trips), wall ms
