@@ -648,7 +648,7 @@ json_t *sync_status(struct sync *s, struct err *e)
         return NULL;
     j = json_pack(
         "{s:b, s:s, s:s, s:i, s:{s:I, s:I, s:s, s:o}, s:I, s:o, s:o, s:o, "
-        "s:i, s:I, s:{s:I, s:b, s:b, s:b, s:I, s:I, s:o}}",
+        "s:o, s:i, s:I, s:{s:I, s:b, s:b, s:b, s:I, s:I, s:o}}",
         "configured", configured(s), "url", s->env.cfg->central.url, "state",
         state_names[s->state], "schedule_min", s->env.cfg->central.schedule,
         "cursor", "seq", (json_int_t)c.seq, "last_event",
@@ -657,6 +657,8 @@ json_t *sync_status(struct sync *s, struct err *e)
         (json_int_t)pending, "last_success", time_or_null(s->last_success_ms),
         "last_error",
         s->last_error[0] ? json_string(s->last_error) : json_null(),
+        "last_error_at",
+        s->last_error[0] ? time_or_null(s->last_error_ms) : json_null(),
         "next_attempt", time_or_null(s->next_attempt_ms), "attempts",
         s->attempts, "round", (json_int_t)s->round, "last_round", "round",
         (json_int_t)s->done_round, "done",

@@ -130,6 +130,29 @@ static void print_time(const char *label, const char *utc, const char *none)
         printf("%s%s\n", label, utc);
 }
 
+/* The last error, with when: an error before the last success is over,
+ * and an invigilator reading the status should not think it is not. */
+static void print_error(const json_t *j)
+{
+    const char *msg = json_string_value(json_object_get(j, "last_error"));
+    const char *at = json_string_value(json_object_get(j, "last_error_at"));
+    const char *ok = json_string_value(json_object_get(j, "last_success"));
+    char local[32];
+
+    if (msg == NULL) {
+        printf("last error:   none\n");
+        return;
+    }
+    if (at == NULL ||
+        ctl_site_time(at, "%Y-%m-%d %H:%M:%S", local, sizeof(local)) == -1) {
+        printf("last error:   %s\n", msg);
+        return;
+    }
+    /* the same format, so the strings compare as the times do */
+    printf("last error:   %s (%s%s)\n", msg, local,
+           ok != NULL && strcmp(ok, at) > 0 ? ", before the last success" : "");
+}
+
 static void print_status(const json_t *j)
 {
     const json_t *cur = json_object_get(j, "cursor");
@@ -147,8 +170,7 @@ static void print_status(const json_t *j)
            (long long)json_integer_value(json_object_get(j, "pending")));
     print_time("last success: ",
                json_string_value(json_object_get(j, "last_success")), "never");
-    t = json_string_value(json_object_get(j, "last_error"));
-    printf("last error:   %s\n", t ? t : "none");
+    print_error(j);
     print_time(
         "next attempt: ", json_string_value(json_object_get(j, "next_attempt")),
         "at the schedule");

@@ -173,6 +173,8 @@ office_is_station && t_ok "office down then up: every event once" ||
 ls_utc=$(ctl --json sync status | jq -r .last_success)
 t_contains "status shows the last success in the site's zone ($ZONE)" \
     "last success: $(TZ=$ZONE date -d "$ls_utc" '+%Y-%m-%d %H:%M:%S')" "$(ctl sync status)"
+t_contains "status: the office-down error is said to be over" \
+    ", before the last success)" "$(ctl sync status | grep '^last error:')"
 
 # --- a check-in during a stalled upload ----------------------------------------
 # median of 5 manual check-ins (examctl round trips), wall ms
