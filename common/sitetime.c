@@ -55,6 +55,40 @@ void sitetime_format_utc(int64_t ms, char out[SITETIME_ISO_MAX])
     snprintf(out, SITETIME_ISO_MAX, "%.19s.%03uZ", base, (unsigned)(ms % 1000));
 }
 
+int64_t sitetime_parse_utc(const char *iso)
+{
+    struct tm tm;
+    const char *rest;
+    int ms = 0, digits = 0;
+
+    memset(&tm, 0, sizeof(tm));
+    if (iso == NULL || (rest = strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+        return 0;
+    if (*rest == '.')
+        for (rest++; *rest >= '0' && *rest <= '9'; rest++)
+            if (digits++ < 3)
+                ms = ms * 10 + (*rest - '0');
+    while (digits > 0 && digits++ < 3) /* ".5" is 500 ms */
+        ms *= 10;
+    if (strcmp(rest, "Z") != 0)
+        return 0;
+    return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+int sitetime_format_local(int64_t ms, const char *fmt, char *out, size_t n)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    if (n == 0)
+        return -1;
+    if (localtime_r(&t, &tm) == NULL || strftime(out, n, fmt, &tm) == 0) {
+        out[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
 long sitetime_offset(int64_t ms)
 {
     time_t t = (time_t)(ms / 1000);

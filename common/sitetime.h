@@ -27,6 +27,14 @@ int64_t sitetime_now_ms(void);
 /* UTC ISO 8601 with milliseconds: "2026-11-22T00:30:01.123Z". */
 void sitetime_format_utc(int64_t ms, char out[SITETIME_ISO_MAX]);
 
+/* The inverse: "2026-11-22T00:30:01.123Z" (the fraction optional, the Z
+ * not) → milliseconds since the epoch; 0 when it is not such a time. */
+int64_t sitetime_parse_utc(const char *iso);
+
+/* Instant ms in the site's zone as strftime's fmt into out (n bytes);
+ * 0, or -1 with out = "". */
+int sitetime_format_local(int64_t ms, const char *fmt, char *out, size_t n);
+
 /* Offset of the site zone from UTC at that instant, in seconds. */
 long sitetime_offset(int64_t ms);
 

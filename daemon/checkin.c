@@ -351,23 +351,12 @@ static void deny(struct decision *dc, const char *reason)
     dc->reason = reason;
 }
 
-/* "2026-12-05T01:02:03.456Z" → epoch seconds. */
-static time_t utc_seconds(const char *iso)
-{
-    struct tm tm;
-
-    memset(&tm, 0, sizeof(tm));
-    if (strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
-        return 0;
-    return timegm(&tm);
-}
-
 /* A present candidate scanned again: exit, re-entry or a duplicate. */
 static void decide_again(struct decision *dc, const struct attendance *a,
                          const struct session_times *t, time_t now)
 {
     const struct candidate *cand = dc->cand;
-    time_t ft = utc_seconds(a->first_time);
+    time_t ft = (time_t)(sitetime_parse_utc(a->first_time) / 1000);
     char first[6];
 
     if (a->state == ATT_OUT) {
@@ -1070,7 +1059,7 @@ static int manual_checks(struct checkin *c, struct decision *dc,
     if (attendance_get(st, cand->ticket, s.code, &a, e) == -1)
         return -1;
     if (a.state == ATT_PRESENT || a.state == ATT_OUT) {
-        sitetime_hhmm(utc_seconds(a.first_time), first);
+        sitetime_hhmm((time_t)(sitetime_parse_utc(a.first_time) / 1000), first);
         return err_set(e, EX_DATAERR, "ticket %s is already checked in (%s)",
                        cand->ticket, first);
     }

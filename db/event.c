@@ -11,6 +11,7 @@
 #include "event.h"
 #include "record.h"
 #include "refdigest.h"
+#include "sitetime.h"
 #include "store.h"
 
 static const char *const event_kinds[] = {
@@ -85,21 +86,6 @@ void event_release(struct event *ev)
     ev->payload_owned = NULL;
 }
 
-/* "2026-11-22T00:30:01.123Z" → ms; 0 when it does not parse. */
-static int64_t iso_ms(const char *iso)
-{
-    struct tm tm;
-    const char *rest;
-    int ms = 0;
-
-    memset(&tm, 0, sizeof(tm));
-    if ((rest = strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
-        return 0;
-    if (rest[0] == '.' && sscanf(rest + 1, "%3d", &ms) != 1)
-        ms = 0;
-    return (int64_t)timegm(&tm) * 1000 + ms;
-}
-
 /* The clock is behind the record: keep the chain's time monotonic and
  * say by how much in the payload. */
 static int hold_time(struct event *ev, int64_t last_ms, struct err *e)
@@ -146,7 +132,7 @@ int event_append(struct store *st, struct event *ev, struct err *e)
     if (ev->time_ms == 0)
         ev->time_ms = sitetime_now_ms();
     if (rc == SQLITE_ROW) {
-        int64_t last_ms = iso_ms(store_col_text(s, 2));
+        int64_t last_ms = sitetime_parse_utc(store_col_text(s, 2));
         ev->id = sqlite3_column_int64(s, 0) + 1;
         if (!chain_hash_valid(store_col_text(s, 1))) {
             sqlite3_reset(s);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "model.h"
+#include "sitetime.h"
 
 struct reason {
     const char *code, *zh, *en;
@@ -111,19 +112,12 @@ static void copy_key(char *dst, size_t n, json_t *obj, const char *key)
 }
 
 /* A UTC ISO time ("2026-12-05T01:02:03.456Z") in the site's zone, as
- * strftime's fmt; 0, or -1 (out untouched) when it is not one. */
+ * strftime's fmt; 0, or -1 when it is not one. */
 static int local_time(const char *iso, const char *fmt, char *out, size_t n)
 {
-    struct tm tm, lt;
-    time_t t;
+    int64_t ms = sitetime_parse_utc(iso);
 
-    memset(&tm, 0, sizeof(tm));
-    if (strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
-        return -1;
-    t = timegm(&tm);
-    if (localtime_r(&t, &lt) == NULL || strftime(out, n, fmt, &lt) == 0)
-        return -1;
-    return 0;
+    return ms == 0 ? -1 : sitetime_format_local(ms, fmt, out, n);
 }
 
 /* Site-local "HH:MM" of a UTC ISO time, "--:--" when it is not one. */
@@ -131,21 +125,6 @@ static void local_hhmm(const char *iso, char out[6])
 {
     if (local_time(iso, "%H:%M", out, 6) == -1)
         snprintf(out, 6, "--:--");
-}
-
-/* Milliseconds since the epoch of a UTC ISO time, 0 when it is not one. */
-static int64_t iso_ms(const char *iso)
-{
-    struct tm tm;
-    const char *rest;
-    int ms = 0;
-
-    memset(&tm, 0, sizeof(tm));
-    if ((rest = strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
-        return 0;
-    if (rest[0] == '.' && rest[1] >= '0' && rest[1] <= '9')
-        ms = atoi(rest + 1) % 1000;
-    return (int64_t)timegm(&tm) * 1000 + ms;
 }
 
 static int json_truthy(json_t *v)
@@ -521,7 +500,7 @@ static int apply_event(struct model *m, json_t *ev, int64_t now_ms,
     if (strncmp(kind, "checkin.", 8) == 0 && pl != NULL) {
         rc |= seat_change(m, kind, ev, pl, id);
         copy_key(iso, sizeof(iso), ev, "time");
-        at = iso_ms(iso);
+        at = sitetime_parse_utc(iso);
         /* A decision from a catch-up is shown only while it is fresh. */
         if (at == 0 || now_ms - at < hold_ms) {
             rc |= decision_panel(m, kind, ev, pl) | MODEL_CHANGED;

@@ -140,29 +140,11 @@ int ctl_opt_error(const char *synopsis, int ch, char **argv)
 
 int ctl_site_time(const char *utc, const char *fmt, char *out, size_t outlen)
 {
-    struct tm tm;
-    const char *rest;
-    time_t t;
+    int64_t ms = sitetime_parse_utc(utc);
 
-    if (outlen == 0)
-        return -1;
-    out[0] = '\0';
-    memset(&tm, 0, sizeof(tm));
-    if (utc == NULL || *utc == '\0' ||
-        (rest = strptime(utc, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
-        return -1;
-    /* only UTC: "Z", after optional fractional seconds */
-    if (*rest == '.')
-        for (rest++; isdigit((unsigned char)*rest); rest++)
-            ;
-    if (strcmp(rest, "Z") != 0)
-        return -1;
-    t = timegm(&tm);
-    if (localtime_r(&t, &tm) == NULL || strftime(out, outlen, fmt, &tm) == 0) {
+    if (outlen > 0)
         out[0] = '\0';
-        return -1;
-    }
-    return 0;
+    return ms == 0 ? -1 : sitetime_format_local(ms, fmt, out, outlen);
 }
 
 int ctl_wants_help(int argc, char **argv)
@@ -249,24 +231,15 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"init", ctl_init},
-    {"session", ctl_session},
-    {"roster", ctl_roster},
-    {"status", ctl_status},
-    {"events", ctl_events},
-    {"verify", ctl_verify},
-    {"checkin", ctl_checkin},
-    {"incident", ctl_incident},
-    {"devices", ctl_devices},
-    {"export", ctl_export},
-    {"idnumber", ctl_idnumber},
-    {"idcard", ctl_idcard},
-    {"device", ctl_device},
-    {"reload", ctl_reload},
-    {"migrate", ctl_migrate},
-    {"backup", ctl_backup},
-    {"sync", ctl_sync},
-    {NULL, NULL},
+    {"init", ctl_init},         {"session", ctl_session},
+    {"roster", ctl_roster},     {"status", ctl_status},
+    {"events", ctl_events},     {"verify", ctl_verify},
+    {"checkin", ctl_checkin},   {"incident", ctl_incident},
+    {"devices", ctl_devices},   {"export", ctl_export},
+    {"idnumber", ctl_idnumber}, {"idcard", ctl_idcard},
+    {"device", ctl_device},     {"reload", ctl_reload},
+    {"migrate", ctl_migrate},   {"backup", ctl_backup},
+    {"sync", ctl_sync},         {NULL, NULL},
 };
 
 static int load_config(struct ctl *c)
