@@ -18,6 +18,7 @@
 
 #include "auth.h"
 #include "hex.h"
+#include "number.h"
 
 #define SALT_LEN 16
 #define HASH_LEN 32
@@ -78,8 +79,8 @@ static int name_ok(const char *s, size_t n)
 /* "NAME:$pbkdf2-sha256$N$SALT$HASH" into x; 0 or -1. */
 static int parse_user(char *line, struct user *x)
 {
-    char *colon = strchr(line, ':'), *it, *salt, *hash, *end;
-    long n;
+    char *colon = strchr(line, ':'), *it, *salt, *hash;
+    int n;
 
     if (colon == NULL || !name_ok(line, (size_t)(colon - line)) ||
         strncmp(colon + 1, SCHEME, strlen(SCHEME)) != 0)
@@ -91,14 +92,13 @@ static int parse_user(char *line, struct user *x)
         return -1;
     *salt++ = '\0';
     *hash++ = '\0';
-    n = strtol(it, &end, 10);
-    if (*end != '\0' || n < AUTH_ITERATIONS_MIN || n > 100000000 ||
+    if (number_parse_int(it, AUTH_ITERATIONS_MIN, 100000000, &n) == -1 ||
         hex_decode(salt, strlen(salt), x->salt, SALT_LEN) != SALT_LEN ||
         strlen(salt) != 2 * SALT_LEN ||
         hex_decode(hash, strlen(hash), x->hash, HASH_LEN) != HASH_LEN ||
         strlen(hash) != 2 * HASH_LEN)
         return -1;
-    x->iterations = (int)n;
+    x->iterations = n;
     memcpy(x->name, line, strlen(line) + 1);
     return 0;
 }

@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <sys/queue.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@
 #include "ingest.h"
 #include "keys.h"
 #include "log.h"
+#include "number.h"
 #include "office.h"
 #include "reply.h"
 #include "sitetime.h"
@@ -335,15 +337,13 @@ static int listen_on(struct central *c, const char *spec, int tls,
     struct evhttp_bound_socket *bs;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
-    char *end;
-    long port;
+    long long port;
     int len;
 
     if (colon == NULL || colon == spec ||
         (len = (int)(colon - spec)) >= (int)sizeof(host))
         return err_set(e, EX_USAGE, "--listen must be HOST:PORT");
-    port = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || port < 0 || port > 65535)
+    if (number_parse(colon + 1, 0, 65535, &port) == -1)
         return err_set(e, EX_USAGE, "--listen: bad port '%s'", colon + 1);
     if (spec[0] == '[' && colon[-1] == ']')
         snprintf(host, sizeof(host), "%.*s", len - 2, spec + 1);
@@ -357,16 +357,15 @@ static int listen_on(struct central *c, const char *spec, int tls,
         port = ntohs(ss.ss_family == AF_INET6
                          ? ((struct sockaddr_in6 *)&ss)->sin6_port
                          : ((struct sockaddr_in *)&ss)->sin_port);
-    log_info("listening on %s://%s:%ld", tls ? "https" : "http", host, port);
+    log_info("listening on %s://%s:%lld", tls ? "https" : "http", host, port);
     return 0;
 }
 
 static size_t parse_size(const char *s, const char *what)
 {
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
+    long long v;
 
-    if (*end != '\0' || v == 0) {
+    if (number_parse(s, 1, LLONG_MAX, &v) == -1) {
         log_warnx("%s must be a positive number", what);
         exit(EX_USAGE);
     }

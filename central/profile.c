@@ -9,6 +9,7 @@
 
 #include <ini.h>
 
+#include "number.h"
 #include "profile.h"
 
 struct embedded {
@@ -41,17 +42,6 @@ static const struct ikey {
 };
 #define K_DAYS (1 << (sizeof(ikeys) / sizeof(ikeys[0])))
 #define K_ALL  ((K_DAYS << 1) - 1)
-
-static int int_in(const char *v, int min, int max, int *out)
-{
-    char *end;
-    long n = strtol(v, &end, 10);
-
-    if (end == v || *end != '\0' || n < min || n > max)
-        return -1;
-    *out = (int)n;
-    return 0;
-}
 
 static int days(const char *v, int out[2])
 {
@@ -90,8 +80,8 @@ static int on_key(void *ud, const char *sec, const char *key, const char *val)
     }
     for (i = 0; ok == -2 && i < sizeof(ikeys) / sizeof(ikeys[0]); i++)
         if (strcmp(sec, ikeys[i].sec) == 0 && strcmp(key, ikeys[i].key) == 0) {
-            ok = int_in(val, ikeys[i].min, ikeys[i].max,
-                        (int *)((char *)p + ikeys[i].off));
+            ok = number_parse_int(val, ikeys[i].min, ikeys[i].max,
+                                  (int *)((char *)p + ikeys[i].off));
             bit = 1 << i;
         }
     if (ok == -2) {

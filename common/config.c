@@ -28,6 +28,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "number.h"
 #include "sitetime.h"
 
 #define CONFIG_LINE_MAX 4096 /* bytes per line, newline included */
@@ -196,19 +197,6 @@ static int copy_str(char *dst, size_t cap, const char *v)
     return 0;
 }
 
-static int parse_int(const char *v, long lo, long hi, int *out)
-{
-    char *end;
-    long n;
-
-    errno = 0;
-    n = strtol(v, &end, 10);
-    if (errno || end == v || *end != '\0' || n < lo || n > hi)
-        return -1;
-    *out = (int)n;
-    return 0;
-}
-
 static int parse_usbid(const char *v, uint16_t *vid, uint16_t *pid)
 {
     unsigned a, b;
@@ -285,12 +273,12 @@ static int policy_key(struct config_parse *p, const char *section,
         return 1;
     }
     if (strcmp(name, "pair_window_seconds") == 0)
-        return parse_int(value, 1, 600, &c->policy.pair_window_seconds)
+        return number_parse_int(value, 1, 600, &c->policy.pair_window_seconds)
                    ? bad(p, "pair_window_seconds must be 1..600, not '%s'",
                          value)
                    : 1;
     if (strcmp(name, "poll_before") == 0)
-        return parse_int(value, 0, 720, &c->policy.poll_before)
+        return number_parse_int(value, 0, 720, &c->policy.poll_before)
                    ? bad(p, "poll_before must be 0..720 minutes, not '%s'",
                          value)
                    : 1;
@@ -323,7 +311,7 @@ static int central_key(struct config_parse *p, const char *section,
         return 1;
     }
     if (strcmp(name, "batch_max_events") == 0)
-        return parse_int(value, 1, 1000000, &c->central.batch_max_events)
+        return number_parse_int(value, 1, 1000000, &c->central.batch_max_events)
                    ? bad(p, "batch_max_events must be 1..1000000, not '%s'",
                          value)
                    : 1;
@@ -368,7 +356,7 @@ static int device_key(struct config_parse *p, const char *section,
         static const int ok[] = {9600, 19200, 38400, 57600, 115200};
         size_t i;
         int b;
-        if (parse_int(value, 1, 4000000, &b) == 0)
+        if (number_parse_int(value, 1, 4000000, &b) == 0)
             for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
                 if (ok[i] == b) {
                     d->baud = b;

@@ -16,6 +16,7 @@
 #include "event.h"
 #include "idnumber.h"
 #include "import.h"
+#include "number.h"
 #include "refdigest.h"
 #include "roster.h"
 #include "secret.h"
@@ -165,21 +166,14 @@ static int text_valid(const char *s, size_t max)
     return 1;
 }
 
+/* An optional number column: empty is the default. */
 static int int_field(const char *s, int lo, int hi, int dflt, int *out)
 {
-    char *end;
-    long v;
-
     if (*s == '\0') {
         *out = dflt;
         return 0;
     }
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = (int)v;
-    return 0;
+    return number_parse_int(s, lo, hi, out);
 }
 
 /* Every check of one session's fields; w->n > 0 when any failed. */

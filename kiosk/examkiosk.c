@@ -32,6 +32,7 @@
 #include "link.h"
 #include "log.h"
 #include "model.h"
+#include "number.h"
 #include "screen.h"
 #include "sitetime.h"
 
@@ -338,8 +339,7 @@ int main(int argc, char **argv)
     struct kiosk k;
     struct config cfg;
     struct err e;
-    char *end;
-    long hold = HOLD_DEFAULT_S;
+    long long hold = HOLD_DEFAULT_S;
     int c, rc = 0;
 
     memset(&k, 0, sizeof(k));
@@ -356,9 +356,7 @@ int main(int argc, char **argv)
             room = optarg;
             break;
         case 'H':
-            errno = 0;
-            hold = strtol(optarg, &end, 10);
-            if (errno || *end || hold < 1 || hold > 60) {
+            if (number_parse(optarg, 1, 60, &hold) == -1) {
                 fprintf(stderr, "examkiosk: --hold: 1 to 60 seconds\n");
                 return EX_USAGE;
             }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "number.h"
 #include "sitetime.h"
 
 /* Print the event of a reply: the JSON with --json, a line otherwise. */
@@ -175,7 +176,6 @@ static int incident_amend(struct ctl *c, int argc, char **argv)
     json_t *req, *reply;
     long long id;
     struct err e;
-    char *end;
     int ch, rc;
 
     optind = 0;
@@ -192,9 +192,7 @@ static int incident_amend(struct ctl *c, int argc, char **argv)
     if (optind != argc - 1)
         return ctl_usagef(amend_syn, "incident amend takes one ID, not %d",
                           argc - optind);
-    errno = 0;
-    id = strtoll(argv[optind], &end, 10);
-    if (*argv[optind] == '\0' || *end != '\0' || id <= 0 || errno != 0)
+    if (number_parse(argv[optind], 1, INT64_MAX, &id) == -1)
         return ctl_usagef(amend_syn, "'%s' is not an event id", argv[optind]);
     if (op == NULL)
         return ctl_usagef(amend_syn, "incident amend needs --operator");

@@ -30,6 +30,7 @@
 #include "device.h"
 #include "idjson.h"
 #include "log.h"
+#include "number.h"
 #include "usb.h"
 
 static const char ctl_device_usage[] =
@@ -52,19 +53,6 @@ struct listen {
     int interrupted;
     int write_failed;
 };
-
-static int ctl_parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 static int ctl_parse_usb(const char *s, struct config_device *d)
 {
@@ -152,7 +140,7 @@ static int ctl_listen_parse(int argc, char **argv, struct config_device *d,
         {NULL, 0, NULL, 0},
     };
     int ch, have_type = 0;
-    long v;
+    long long v;
 
     optind = 0;
     while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -176,7 +164,7 @@ static int ctl_listen_parse(int argc, char **argv, struct config_device *d,
             }
             break;
         case 'b':
-            if (ctl_parse_long(optarg, 1, 4000000, &v) == -1)
+            if (number_parse(optarg, 1, 4000000, &v) == -1)
                 return ctl_usagef(listen_syn,
                                   "--baud must be 1-4000000, not '%s'", optarg);
             d->baud = (int)v;
@@ -193,15 +181,17 @@ static int ctl_listen_parse(int argc, char **argv, struct config_device *d,
             have_type = 1;
             break;
         case 'c':
-            if (ctl_parse_long(optarg, 1, 1000000, &l->count) == -1)
+            if (number_parse(optarg, 1, 1000000, &v) == -1)
                 return ctl_usagef(
                     listen_syn, "--count must be 1-1000000, not '%s'", optarg);
+            l->count = (long)v;
             break;
         case 'T':
-            if (ctl_parse_long(optarg, 1, 86400 * 365, timeout) == -1)
+            if (number_parse(optarg, 1, 86400 * 365, &v) == -1)
                 return ctl_usagef(listen_syn,
                                   "--timeout must be 1-%d seconds, not '%s'",
                                   86400 * 365, optarg);
+            *timeout = (long)v;
             break;
         case 'r':
             l->reveal = 1;

@@ -28,6 +28,7 @@
 
 #include "ctl.h"
 #include "event.h"
+#include "number.h"
 #include "store.h"
 
 #define FOLLOW_POLL_MS 1000
@@ -371,15 +372,12 @@ int ctl_events(struct ctl *c, int argc, char **argv)
     };
     struct follow f;
     long long since = 0;
-    char *end;
     int ch, rc, follow = 0;
 
     while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (ch) {
         case 's':
-            errno = 0;
-            since = strtoll(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || since < 0 || errno != 0)
+            if (number_parse(optarg, 0, INT64_MAX, &since) == -1)
                 return ctl_usagef(events_syn,
                                   "--since needs an event id (0 or more), "
                                   "not '%s'",

@@ -23,6 +23,7 @@
 #include "batch.h"
 #include "ctl.h"
 #include "event.h"
+#include "number.h"
 #include "site.h"
 #include "store.h"
 #include "sync.h"
@@ -45,17 +46,16 @@ static int sync_now_cmd(struct ctl *c, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     json_t *req = NULL, *reply = NULL, *last;
-    long timeout = 600, waited = 0, round;
+    long long timeout = 600;
+    long waited = 0, round;
     int ch, fd, rc = 0;
     struct err e;
-    char *end;
 
     while ((ch = getopt_long(argc, argv, ":t:", opts, NULL)) != -1) {
         if (ch != 't')
             return ctl_opt_error(synopsis, ch, argv);
-        timeout = strtol(optarg, &end, 10);
-        if (*end != '\0' || timeout < 1)
-            return ctl_usagef(synopsis, "--timeout must be seconds");
+        if (number_parse(optarg, 1, 86400, &timeout) == -1)
+            return ctl_usagef(synopsis, "--timeout must be 1-86400 seconds");
     }
     if ((fd = ctl_connect(c, &e)) == -1)
         return ctl_fail(&e);
@@ -81,7 +81,7 @@ static int sync_now_cmd(struct ctl *c, int argc, char **argv)
             break;
         if (waited >= timeout * 1000) {
             rc = ctl_failf(EX_TEMPFAIL,
-                           "sync: still running after %ld s (see 'examctl "
+                           "sync: still running after %lld s (see 'examctl "
                            "sync status')",
                            timeout);
             goto out;

@@ -29,6 +29,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "number.h"
 #include "serial.h"
 #include "sim.h"
 
@@ -260,7 +261,7 @@ static int sim_parse_timing(int argc, char **argv, struct sim_timing *t)
 
     for (i = 0; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end;
+        long long n;
 
         if (v == NULL) {
             fprintf(stderr, "examsim: %s needs a value\n", argv[i]);
@@ -274,16 +275,14 @@ static int sim_parse_timing(int argc, char **argv, struct sim_timing *t)
         } else if (strcmp(argv[i], "--timing") == 0 && strcmp(v, "none") == 0) {
             memset(t, 0, sizeof(*t));
         } else if (strcmp(argv[i], "--baud") == 0) {
-            errno = 0;
-            t->baud = strtol(v, &end, 10);
-            if (errno != 0 || *v < '0' || *v > '9' || *end != '\0' ||
-                t->baud > 4000000) {
+            if (number_parse(v, 0, 4000000, &n) == -1) {
                 fprintf(stderr,
                         "examsim: --baud takes 0..4000000, not "
                         "\"%s\"\n",
                         v);
                 return -1;
             }
+            t->baud = (long)n;
         } else if (strcmp(argv[i], "--latency") == 0) {
             if (sim_parse_latency(v, t) == -1) {
                 fprintf(stderr,

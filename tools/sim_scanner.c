@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "number.h"
 #include "sim.h"
 
 #define SIM_JUNK_MAX     (64L << 20)
@@ -67,10 +68,9 @@ static int sim_scanner_command(struct sim *s, const char *word,
                                const char *rest, struct err *e)
 {
     if (strcmp(word, "junk") == 0) {
-        char *end;
-        long n = strtol(rest, &end, 10);
+        long long n;
 
-        if (*rest == '\0' || *end != '\0' || n < 1 || n > SIM_JUNK_MAX)
+        if (number_parse(rest, 1, SIM_JUNK_MAX, &n) == -1)
             return err_set(e, EX_USAGE, "usage: junk BYTES (1..%ld)",
                            SIM_JUNK_MAX);
         return sim_scanner_junk(s, n, e);
