@@ -15,6 +15,7 @@
  */
 #include <arpa/inet.h>
 #include <sys/queue.h>
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -30,6 +31,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <jansson.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -329,6 +331,37 @@ static void biweekly_cb(evutil_socket_t fd, short what, void *arg)
     log_debug("biweekly: next at %lld", (long long)next);
 }
 
+/* Out of file descriptors (a flood of connections held open, each
+ * until the 60 s timeout): the listening socket stays readable, and
+ * accepting again at once would spin the loop that serves the open
+ * connections.  Stop accepting for a second instead; said once a pause. */
+#define ACCEPT_PAUSE_MS 1000
+
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    evconnlistener_enable(arg);
+}
+
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+    struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
+    int err = EVUTIL_SOCKET_ERROR();
+
+    (void)arg;
+    if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+        log_warnx("accept: %s", evutil_socket_error_to_string(err));
+        return;
+    }
+    log_warnx("accept: %s: not accepting for %d ms",
+              evutil_socket_error_to_string(err), ACCEPT_PAUSE_MS);
+    if (evconnlistener_disable(l) == 0 &&
+        event_base_once(evconnlistener_get_base(l), -1, EV_TIMEOUT,
+                        accept_resume_cb, l, &tv) == -1)
+        evconnlistener_enable(l);
+}
+
 static int listen_on(struct central *c, const char *spec, int tls,
                      struct err *e)
 {
@@ -352,6 +385,8 @@ static int listen_on(struct central *c, const char *spec, int tls,
     if ((bs = evhttp_bind_socket_with_handle(c->http, host,
                                              (ev_uint16_t)port)) == NULL)
         return err_errno(e, EX_UNAVAILABLE, "cannot listen on %s", spec);
+    evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(bs),
+                                accept_error_cb);
     if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss,
                     &sl) == 0)
         port = ntohs(ss.ss_family == AF_INET6

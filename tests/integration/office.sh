@@ -283,5 +283,39 @@ t_eq "two missed: withdrawal condition (default: 2)" "reports_missed red" \
 t_eq "two missed under pass60-target90 (3 withdraw): a warning" "report_missed" \
     "$(fake "$P3 12:00:00" "${C[@]}" --profile pass60-target90 --store "sqlite:$ODB" report pilots | jq -r '.[] | select(.certificate=="Web前端开发") | [.verdicts[].code] | map(select(startswith("report"))) | join(" ")')"
 
-sanitizer_clean "no sanitizer report" "${CLOG[o]}" "${CLOG[bare]}" "$T/timer.log" "$T/late.log" "$T/late2.log"
+# --- a flood of connections held open, past the file-descriptor limit ------------
+# The listening socket stays readable while accept() fails with EMFILE:
+# examcentral must pause accepting, not spin, and serve again once they go.
+(umask 077 && echo "FD/st1 $(openssl rand -hex 32)" >"$T/fd-keys")
+old_nofile=$(ulimit -S -n)
+ulimit -S -n 64
+central_start fd "sqlite:$T/fd.db" "$T/fd-keys" || t_fail "examcentral with 64 fds" "$(cat "${CLOG[fd]}")"
+ulimit -S -n "$old_nofile"
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/${CPID[fd]}/stat"; }
+before=$(cpu_ticks)
+python3 - "${CPORT[fd]}" <<'PY' &
+import socket, sys, time
+held = []
+for _ in range(100):
+    try:
+        held.append(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1))
+    except OSError:
+        break
+time.sleep(3)
+PY
+flood=$!
+sleep 2.5
+used=$(($(cpu_ticks) - before))
+t_eq "fds exhausted: examcentral pauses accepting (CPU ticks in 2.5 s under 50, was ~150 spinning)" yes \
+    "$([ "$used" -lt 50 ] && echo yes || echo "no: $used")"
+t_contains "  ...and says so" "not accepting for 1000 ms" "$(cat "${CLOG[fd]}")"
+t_eq "  ...in a few lines, not a flood" yes \
+    "$([ "$(grep -c 'accept:' "${CLOG[fd]}")" -lt 20 ] && echo yes || echo no)"
+wait "$flood"
+healthy_fd() { curl -sf -m 2 "http://127.0.0.1:${CPORT[fd]}/healthz" >/dev/null; }
+wait_for 50 healthy_fd && t_ok "  ...and serves again once they are gone" ||
+    t_fail "  ...and serves again once they are gone" "$(tail -3 "${CLOG[fd]}")"
+central_stop fd
+
+sanitizer_clean "no sanitizer report" "${CLOG[fd]}" "${CLOG[o]}" "${CLOG[bare]}" "$T/timer.log" "$T/late.log" "$T/late2.log"
 t_done
