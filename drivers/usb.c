@@ -378,6 +378,9 @@ static void usb_in_cb(struct libusb_transfer *t)
         d->in_errors = 0;
         if (!d->gone && t->actual_length > 0)
             d->cb.data(d->arg, t->buffer, (size_t)t->actual_length);
+        /* A reader's bytes hold the card's ID number: the owner has
+         * taken its copy, and none stays behind in the buffer. */
+        explicit_bzero(t->buffer, (size_t)t->actual_length);
         break;
     case LIBUSB_TRANSFER_NO_DEVICE:
         usb_dev_mark_gone(d, "the device was unplugged");
