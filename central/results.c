@@ -36,6 +36,15 @@ struct ctx {
     size_t n, cap;
     json_t *seen; /* session SEP ticket -> line */
     int bad;
+    /* The lines shown, per pass (0: the file's own checks, 1: matching
+     * against the record), each in file order; printed merged, so that
+     * an administrator reads one list from the top of the file down. */
+    struct shown {
+        int line;
+        char *msg;
+    } * shown[2];
+    size_t nshown[2];
+    int pass, oom;
 };
 
 static void bad(struct ctx *x, int line, const char *fmt, ...)
@@ -46,15 +55,62 @@ static void bad(struct ctx *x, int line, const char *fmt, ...)
     char msg[ERR_MSG_MAX];
     va_list ap;
 
-    if (x->bad++ >= RESULTS_SHOW_MAX)
+    struct shown *sh;
+
+    x->bad++;
+    /* the first RESULTS_SHOW_MAX lines of the merged list are among the
+     * first RESULTS_SHOW_MAX of each pass */
+    if (x->nshown[x->pass] >= RESULTS_SHOW_MAX)
         return;
+    if (x->shown[x->pass] == NULL &&
+        (x->shown[x->pass] = calloc(RESULTS_SHOW_MAX, sizeof(*sh))) == NULL) {
+        x->oom = 1;
+        return;
+    }
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     /* a file may carry an ID number where a ticket belongs: never echo
      * one */
     idnumber_redact(msg);
-    fprintf(x->errs, "%s:%d: %s\n", x->o->path, line, msg);
+    sh = &x->shown[x->pass][x->nshown[x->pass]];
+    if ((sh->msg = strdup(msg)) == NULL) {
+        x->oom = 1;
+        return;
+    }
+    sh->line = line;
+    x->nshown[x->pass]++;
+}
+
+/* The bad lines of both passes in file order (a line's own complaints
+ * first), at most RESULTS_SHOW_MAX, then how many more there were. */
+static void print_bad(struct ctx *x)
+{
+    size_t i = 0, j = 0, k;
+
+    for (k = 0; k < RESULTS_SHOW_MAX && (i < x->nshown[0] || j < x->nshown[1]);
+         k++) {
+        const struct shown *sh =
+            j == x->nshown[1] || (i < x->nshown[0] &&
+                                  x->shown[0][i].line <= x->shown[1][j].line)
+                ? &x->shown[0][i++]
+                : &x->shown[1][j++];
+        fprintf(x->errs, "%s:%d: %s\n", x->o->path, sh->line, sh->msg);
+    }
+    if (x->bad > (int)k)
+        fprintf(x->errs, "%s: %d more bad lines not shown\n", x->o->path,
+                x->bad - (int)k);
+}
+
+static void shown_free(struct ctx *x)
+{
+    size_t p, i;
+
+    for (p = 0; p < 2; p++) {
+        for (i = 0; i < x->nshown[p]; i++)
+            free(x->shown[p][i].msg);
+        free(x->shown[p]);
+    }
 }
 
 static const char *const H_TICKET[] = {"ticket", "准考证号", "准考证",
@@ -345,13 +401,15 @@ int results_import(struct cstore *st, const struct results_opts *o, FILE *errs,
     if ((model = exams_load(st, e)) == NULL)
         goto out;
     idx = ticket_index(model);
+    x.pass = 1;
     for (i = 0; i < x.n; i++)
         match(&x, model, idx, &x.rows[i]);
     sum->rows = (int)x.n;
     sum->bad = x.bad;
-    if (x.bad > RESULTS_SHOW_MAX)
-        fprintf(errs, "%s: %d more bad lines not shown\n", o->path,
-                x.bad - RESULTS_SHOW_MAX);
+    if (x.oom) {
+        err_set(e, EX_OSERR, "out of memory");
+        goto out;
+    }
     if (x.bad > 0) {
         err_set(e, EX_DATAERR, "%s: %d bad line%s: nothing stored", o->path,
                 x.bad, x.bad == 1 ? "" : "s");
@@ -360,9 +418,11 @@ int results_import(struct cstore *st, const struct results_opts *o, FILE *errs,
     count_exams(&x, sum);
     rc = o->dry_run ? 0 : store_rows(st, &x, info.sha256, e);
 out:
+    print_bad(&x);
     json_decref(idx);
     json_decref(model);
     json_decref(x.seen);
     free(x.rows);
+    shown_free(&x);
     return rc;
 }

@@ -114,6 +114,12 @@ t_eq "an ID number where the ticket belongs: refused, never echoed" "65 0 1" \
     "$(cli results import "$T/idnum.csv" >/dev/null 2>&1; echo $?) $(echo "$out" | grep -cE '[0-9]{17}[0-9Xx]') $(echo "$out" | grep -c '110105\*\*\*\*\*\*\*\*0000')"
 t_contains "a file without result columns" "needs ticket (准考证号) and score (成绩) or pass (是否通过)" \
     "$(cli results import "$T/nohead.csv" 2>&1)"
+# the two kinds of complaint (the file's own, then the record's) in file order
+printf 'ticket,session,score,pass\n269999998,WEB-1,1,yes\n%s,WEB-1,abc,\n269999997,WEB-1,1,yes\n' \
+    "$(ex '.["WEB-1"].present[0]')" >"$T/mixed.csv"
+out=$(cli results import "$T/mixed.csv" 2>&1)
+t_eq "bad lines of both kinds: printed in file order" "2 3 4" \
+    "$(echo "$out" | sed -n 's/^.*mixed\.csv:\([0-9]*\): .*$/\1/p' | tr '\n' ' ' | sed 's/ $//')"
 t_contains "--session picks the exam" "1 results (1 passed) for 1 exams" "$(
     printf 'ticket,pass\n%s,yes\n' "$(ex '.["WEB-1"].present[0]')" >"$T/one.csv"
     cli results import "$T/one.csv" --session WEB-1 --dry-run 2>&1)"
