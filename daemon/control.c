@@ -308,6 +308,8 @@ static void handle_line(struct client *cl, const char *line, size_t len,
     if (ops_dispatch(&rq, &reply, &e) == -1) {
         *ok = send_error(cl, e.code ? e.code : 70, e.msg) == 0;
     } else {
+        if (rq.new_role != ROLE_NONE)
+            cl->role = rq.new_role;
         if (rq.subscribe) {
             cl->subscribed = 1;
             snprintf(cl->room, sizeof(cl->room), "%s", rq.room);

@@ -152,6 +152,29 @@ static int op_ping(struct ops_request *rq, json_t **reply, struct err *e)
                               rq->d->site.id, "station", rq->d->site.station));
 }
 
+/*
+ * role.drop: the client asks to be served as a lesser role from now on
+ * (examkiosk always asks for kiosk, so that a screen started by an
+ * administrator still shows only what a door may show).  Never raises.
+ */
+static int op_role_drop(struct ops_request *rq, json_t **reply, struct err *e)
+{
+    const char *want = json_string_value(json_object_get(rq->req, "role"));
+    enum control_role r;
+
+    for (r = ROLE_KIOSK; r <= ROLE_ADMIN; r++)
+        if (want != NULL && strcmp(want, control_role_name(r)) == 0)
+            break;
+    if (r > ROLE_ADMIN)
+        return err_set(e, EX_USAGE, "'role' must be kiosk, operator or admin");
+    if (r > rq->role)
+        return err_set(e, EX_NOPERM,
+                       "not allowed: a client cannot raise its role (%s to %s)",
+                       control_role_name(rq->role), control_role_name(r));
+    rq->new_role = r;
+    return reply_ok(reply, json_pack("{s:s}", "role", control_role_name(r)));
+}
+
 /* A kiosk sees its own room only: one this station serves. */
 static int kiosk_room(struct ops_request *rq, const char *op, const char *room,
                       struct err *e)
@@ -1040,6 +1063,7 @@ struct op {
 
 static const struct op ops[] = {
     {"ping", ROLE_KIOSK, op_ping},
+    {"role.drop", ROLE_KIOSK, op_role_drop},
     {"subscribe", ROLE_KIOSK, op_subscribe},
     {"devices", ROLE_KIOSK, op_devices},
     {"room.state", ROLE_KIOSK, op_room_state},

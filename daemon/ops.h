@@ -31,6 +31,9 @@ struct ops_request {
     /* out: stream messages to write after the reply (subscribe with
      * since), already as the client's role may see them; caller frees */
     json_t *replay;
+    /* out: the lesser role the client is served as from now on (role.drop),
+     * ROLE_NONE when unchanged */
+    enum control_role new_role;
 };
 
 /*

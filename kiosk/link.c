@@ -1,9 +1,14 @@
 /*
  * link.c: the kiosk's client of the control socket (link.h).
  *
- *   connect ─> room.state ─> (reply) ─> subscribe since ─> (reply) ─> stream
- *      ^                                                                 │
- *      └──────────── backoff timer <── EOF, error, refused reply <───────┘
+ *   connect ─> role.drop kiosk ─> (reply) ─> room.state ─> (reply)
+ *      ^                            ─> subscribe since ─> (reply) ─> stream
+ *      │                                                             │
+ *      └────────── backoff timer <── EOF, error, refused reply <─────┘
+ *
+ * The first request asks to be served as a kiosk whoever started the
+ * screen (an administrator's account would otherwise get whole tickets
+ * and ID digits on a screen that faces the queue).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,7 +22,14 @@
 #include "link.h"
 #include "log.h"
 
-enum link_phase { PH_IDLE, PH_CONNECTING, PH_STATE, PH_SUBSCRIBE, PH_STREAM };
+enum link_phase {
+    PH_IDLE,
+    PH_CONNECTING,
+    PH_ROLE,
+    PH_STATE,
+    PH_SUBSCRIBE,
+    PH_STREAM
+};
 
 struct link {
     struct event_base *base;
@@ -101,6 +113,24 @@ static void handle_line(struct link *l, const char *line, size_t len)
         return;
     }
     switch (l->phase) {
+    case PH_ROLE:
+        if (!json_is_boolean(json_object_get(j, "ok"))) {
+            l->dropped++;
+            break;
+        }
+        if (!reply_ok(j, "role.drop")) {
+            json_decref(j);
+            link_lost(l, "refused: role.drop");
+            return;
+        }
+        l->phase = PH_STATE;
+        if (link_send(l, json_pack("{s:s, s:s}", "op", "room.state", "room",
+                                   l->room)) == -1) {
+            json_decref(j);
+            link_lost(l, "cannot write to the daemon");
+            return;
+        }
+        break;
     case PH_STATE:
         if (!json_is_boolean(json_object_get(j, "ok"))) {
             l->dropped++; /* not a reply: a stream line cannot come yet */
@@ -198,9 +228,9 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 
     (void)bev;
     if (what & BEV_EVENT_CONNECTED) {
-        l->phase = PH_STATE;
-        if (link_send(l, json_pack("{s:s, s:s}", "op", "room.state", "room",
-                                   l->room)) == -1)
+        l->phase = PH_ROLE;
+        if (link_send(l, json_pack("{s:s, s:s}", "op", "role.drop", "role",
+                                   "kiosk")) == -1)
             link_lost(l, "cannot write to the daemon");
         return;
     }

@@ -82,6 +82,15 @@ t_eq "root is admin" admin "$(raw root '{"op":"ping"}' | jq -r .role)"
 t_eq "kiosk group: role" kiosk "$(raw kiosk '{"op":"ping"}' | jq -r .role)"
 t_eq "operator group: role" operator "$(raw operator '{"op":"ping"}' | jq -r .role)"
 t_eq "admin group: role" admin "$(raw admin '{"op":"ping"}' | jq -r .role)"
+# role.drop: lower for the rest of the connection, never higher
+t_eq "admin drops to kiosk: then served as kiosk" "kiosk kiosk false 77" \
+    "$(printf '%s\n' '{"op":"role.drop","role":"kiosk"}' '{"op":"ping"}' '{"op":"status"}' |
+        timeout 10 socat -t 3 - UNIX-CONNECT:"$SOCK" | jq -r 'if .role then .role else "\(.ok) \(.code)" end' | paste -sd' ')"
+t_eq "kiosk cannot raise itself" "false 77 kiosk" \
+    "$(printf '%s\n' '{"op":"role.drop","role":"admin"}' '{"op":"ping"}' |
+        as kiosk timeout 10 socat -t 3 - UNIX-CONNECT:"$SOCK" | jq -r 'if .role then .role else "\(.ok) \(.code)" end' | paste -sd' ')"
+t_eq "role.drop: an unknown role is 64" "false 64" \
+    "$(raw operator '{"op":"role.drop","role":"root"}' | jq -r '"\(.ok) \(.code)"')"
 r=$(as none timeout 10 socat -u UNIX-CONNECT:"$SOCK" - </dev/null)
 t_eq "no group: refused at connect" "false 77" "$(jq -r '"\(.ok) \(.code)"' <<<"$r")"
 t_rc "no group: examctl devices exits 77" 77 xctl none devices
