@@ -148,6 +148,16 @@ t_eq "since: a roster import comes to a kiosk as a stub" '["id","kind","time"]' 
     "$(tail -n +2 <<<"$out" | jq -c 'select(.event.kind == "roster.imported") | .event | keys' | tail -1)"
 t_eq "since: replayed count" "$(tail -n +2 <<<"$out" | wc -l)" "$(head -1 <<<"$out" | jq .replayed)"
 t_eq "since: the kiosk's replay has no incident" 0 "$(tail -n +2 <<<"$out" | grep -c incident)"
+# An administrator's connection that drops to kiosk (as examkiosk does)
+# gets exactly the kiosk's replay; without the drop, the admin's.
+sub="{\"op\":\"subscribe\",\"room\":\"101\",\"since\":$((accept_id - 1))}"
+dropped=$(printf '%s\n' '{"op":"role.drop","role":"kiosk"}' "$sub" |
+    timeout 10 socat -t 3 - UNIX-CONNECT:"$SOCK" | tail -n +2)
+t_eq "role.drop: root served as kiosk gets the kiosk's replay" \
+    "$(tail -n +2 <<<"$out" | jq -c .event)" "$(tail -n +2 <<<"$dropped" | jq -c .event)"
+admin=$(printf '%s\n' "$sub" | timeout 10 socat -t 3 - UNIX-CONNECT:"$SOCK")
+t_eq "role.drop: without it, root sees the whole ticket" yes \
+    "$(grep -q '"260100000006"' <<<"$admin" && ! grep -q '"260100000006"' <<<"$dropped" && echo yes)"
 out=$(raw operator "{\"op\":\"subscribe\",\"room\":\"101\",\"since\":$((accept_id - 1))}")
 t_eq "since: an operator's replay is the log" \
     "$(q "select group_concat(id, ' ') from (select id from event where id >= $accept_id and (room = '101' or room is null) order by id)")" \
