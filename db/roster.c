@@ -114,20 +114,32 @@ static int taken_by_other(struct store *st, const struct candidate *c,
                             e)) == -1)
         return -1;
     if (rc == 1 && strcmp(old.ticket, c->ticket) != 0)
-        return err_set(e, EX_DATAERR,
-                       "seat %s in room %s of session %s is already taken by "
-                       "ticket %s",
-                       c->seat, c->room, c->session, old.ticket);
+        return candidate_seat_taken(c, &old, e);
     if ((rc = one_candidate(st, SQL_BY_ID, c->id_hash, c->session, NULL, &old,
                             e)) == -1)
         return -1;
     if (rc == 1 && strcmp(old.ticket, c->ticket) != 0)
-        return err_set(e, EX_DATAERR,
-                       "this ID number is already on the roster of session %s "
-                       "(ticket %s%s)",
-                       c->session, old.ticket,
-                       old.withdrawn ? ", withdrawn" : "");
+        return candidate_id_taken(c, &old, e);
     return 0;
+}
+
+int candidate_seat_taken(const struct candidate *c,
+                         const struct candidate *holder, struct err *e)
+{
+    return err_set(e, EX_DATAERR,
+                   "seat %s in room %s of session %s is already taken by "
+                   "ticket %s",
+                   c->seat, c->room, c->session, holder->ticket);
+}
+
+int candidate_id_taken(const struct candidate *c,
+                       const struct candidate *holder, struct err *e)
+{
+    return err_set(e, EX_DATAERR,
+                   "this ID number is already on the roster of session %s "
+                   "(ticket %s%s)",
+                   c->session, holder->ticket,
+                   holder->withdrawn ? ", withdrawn" : "");
 }
 
 /* "seat 01 → 09, room 101 → 102": what differs from old to c, the ID
@@ -333,4 +345,41 @@ int candidate_find_by_hash(struct store *st,
         return store_sqlerr(st, e, "candidates");
     bind_hash(q, 1, id_hash);
     return candidate_query(st, q, fn, ud, e);
+}
+
+int candidate_none(struct store *st, struct err *e)
+{
+    sqlite3_stmt *q;
+    int rc;
+
+    if ((q = store_stmt(st, "SELECT 1 FROM candidate LIMIT 1", e)) == NULL)
+        return -1;
+    rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? 1 : store_sqlerr(st, e, "candidates");
+}
+
+/* The seat and ID-number keys in the words of migration 005, so that the
+ * schema after a first import is the schema a migrated database has. */
+static const char *SQL_KEYS_DROP =
+    "DROP INDEX candidate_id; DROP INDEX candidate_seat";
+static const char *SQL_KEYS_BUILD =
+    "CREATE UNIQUE INDEX candidate_id ON candidate (id_hash, session);\n"
+    "CREATE UNIQUE INDEX candidate_seat ON candidate (session, room, seat, "
+    "withdrawn)\n    WHERE withdrawn = 0";
+
+int candidate_keys_drop(struct store *st, struct err *e)
+{
+    if (!store_in_txn(st))
+        return err_set(e, EX_SOFTWARE,
+                       "candidate keys dropped outside a "
+                       "transaction");
+    return store_exec(st, SQL_KEYS_DROP, e);
+}
+
+int candidate_keys_build(struct store *st, struct err *e)
+{
+    return store_exec(st, SQL_KEYS_BUILD, e);
 }

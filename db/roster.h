@@ -69,6 +69,28 @@ int candidate_withdraw(struct store *st, const char *ticket, struct err *e);
 int candidate_get(struct store *st, const char *ticket, struct candidate *out,
                   struct err *e);
 
+/* The reasons candidate_put gives when c's seat, or c's ID number in its
+ * session, is holder's: -1 with EX_DATAERR and e filled. */
+int candidate_seat_taken(const struct candidate *c,
+                         const struct candidate *holder, struct err *e);
+int candidate_id_taken(const struct candidate *c,
+                       const struct candidate *holder, struct err *e);
+
+/* 1 when the candidate table has no row (withdrawn or not), 0 when it has
+ * some, -1 on error. */
+int candidate_none(struct store *st, struct err *e);
+
+/*
+ * A first import's bulk load (docs/roster-format.md, "Import speed"),
+ * inside the caller's transaction: drop the seat and ID-number indexes,
+ * write the rows (the caller keeps those two keys unique itself: the
+ * database no longer does), then build both indexes again from the rows.
+ * A rollback undoes the drop.  0 or -1; building fails with the store's
+ * error when the rows break a key.
+ */
+int candidate_keys_drop(struct store *st, struct err *e);
+int candidate_keys_build(struct store *st, struct err *e);
+
 /* Candidates by session, room, seat (at a seat given again after a
  * withdrawal, the withdrawn first); session/room NULL for all.  fn
  * returns 0 to go on, -1 to fail with its own e filled (store.h,
