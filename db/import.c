@@ -488,6 +488,7 @@ static char *file_payload(const char *path, const struct import_report *r,
 }
 
 static int apply_finish(struct import_ctx *x, const char *path, struct err *e);
+static int bulk_line(const struct import_ctx *x, const char *ticket);
 static int count_active(struct store *st, struct err *e);
 static int bulk_begin(struct import_ctx *x, struct err *e);
 static int roster_event(struct import_ctx *x, struct event *ev, char **payload,
@@ -803,6 +804,10 @@ static int seen_line(struct import_ctx *x, const char *ticket)
 {
     size_t i;
 
+    int l;
+
+    if ((l = bulk_line(x, ticket)) >= 0)
+        return l;
     if (x->capseen == 0)
         return 0;
     i = seen_slot(x, ticket_hash(ticket));
@@ -1061,20 +1066,32 @@ rollback:
  * The rows a first import wrote, while the indexes that keep the seat and
  * the ID number unique are dropped (bulk_begin), so that a later row
  * holding one of those keys is refused as the database would have refused
- * it.  Only 64-bit hashes of the keys and the ticket are kept (56 bytes a
- * row): a hash that matches is checked against the row stored under that
- * ticket, so a collision never refuses a row.
+ * it.  Only 64-bit hashes of the keys, the ticket and the line are kept
+ * (64 bytes a row): a hash that matches is checked against the row stored
+ * under that ticket, so a collision never refuses a row.
+ *
+ * While the tickets come in increasing order (an export's order) every
+ * row is new: the rows are written CANDIDATE_BATCH at a time (pend), and a
+ * ticket's line is found by bisecting rows, which are then in ticket
+ * order.  The first row written out of order ends that: from there on
+ * each row goes through candidate_put and the `seen` table.
  */
 struct bulk_row {
     uint64_t seat, id; /* hashes of the two keys */
     char ticket[ROSTER_TICKET_MAX + 1];
+    int line;
 };
 
 struct bulk_keys {
     struct bulk_row *rows;
     size_t n, cap;
-    uint32_t *seat, *id; /* open addressing: row index + 1, 0 empty */
-    size_t nslots;       /* a power of two, at least twice n */
+    /* open addressing: the key's hash's top half << 32 | row index + 1;
+     * 0 empty.  The top half is compared before the row is read. */
+    uint64_t *seat, *id;
+    size_t nslots; /* a power of two, at least twice n */
+    int ordered;
+    struct candidate pend[CANDIDATE_BATCH]; /* accepted, not yet written */
+    size_t npend;
 };
 
 enum { BULK_SEAT, BULK_ID };
@@ -1101,26 +1118,29 @@ static uint64_t seat_key(const struct candidate *c)
     return fnv_bytes(h, c->seat, strlen(c->seat) + 1);
 }
 
+/* The ID hash is a keyed HMAC: its first 8 bytes are as good a hash as
+ * any, and no file can choose them to collide. */
 static uint64_t id_key(const struct candidate *c)
 {
-    uint64_t h = fnv_bytes(FNV_OFFSET, c->id_hash, IDNUMBER_HASH_LEN);
+    uint64_t h;
 
-    return fnv_bytes(h, c->session, strlen(c->session) + 1);
+    memcpy(&h, c->id_hash, sizeof(h));
+    return h ^ fnv_bytes(FNV_OFFSET, c->session, strlen(c->session) + 1);
 }
 
-static void slot_put(uint32_t *t, size_t mask, uint64_t h, uint32_t v)
+static void slot_put(uint64_t *t, size_t mask, uint64_t h, size_t row)
 {
     size_t i;
 
-    for (i = (size_t)(h >> 7) & mask; t[i]; i = (i + 1) & mask)
+    for (i = (size_t)h & mask; t[i]; i = (i + 1) & mask)
         ;
-    t[i] = v;
+    t[i] = (h & 0xffffffff00000000ULL) | (row + 1);
 }
 
 static int bulk_grow(struct bulk_keys *k)
 {
     size_t n = k->nslots ? k->nslots * 2 : (size_t)1 << 16, i;
-    uint32_t *seat = calloc(n, sizeof(*seat)), *id = calloc(n, sizeof(*id));
+    uint64_t *seat = calloc(n, sizeof(*seat)), *id = calloc(n, sizeof(*id));
 
     if (seat == NULL || id == NULL) {
         free(seat);
@@ -1128,8 +1148,8 @@ static int bulk_grow(struct bulk_keys *k)
         return -1;
     }
     for (i = 0; i < k->n; i++) {
-        slot_put(seat, n - 1, k->rows[i].seat, (uint32_t)i + 1);
-        slot_put(id, n - 1, k->rows[i].id, (uint32_t)i + 1);
+        slot_put(seat, n - 1, k->rows[i].seat, i);
+        slot_put(id, n - 1, k->rows[i].id, i);
     }
     free(k->seat);
     free(k->id);
@@ -1139,8 +1159,8 @@ static int bulk_grow(struct bulk_keys *k)
     return 0;
 }
 
-/* c was written.  0, or -1 out of memory. */
-static int bulk_add(struct bulk_keys *k, const struct candidate *c)
+/* c was written (or is pending), from line.  0, or -1 out of memory. */
+static int bulk_add(struct bulk_keys *k, const struct candidate *c, int line)
 {
     struct bulk_row *b;
 
@@ -1159,8 +1179,9 @@ static int bulk_add(struct bulk_keys *k, const struct candidate *c)
     b->seat = seat_key(c);
     b->id = id_key(c);
     memcpy(b->ticket, c->ticket, sizeof(b->ticket));
-    slot_put(k->seat, k->nslots - 1, b->seat, (uint32_t)k->n + 1);
-    slot_put(k->id, k->nslots - 1, b->id, (uint32_t)k->n + 1);
+    b->line = line;
+    slot_put(k->seat, k->nslots - 1, b->seat, k->n);
+    slot_put(k->id, k->nslots - 1, b->id, k->n);
     k->n++;
     return 0;
 }
@@ -1185,24 +1206,74 @@ static int same_key(int which, const struct candidate *a,
     return strcmp(a->room, b->room) == 0 && strcmp(a->seat, b->seat) == 0;
 }
 
+/* Write the pending rows.  0 or -1. */
+static int bulk_flush(struct import_ctx *x, struct err *e)
+{
+    struct bulk_keys *k = x->keys;
+    size_t n = k->npend;
+
+    k->npend = 0;
+    return n > 0 ? candidate_put_rows(x->st, k->pend, n, e) : 0;
+}
+
+/* A first import whose rows came in order: the line of ticket, 0 if
+ * none.  -1 otherwise (the `seen` table knows). */
+static int bulk_line(const struct import_ctx *x, const char *ticket)
+{
+    const struct bulk_keys *k = x->keys;
+    size_t lo = 0, hi, mid;
+    int c;
+
+    if (!x->bulk || !k->ordered)
+        return -1;
+    hi = k->n;
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        if ((c = strcmp(ticket, k->rows[mid].ticket)) == 0)
+            return k->rows[mid].line;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return 0;
+}
+
+/* A row is written out of ticket order: the rows so far go into `seen`. */
+static int bulk_unordered(struct import_ctx *x)
+{
+    struct bulk_keys *k = x->keys;
+    size_t i;
+
+    k->ordered = 0;
+    for (i = 0; i < k->n; i++)
+        if (seen_add(x, k->rows[i].ticket, k->rows[i].line) == -1)
+            return -1;
+    return 0;
+}
+
 /* The row written before that holds c's key (BULK_SEAT or BULK_ID): 1
  * with *holder filled, 0 none, -1 on error. */
 static int bulk_holder(struct import_ctx *x, const struct candidate *c,
                        int which, struct candidate *holder, struct err *e)
 {
     const struct bulk_keys *k = x->keys;
-    const uint32_t *t = which == BULK_SEAT ? k->seat : k->id;
+    const uint64_t *t = which == BULK_SEAT ? k->seat : k->id;
     uint64_t h = which == BULK_SEAT ? seat_key(c) : id_key(c);
     size_t mask = k->nslots - 1, i;
+    const struct bulk_row *b;
     int rc;
 
     if (k->nslots == 0)
         return 0;
-    for (i = (size_t)(h >> 7) & mask; t[i]; i = (i + 1) & mask) {
-        const struct bulk_row *b = &k->rows[t[i] - 1];
+    for (i = (size_t)h & mask; t[i]; i = (i + 1) & mask) {
+        if ((t[i] ^ h) >> 32 != 0)
+            continue;
+        b = &k->rows[(t[i] & 0xffffffffU) - 1];
         if ((which == BULK_SEAT ? b->seat : b->id) != h)
             continue;
-        if ((rc = candidate_get(x->st, b->ticket, holder, e)) == -1)
+        if (bulk_flush(x, e) == -1 ||
+            (rc = candidate_get(x->st, b->ticket, holder, e)) == -1)
             return -1;
         if (rc == 1 && same_key(which, c, holder))
             return 1;
@@ -1237,6 +1308,57 @@ static int bulk_refused(struct import_ctx *x, const struct candidate *c,
     return row_bad(w, "%s", e->msg);
 }
 
+/* A row written: noted for the keys, the line and the digest. */
+static int bulk_written(struct import_ctx *x, const struct candidate *c,
+                        int line, struct err *e)
+{
+    if ((!x->keys->ordered && seen_add(x, c->ticket, line) == -1) ||
+        bulk_add(x->keys, c, line) == -1)
+        return err_set(e, EX_OSERR, "out of memory");
+    refdigest_rows_add(x->digest, c);
+    return ROW_NEW;
+}
+
+/*
+ * A valid row of a first import: refused when a row before holds its seat
+ * or ID number; while the tickets come in order, written with the rows
+ * after it (it is new); else written on its own by candidate_put, which
+ * refuses a ticket written before.  As roster_row returns.
+ */
+static int bulk_write(struct import_ctx *x, const struct candidate *c,
+                      struct row_errs *w, struct err *e)
+{
+    struct bulk_keys *k = x->keys;
+    int rc, dup;
+
+    if ((rc = bulk_refused(x, c, w, e)) != 0)
+        return rc;
+    if (k->ordered &&
+        (k->n == 0 || strcmp(c->ticket, k->rows[k->n - 1].ticket) > 0)) {
+        k->pend[k->npend++] = *c;
+        if (k->npend == CANDIDATE_BATCH && bulk_flush(x, e) == -1)
+            return -1;
+        return bulk_written(x, c, w->line, e);
+    }
+    if (bulk_flush(x, e) == -1)
+        return -1;
+    if ((rc = candidate_put(x->st, c, e)) == -1) {
+        if (e->code == EX_DATAERR) {
+            roster_conflict(x, c, e);
+            row_bad(w, "%s", e->msg);
+        }
+        return -1;
+    }
+    if (rc == 0) /* written before */
+        return (dup = seen_line(x, c->ticket)) > 0
+                   ? row_bad(w, "ticket %s appears twice (also on line %d)",
+                             c->ticket, dup)
+                   : ROW_SAME;
+    if (k->ordered && bulk_unordered(x) == -1)
+        return err_set(e, EX_OSERR, "out of memory");
+    return bulk_written(x, c, w->line, e);
+}
+
 /* At the start of a roster import without --apply-changes, in its
  * transaction: a first import (no candidate yet) drops the two indexes.
  * 0 (x->bulk set or not) or -1. */
@@ -1249,6 +1371,7 @@ static int bulk_begin(struct import_ctx *x, struct err *e)
     if ((x->keys = calloc(1, sizeof(*x->keys))) == NULL ||
         (x->digest = refdigest_rows_new()) == NULL)
         return err_set(e, EX_OSERR, "out of memory");
+    x->keys->ordered = 1;
     if (candidate_keys_drop(x->st, e) == -1)
         return -1;
     x->bulk = 1;
@@ -1265,7 +1388,7 @@ static int roster_event(struct import_ctx *x, struct event *ev, char **payload,
 
     if (!x->bulk)
         return refdigest_append(x->st, ev, payload, e);
-    if (candidate_keys_build(x->st, e) == -1 ||
+    if (bulk_flush(x, e) == -1 || candidate_keys_build(x->st, e) == -1 ||
         refdigest_compute_rows(x->st, x->digest, &d, e) == -1)
         return -1;
     return refdigest_append_digest(x->st, ev, payload, &d, e);
@@ -1346,8 +1469,8 @@ static int roster_row(struct import_ctx *x, char **f, struct row_errs *w,
     memcpy(c.seat, seat, strlen(seat));
     if (room_known(x, room, e) == -1)
         return -1;
-    if (x->bulk && (rc = bulk_refused(x, &c, w, e)) != 0)
-        return rc;
+    if (x->bulk)
+        return bulk_write(x, &c, w, e);
     if ((rc = candidate_put(x->st, &c, e)) == -1) {
         if (e->code == EX_DATAERR) {
             if (x->o->apply_changes)
@@ -1364,11 +1487,6 @@ static int roster_row(struct import_ctx *x, char **f, struct row_errs *w,
         return roster_noted(x, &c, rc, w, e);
     if (rc == 1 && seen_add(x, c.ticket, w->line) == -1)
         return err_set(e, EX_OSERR, "out of memory");
-    if (rc == 1 && x->bulk) {
-        if (bulk_add(x->keys, &c) == -1)
-            return err_set(e, EX_OSERR, "out of memory");
-        refdigest_rows_add(x->digest, &c);
-    }
     return rc;
 }
 

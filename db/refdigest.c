@@ -288,7 +288,7 @@ void refdigest_rows_add(struct refdigest_rows *r, const struct candidate *c)
     feed_value(f, 'T', c->session, strlen(c->session));
     feed_value(f, 'T', c->room, strlen(c->room));
     feed_value(f, 'T', c->seat, strlen(c->seat));
-    feed_int(f, c->withdrawn ? 1 : 0);
+    feed_value(f, 'I', c->withdrawn ? "1" : "0", 1); /* as feed_int */
 }
 
 int refdigest_rows_ordered(const struct refdigest_rows *r)

@@ -203,17 +203,22 @@ static int candidate_conflict(struct store *st, const struct candidate *c,
                    c->session, c->room);
 }
 
-/* The seven columns of a candidate row, in the order both statements
- * name them. */
+/* The seven columns of a candidate row, in the order the statements name
+ * them, from parameter at + 1 on. */
+static void bind_at(sqlite3_stmt *q, int at, const struct candidate *c)
+{
+    store_bind_text(q, at + 1, c->ticket);
+    store_bind_text(q, at + 2, c->name);
+    bind_hash(q, at + 3, c->id_hash);
+    store_bind_text(q, at + 4, c->id_last4);
+    store_bind_text(q, at + 5, c->session);
+    store_bind_text(q, at + 6, c->room);
+    store_bind_text(q, at + 7, c->seat);
+}
+
 static void bind_candidate(sqlite3_stmt *q, const struct candidate *c)
 {
-    store_bind_text(q, 1, c->ticket);
-    store_bind_text(q, 2, c->name);
-    bind_hash(q, 3, c->id_hash);
-    store_bind_text(q, 4, c->id_last4);
-    store_bind_text(q, 5, c->session);
-    store_bind_text(q, 6, c->room);
-    store_bind_text(q, 7, c->seat);
+    bind_at(q, 0, c);
 }
 
 int candidate_put(struct store *st, const struct candidate *c, struct err *e)
@@ -231,6 +236,46 @@ int candidate_put(struct store *st, const struct candidate *c, struct err *e)
     if ((sqlite3_extended_errcode(store_db(st)) & 0xff) == SQLITE_CONSTRAINT)
         return candidate_conflict(st, c, e);
     return store_sqlerr(st, e, "candidate insert");
+}
+
+/* CANDIDATE_BATCH rows in one statement: a statement's own cost (binding
+ * aside) is paid once for them all. */
+#define ROW7     "(?, ?, ?, ?, ?, ?, ?)"
+#define ROWS2(r) r ", " r
+#define ROWS64   ROWS2(ROWS2(ROWS2(ROWS2(ROWS2(ROWS2(ROW7))))))
+static const char *SQL_INSERT_BATCH =
+    "INSERT INTO candidate (" CAND_COLS ") VALUES " ROWS64;
+_Static_assert(CANDIDATE_BATCH == 64, "SQL_INSERT_BATCH holds 64 rows");
+
+/* One statement, rows c[0..n) (n 1 or CANDIDATE_BATCH). */
+static int insert_rows(struct store *st, const char *sql,
+                       const struct candidate *c, size_t n, struct err *e)
+{
+    sqlite3_stmt *q;
+    size_t i;
+    int rc;
+
+    if ((q = store_stmt(st, sql, e)) == NULL)
+        return -1;
+    for (i = 0; i < n; i++)
+        bind_at(q, (int)i * 7, &c[i]);
+    rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    return rc == SQLITE_DONE ? 0 : store_sqlerr(st, e, "candidate insert");
+}
+
+int candidate_put_rows(struct store *st, const struct candidate *c, size_t n,
+                       struct err *e)
+{
+    size_t i;
+
+    for (i = 0; i + CANDIDATE_BATCH <= n; i += CANDIDATE_BATCH)
+        if (insert_rows(st, SQL_INSERT_BATCH, c + i, CANDIDATE_BATCH, e) == -1)
+            return -1;
+    for (; i < n; i++)
+        if (insert_rows(st, SQL_INSERT, c + i, 1, e) == -1)
+            return -1;
+    return 0;
 }
 
 static const char *SQL_UPDATE =

@@ -40,6 +40,16 @@ int room_ensure(struct store *st, const char *code, struct err *e);
  */
 int candidate_put(struct store *st, const struct candidate *c, struct err *e);
 
+/*
+ * Insert c[0..n), rows known to be new and to break no key (a first
+ * import checks them itself first), inside the caller's transaction:
+ * CANDIDATE_BATCH rows to a statement.  0, or -1 with the store's error
+ * (any refusal is one: the caller's checks missed something).
+ */
+#define CANDIDATE_BATCH 64
+int candidate_put_rows(struct store *st, const struct candidate *c, size_t n,
+                       struct err *e);
+
 /* The same details (name, ID hash, session, room, seat)?  1 or 0. */
 int candidate_same(const struct candidate *a, const struct candidate *b);
 
