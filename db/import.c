@@ -1139,7 +1139,8 @@ static void slot_put(uint64_t *t, size_t mask, uint64_t h, size_t row)
 
 static int bulk_grow(struct bulk_keys *k)
 {
-    size_t n = k->nslots ? k->nslots * 2 : (size_t)1 << 16, i;
+    /* four times as large: fewer rehashes of a large roster */
+    size_t n = k->nslots ? k->nslots * 4 : (size_t)1 << 16, i;
     uint64_t *seat = calloc(n, sizeof(*seat)), *id = calloc(n, sizeof(*id));
 
     if (seat == NULL || id == NULL) {

@@ -277,7 +277,7 @@ void refdigest_rows_add(struct refdigest_rows *r, const struct candidate *c)
         r->ordered = 0;
         return;
     }
-    snprintf(r->last, sizeof(r->last), "%s", c->ticket);
+    memcpy(r->last, c->ticket, sizeof(r->last));
     r->n++;
     /* the columns of candidate_sql_v2, as stored: text, the hash a blob,
      * the withdrawn mark an integer */
