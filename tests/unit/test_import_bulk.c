@@ -299,23 +299,16 @@ static void test_keys_out_of_order(void **state)
                      2);
 }
 
-/* The schema as text, to compare. */
+/* The schema as one text, to compare. */
 static void schema_of(sqlite3 *db, char *out, size_t cap)
 {
-    sqlite3_stmt *s;
-    size_t n = 0;
-
-    out[0] = '\0';
-    assert_int_equal(sqlite3_prepare_v2(db,
-                                        "SELECT type || ' ' || name || ' ' || "
-                                        "coalesce(sql, '') FROM sqlite_master "
-                                        "ORDER BY type, name",
-                                        -1, &s, NULL),
-                     SQLITE_OK);
-    while (sqlite3_step(s) == SQLITE_ROW && n < cap)
-        n += (size_t)snprintf(out + n, cap - n, "%s\n",
-                              (const char *)sqlite3_column_text(s, 0));
-    sqlite3_finalize(s);
+    assert_non_null(sql_text(db,
+                             "SELECT group_concat(line, char(10)) FROM "
+                             "(SELECT type || ' ' || name || ' ' || "
+                             "coalesce(sql, '') AS line FROM sqlite_master "
+                             "ORDER BY type, name)",
+                             out, cap));
+    assert_non_null(strstr(out, "index candidate_id "));
 }
 
 /* How SQLite would answer sql: the plan's details, one line each. */
