@@ -803,7 +803,6 @@ static int seen_add(struct import_ctx *x, const char *ticket, int line)
 static int seen_line(struct import_ctx *x, const char *ticket)
 {
     size_t i;
-
     int l;
 
     if ((l = bulk_line(x, ticket)) >= 0)
