@@ -13,6 +13,7 @@
 
 #include "hex.h"
 #include "refdigest.h"
+#include "roster.h"
 #include "store.h"
 
 const char *const refdigest_tables[REFDIGEST_NTABLES] = {
@@ -107,42 +108,16 @@ static void feed_bytes(struct feed *f, const void *p, size_t n)
     f->n += n;
 }
 
-/* One column as a type byte and, unless NULL, a 4-byte big-endian length
- * and the value's bytes.  Nothing is allocated: text and blobs are read in
- * place, numbers formatted on the stack. */
-static void feed_column(struct feed *f, sqlite3_stmt *q, int col)
+/* One value as a type byte and, unless NULL ('N'), a 4-byte big-endian
+ * length and its n bytes. */
+static void feed_value(struct feed *f, char type, const void *p, size_t n)
 {
     unsigned char hdr[5];
-    const void *p = NULL;
-    char num[40];
-    int n = 0;
 
-    switch (sqlite3_column_type(q, col)) {
-    case SQLITE_NULL:
-        hdr[0] = 'N';
+    hdr[0] = (unsigned char)type;
+    if (type == 'N') {
         feed_bytes(f, hdr, 1);
         return;
-    case SQLITE_INTEGER:
-        hdr[0] = 'I';
-        n = snprintf(num, sizeof(num), "%lld",
-                     (long long)sqlite3_column_int64(q, col));
-        p = num;
-        break;
-    case SQLITE_FLOAT:
-        hdr[0] = 'R';
-        n = snprintf(num, sizeof(num), "%.17g", sqlite3_column_double(q, col));
-        p = num;
-        break;
-    case SQLITE_TEXT:
-        hdr[0] = 'T';
-        p = sqlite3_column_text(q, col); /* before _bytes: no conversion */
-        n = sqlite3_column_bytes(q, col);
-        break;
-    default:
-        hdr[0] = 'B';
-        p = sqlite3_column_blob(q, col);
-        n = sqlite3_column_bytes(q, col);
-        break;
     }
     hdr[1] = (unsigned char)((uint32_t)n >> 24);
     hdr[2] = (unsigned char)((uint32_t)n >> 16);
@@ -150,14 +125,64 @@ static void feed_column(struct feed *f, sqlite3_stmt *q, int col)
     hdr[4] = (unsigned char)n;
     feed_bytes(f, hdr, sizeof(hdr));
     if (n > 0)
-        feed_bytes(f, p, (size_t)n);
+        feed_bytes(f, p, n);
+}
+
+static void feed_int(struct feed *f, long long v)
+{
+    char num[40];
+    int n = snprintf(num, sizeof(num), "%lld", v);
+
+    feed_value(f, 'I', num, (size_t)n);
+}
+
+/* One column of q.  Nothing is allocated: text and blobs are read in
+ * place, numbers formatted on the stack. */
+static void feed_column(struct feed *f, sqlite3_stmt *q, int col)
+{
+    const void *p;
+    char num[40];
+    int n;
+
+    switch (sqlite3_column_type(q, col)) {
+    case SQLITE_NULL:
+        feed_value(f, 'N', NULL, 0);
+        return;
+    case SQLITE_INTEGER:
+        feed_int(f, (long long)sqlite3_column_int64(q, col));
+        return;
+    case SQLITE_FLOAT:
+        n = snprintf(num, sizeof(num), "%.17g", sqlite3_column_double(q, col));
+        feed_value(f, 'R', num, (size_t)n);
+        return;
+    case SQLITE_TEXT:
+        p = sqlite3_column_text(q, col); /* before _bytes: no conversion */
+        feed_value(f, 'T', p, (size_t)sqlite3_column_bytes(q, col));
+        return;
+    default:
+        p = sqlite3_column_blob(q, col);
+        feed_value(f, 'B', p, (size_t)sqlite3_column_bytes(q, col));
+        return;
+    }
+}
+
+/* The digest fed so far, in hex; f is done with. */
+static int feed_final(struct feed *f, char out[EVENT_HASH_HEX + 1],
+                      struct err *e)
+{
+    unsigned char h[EVP_MAX_MD_SIZE];
+    unsigned int hlen = 0;
+
+    feed_flush(f);
+    if (f->failed || !EVP_DigestFinal_ex(f->md, h, &hlen) || hlen != 32)
+        return err_set(e, EX_SOFTWARE, "reference digest: SHA-256 failed");
+    hex_encode(h, hlen, out);
+    return 0;
 }
 
 static int digest_table(struct store *st, struct feed *f, int t, int v,
                         char out[EVENT_HASH_HEX + 1], struct err *e)
 {
-    unsigned char h[EVP_MAX_MD_SIZE];
-    unsigned int hlen = 0;
     sqlite3_stmt *q;
     int rc = SQLITE_DONE, i, ncol;
 
@@ -174,20 +199,13 @@ static int digest_table(struct store *st, struct feed *f, int t, int v,
         return err_set(e, EX_SOFTWARE, "reference digest: SHA-256 failed");
     if (rc != SQLITE_DONE)
         return store_sqlerr(st, e, "reference digest");
-    feed_flush(f);
-    if (f->failed || !EVP_DigestFinal_ex(f->md, h, &hlen) || hlen != 32)
-        return err_set(e, EX_SOFTWARE, "reference digest: SHA-256 failed");
-    hex_encode(h, hlen, out);
-    return 0;
+    return feed_final(f, out, e);
 }
 
-int refdigest_compute(struct store *st, struct refdigest *d, struct err *e)
-{
-    return refdigest_compute_v(st, REFDIGEST_VERSION, d, e);
-}
-
-int refdigest_compute_v(struct store *st, int v, struct refdigest *d,
-                        struct err *e)
+/* Every table in encoding v, but for the candidate table when cand (its
+ * digest fed row by row) is given. */
+static int compute_tables(struct store *st, int v, const char *cand,
+                          struct refdigest *d, struct err *e)
 {
     struct feed *f;
     int t, rc = 0;
@@ -202,10 +220,101 @@ int refdigest_compute_v(struct store *st, int v, struct refdigest *d,
         return err_set(e, EX_OSERR, "reference digest: out of memory");
     }
     for (t = 0; t < REFDIGEST_NTABLES && rc == 0; t++)
-        rc = digest_table(st, f, t, v, d->hex[t], e);
+        if (t == REFDIGEST_NTABLES - 1 && cand != NULL)
+            memcpy(d->hex[t], cand, EVENT_HASH_HEX + 1);
+        else
+            rc = digest_table(st, f, t, v, d->hex[t], e);
     EVP_MD_CTX_free(f->md);
     free(f);
     return rc;
+}
+
+int refdigest_compute(struct store *st, struct refdigest *d, struct err *e)
+{
+    return compute_tables(st, REFDIGEST_VERSION, NULL, d, e);
+}
+
+int refdigest_compute_v(struct store *st, int v, struct refdigest *d,
+                        struct err *e)
+{
+    return compute_tables(st, v, NULL, d, e);
+}
+
+/* The row stream writes the current encoding's candidate columns: a new
+ * encoding changes candidate_sql_v2's columns and refdigest_rows_add's
+ * together. */
+_Static_assert(REFDIGEST_VERSION == 2,
+               "refdigest_rows_add writes encoding 2's candidate columns");
+
+struct refdigest_rows {
+    struct feed f;
+    char last[ROSTER_TICKET_MAX + 1]; /* the ticket of the row before */
+    size_t n;
+    int ordered; /* every row so far after the one before, by ticket */
+};
+
+struct refdigest_rows *refdigest_rows_new(void)
+{
+    struct refdigest_rows *r = calloc(1, sizeof(*r));
+
+    if (r == NULL)
+        return NULL;
+    if ((r->f.md = EVP_MD_CTX_new()) == NULL ||
+        !EVP_DigestInit_ex(r->f.md, EVP_sha256(), NULL)) {
+        refdigest_rows_free(r);
+        return NULL;
+    }
+    r->ordered = 1;
+    return r;
+}
+
+void refdigest_rows_add(struct refdigest_rows *r, const struct candidate *c)
+{
+    struct feed *f = &r->f;
+
+    /* ORDER BY ticket compares the bytes (BINARY), as strcmp does */
+    if (!r->ordered || (r->n > 0 && strcmp(c->ticket, r->last) <= 0)) {
+        r->ordered = 0;
+        return;
+    }
+    memcpy(r->last, c->ticket, sizeof(r->last));
+    r->n++;
+    /* the columns of candidate_sql_v2, as stored: text, the hash a blob,
+     * the withdrawn mark an integer */
+    feed_value(f, 'T', c->ticket, strlen(c->ticket));
+    feed_value(f, 'T', c->name, strlen(c->name));
+    feed_value(f, 'B', c->id_hash, IDNUMBER_HASH_LEN);
+    feed_value(f, 'T', c->id_last4, strlen(c->id_last4));
+    feed_value(f, 'T', c->session, strlen(c->session));
+    feed_value(f, 'T', c->room, strlen(c->room));
+    feed_value(f, 'T', c->seat, strlen(c->seat));
+    feed_value(f, 'I', c->withdrawn ? "1" : "0", 1); /* as feed_int */
+}
+
+int refdigest_rows_ordered(const struct refdigest_rows *r)
+{
+    return r->ordered;
+}
+
+int refdigest_compute_rows(struct store *st, struct refdigest_rows *r,
+                           struct refdigest *d, struct err *e)
+{
+    char cand[EVENT_HASH_HEX + 1];
+
+    if (!r->ordered)
+        return refdigest_compute(st, d, e);
+    if (feed_final(&r->f, cand, e) == -1)
+        return -1;
+    r->ordered = 0; /* the stream is finished: a second call reads back */
+    return compute_tables(st, REFDIGEST_VERSION, cand, d, e);
+}
+
+void refdigest_rows_free(struct refdigest_rows *r)
+{
+    if (r == NULL)
+        return;
+    EVP_MD_CTX_free(r->f.md);
+    free(r);
 }
 
 json_t *refdigest_json(const struct refdigest *d)

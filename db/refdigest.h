@@ -54,6 +54,34 @@ int refdigest_compute(struct store *st, struct refdigest *d, struct err *e);
 int refdigest_compute_v(struct store *st, int v, struct refdigest *d,
                         struct err *e);
 
+/*
+ * The candidate table's digest fed row by row, for an import that writes
+ * every row of a table that was empty (docs/roster-format.md, "Import
+ * speed"): the digest then needs no second pass over the table.  It holds
+ * while the rows come in increasing ticket order (the digest's order);
+ * after a row out of order refdigest_compute_rows reads the table back
+ * instead.  The rows added must be exactly the rows written, none written
+ * otherwise.
+ */
+struct refdigest_rows;
+struct candidate;
+
+/* NULL when out of memory. */
+struct refdigest_rows *refdigest_rows_new(void);
+
+/* c was written (not withdrawn, as an import writes it). */
+void refdigest_rows_add(struct refdigest_rows *r, const struct candidate *c);
+
+/* 1 while every row has come in ticket order, else 0. */
+int refdigest_rows_ordered(const struct refdigest_rows *r);
+
+/* As refdigest_compute, the candidate table's digest from r when its rows
+ * came in order (read back when not).  Once per stream.  0 or -1. */
+int refdigest_compute_rows(struct store *st, struct refdigest_rows *r,
+                           struct refdigest *d, struct err *e);
+
+void refdigest_rows_free(struct refdigest_rows *r);
+
 /* {"v":2,"site":"…","session":"…","room":"…","candidate":"…"}, or NULL
  * on allocation failure. */
 json_t *refdigest_json(const struct refdigest *d);

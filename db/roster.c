@@ -114,20 +114,32 @@ static int taken_by_other(struct store *st, const struct candidate *c,
                             e)) == -1)
         return -1;
     if (rc == 1 && strcmp(old.ticket, c->ticket) != 0)
-        return err_set(e, EX_DATAERR,
-                       "seat %s in room %s of session %s is already taken by "
-                       "ticket %s",
-                       c->seat, c->room, c->session, old.ticket);
+        return candidate_seat_taken(c, &old, e);
     if ((rc = one_candidate(st, SQL_BY_ID, c->id_hash, c->session, NULL, &old,
                             e)) == -1)
         return -1;
     if (rc == 1 && strcmp(old.ticket, c->ticket) != 0)
-        return err_set(e, EX_DATAERR,
-                       "this ID number is already on the roster of session %s "
-                       "(ticket %s%s)",
-                       c->session, old.ticket,
-                       old.withdrawn ? ", withdrawn" : "");
+        return candidate_id_taken(c, &old, e);
     return 0;
+}
+
+int candidate_seat_taken(const struct candidate *c,
+                         const struct candidate *holder, struct err *e)
+{
+    return err_set(e, EX_DATAERR,
+                   "seat %s in room %s of session %s is already taken by "
+                   "ticket %s",
+                   c->seat, c->room, c->session, holder->ticket);
+}
+
+int candidate_id_taken(const struct candidate *c,
+                       const struct candidate *holder, struct err *e)
+{
+    return err_set(e, EX_DATAERR,
+                   "this ID number is already on the roster of session %s "
+                   "(ticket %s%s)",
+                   c->session, holder->ticket,
+                   holder->withdrawn ? ", withdrawn" : "");
 }
 
 /* "seat 01 → 09, room 101 → 102": what differs from old to c, the ID
@@ -191,17 +203,22 @@ static int candidate_conflict(struct store *st, const struct candidate *c,
                    c->session, c->room);
 }
 
-/* The seven columns of a candidate row, in the order both statements
- * name them. */
+/* The seven columns of a candidate row, in the order the statements name
+ * them, from parameter at + 1 on. */
+static void bind_at(sqlite3_stmt *q, int at, const struct candidate *c)
+{
+    store_bind_text(q, at + 1, c->ticket);
+    store_bind_text(q, at + 2, c->name);
+    bind_hash(q, at + 3, c->id_hash);
+    store_bind_text(q, at + 4, c->id_last4);
+    store_bind_text(q, at + 5, c->session);
+    store_bind_text(q, at + 6, c->room);
+    store_bind_text(q, at + 7, c->seat);
+}
+
 static void bind_candidate(sqlite3_stmt *q, const struct candidate *c)
 {
-    store_bind_text(q, 1, c->ticket);
-    store_bind_text(q, 2, c->name);
-    bind_hash(q, 3, c->id_hash);
-    store_bind_text(q, 4, c->id_last4);
-    store_bind_text(q, 5, c->session);
-    store_bind_text(q, 6, c->room);
-    store_bind_text(q, 7, c->seat);
+    bind_at(q, 0, c);
 }
 
 int candidate_put(struct store *st, const struct candidate *c, struct err *e)
@@ -219,6 +236,46 @@ int candidate_put(struct store *st, const struct candidate *c, struct err *e)
     if ((sqlite3_extended_errcode(store_db(st)) & 0xff) == SQLITE_CONSTRAINT)
         return candidate_conflict(st, c, e);
     return store_sqlerr(st, e, "candidate insert");
+}
+
+/* CANDIDATE_BATCH rows in one statement: a statement's own cost (binding
+ * aside) is paid once for them all. */
+#define ROW7     "(?, ?, ?, ?, ?, ?, ?)"
+#define ROWS2(r) r ", " r
+#define ROWS64   ROWS2(ROWS2(ROWS2(ROWS2(ROWS2(ROWS2(ROW7))))))
+static const char *SQL_INSERT_BATCH =
+    "INSERT INTO candidate (" CAND_COLS ") VALUES " ROWS64;
+_Static_assert(CANDIDATE_BATCH == 64, "SQL_INSERT_BATCH holds 64 rows");
+
+/* One statement, rows c[0..n) (n 1 or CANDIDATE_BATCH). */
+static int insert_rows(struct store *st, const char *sql,
+                       const struct candidate *c, size_t n, struct err *e)
+{
+    sqlite3_stmt *q;
+    size_t i;
+    int rc;
+
+    if ((q = store_stmt(st, sql, e)) == NULL)
+        return -1;
+    for (i = 0; i < n; i++)
+        bind_at(q, (int)i * 7, &c[i]);
+    rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    return rc == SQLITE_DONE ? 0 : store_sqlerr(st, e, "candidate insert");
+}
+
+int candidate_put_rows(struct store *st, const struct candidate *c, size_t n,
+                       struct err *e)
+{
+    size_t i;
+
+    for (i = 0; i + CANDIDATE_BATCH <= n; i += CANDIDATE_BATCH)
+        if (insert_rows(st, SQL_INSERT_BATCH, c + i, CANDIDATE_BATCH, e) == -1)
+            return -1;
+    for (; i < n; i++)
+        if (insert_rows(st, SQL_INSERT, c + i, 1, e) == -1)
+            return -1;
+    return 0;
 }
 
 static const char *SQL_UPDATE =
@@ -333,4 +390,41 @@ int candidate_find_by_hash(struct store *st,
         return store_sqlerr(st, e, "candidates");
     bind_hash(q, 1, id_hash);
     return candidate_query(st, q, fn, ud, e);
+}
+
+int candidate_none(struct store *st, struct err *e)
+{
+    sqlite3_stmt *q;
+    int rc;
+
+    if ((q = store_stmt(st, "SELECT 1 FROM candidate LIMIT 1", e)) == NULL)
+        return -1;
+    rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? 1 : store_sqlerr(st, e, "candidates");
+}
+
+/* The seat and ID-number keys in the words of migration 005, so that the
+ * schema after a first import is the schema a migrated database has. */
+static const char *SQL_KEYS_DROP =
+    "DROP INDEX candidate_id; DROP INDEX candidate_seat";
+static const char *SQL_KEYS_BUILD =
+    "CREATE UNIQUE INDEX candidate_id ON candidate (id_hash, session);\n"
+    "CREATE UNIQUE INDEX candidate_seat ON candidate (session, room, seat, "
+    "withdrawn)\n    WHERE withdrawn = 0";
+
+int candidate_keys_drop(struct store *st, struct err *e)
+{
+    if (!store_in_txn(st))
+        return err_set(e, EX_SOFTWARE,
+                       "candidate keys dropped outside a "
+                       "transaction");
+    return store_exec(st, SQL_KEYS_DROP, e);
+}
+
+int candidate_keys_build(struct store *st, struct err *e)
+{
+    return store_exec(st, SQL_KEYS_BUILD, e);
 }

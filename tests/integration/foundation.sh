@@ -98,6 +98,36 @@ while IFS=$'\t' read -r file cmd want_rc want_err extra; do
 done <"$DATA/bad-inputs.tsv"
 t_eq "bad-input cases run" yes "$([ "$n" -ge 20 ] && echo yes || echo "only $n")"
 
+# A first import (no candidate yet) keeps the seat and ID-number keys
+# itself while their indexes are rebuilt after the rows
+# (docs/roster-format.md, "Import speed"): the same refusals, the same
+# words, nothing written, the indexes back.
+for file in dup-ticket.csv dup-seat.csv dup-id.csv; do
+    want_err=$(awk -F'\t' -v f="$file" '$1 == f { print $4 }' "$DATA/bad-inputs.tsv")
+    fresh tpl-sessions "first-$file"
+    d="$T/first-$file"
+    before=$(dump "$d")
+    (cd "$d" && cp "$DATA/bad/$file" . && "$EX" --db site.db roster import "$file" >"$d/out" 2>"$d/err")
+    t_eq "first import, $file: exit code" 65 "$?"
+    t_contains "first import, $file: stderr" "examctl: $want_err" "$(cat "$d/err")"
+    t_eq "first import, $file: database unchanged" "$before" "$(dump "$d")"
+    t_eq "first import, $file: indexes there" 2 "$(sqlite3 "$d/site.db" \
+        "SELECT count(*) FROM sqlite_master WHERE name IN ('candidate_id', 'candidate_seat')")"
+done
+
+# A first import out of ticket order: recorded as the tables are
+fresh tpl-sessions unordered
+{ head -1 "$SAMPLES/roster.csv"; tail -n +2 "$SAMPLES/roster.csv" | sort -r; } >"$T/unordered.csv"
+ex "$T/unordered" roster import "$T/unordered.csv"
+t_eq "first import out of ticket order: exit" 0 "$RC"
+ex "$T/unordered" verify
+t_eq "first import out of ticket order: verify" 0 "$RC"
+t_eq "first import out of ticket order: the same rows as in order" \
+    "$(sqlite3 "$T/tpl-roster/site.db" 'SELECT ticket, id_hash, seat FROM candidate ORDER BY ticket' | md5sum)" \
+    "$(sqlite3 "$T/unordered/site.db" 'SELECT ticket, id_hash, seat FROM candidate ORDER BY ticket' | md5sum)"
+ex "$T/tpl-roster" verify
+t_eq "first import in ticket order: verify" 0 "$RC"
+
 # the same refusal in JSON: the errors array carries line and reason
 fresh tpl-roster json-bad
 ex "$T/json-bad" --json roster import "$DATA/bad/dup-ticket.csv"
@@ -625,9 +655,14 @@ t_eq "journal: another connection is open" 2 "$(head -1 "$T/journal2/reader.out"
 timeout 8 "$EX" --db "$T/journal2/site.db" roster import "$SAMPLES/roster.csv" >"$T/o" 2>"$T/e"
 t_eq "journal: import beside another connection, without waiting for it" 0 "$?"
 echo "SELECT count(*) FROM candidate;" >&4
+# the other connection's card read by the indexes the import rebuilt
+echo "SELECT count(*) FROM candidate WHERE id_hash = (SELECT id_hash FROM candidate WHERE ticket = '260000000001');" >&4
+echo "EXPLAIN QUERY PLAN SELECT ticket, name, seat FROM candidate WHERE id_hash = x'00';" >&4
 exec 4>&-
 wait "$HOLD"
 t_eq "journal: the other connection sees the import" 40 "$(sed -n 2p "$T/journal2/reader.out")"
+t_eq "journal: the other connection reads a card" 1 "$(sed -n 3p "$T/journal2/reader.out")"
+t_contains "journal: ... by the rebuilt index" "INDEX candidate_id (id_hash=?)" "$(cat "$T/journal2/reader.out")"
 t_eq "journal: still WAL" wal "$(sqlite3 "$T/journal2/site.db" 'PRAGMA journal_mode')"
 
 t_done

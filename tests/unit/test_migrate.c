@@ -227,6 +227,8 @@ static const struct pin pins[] = {
      "05acd30da18465be8c50423d2238d335cf009814c1a60b1ba8381a8010f76c77"},
     {"004_sync.sql",
      "5ca1884645d464e0289d3065b74019ecf0e11bc05ed3bd80ae478f72bebdb9a7"},
+    {"005_candidate_id_index.sql",
+     "6b3be29adc91e70d7e242522698fe7051a350586c4d0c7b0331f623f3eddb17a"},
 };
 #define NPINS ((int)(sizeof(pins) / sizeof(pins[0])))
 
