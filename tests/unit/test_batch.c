@@ -167,8 +167,29 @@ static void test_worked_example(void **state)
     assert_string_equal(
         h, "de11ad93be68c5306c99c52ce2654747722df41d952870b3e2c4fb2989de3392");
     assert_true(chain_hash_valid(h));
+    /* the same hash as bytes, after the raw prev (a decoder's way) */
+    {
+        unsigned char zero[CHAIN_HASH_BYTES] = {0}, raw[CHAIN_HASH_BYTES];
+        assert_int_equal(chain_row_digest_after(&r, zero, raw), 0);
+        assert_int_equal(raw[0], 0xde);
+        assert_int_equal(raw[1], 0x11);
+        assert_int_equal(raw[31], 0x92);
+    }
     h[3] = 'A';
     assert_false(chain_hash_valid(h));
+    h[3] = 'g';
+    assert_false(chain_hash_valid(h));
+    h[3] = '/';
+    assert_false(chain_hash_valid(h));
+    h[3] = '1';
+    assert_true(chain_hash_valid(h));
+    h[63] = '\0'; /* 63 digits */
+    assert_false(chain_hash_valid(h));
+    assert_false(chain_hash_valid(""));
+    assert_false(chain_hash_valid(NULL));
+    assert_false(
+        chain_hash_valid("de11ad93be68c5306c99c52ce2654747722df41d952870b3"
+                         "e2c4fb2989de33920"));
     assert_int_equal(chain_row_hash(&r, "xyz", h), -1);
 }
 
