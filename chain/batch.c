@@ -123,22 +123,20 @@ static int set_text(json_t *o, const char *key, const char *s)
     return json_object_set_new(o, key, json_string(s));
 }
 
-/* The event's line as a JSON object, kept in *slot and its values
- * updated in place (borrowed; valid until the next call).  The keys are
- * set once, in the format's order.  The encoder writes its lines from it;
- * the decoder's fast path (dec_canonical) rebuilds a line with it. */
-static json_t *line_obj(json_t **slot, const struct chain_row *r,
+/* The event's line as a JSON object (borrowed; valid until the next
+ * call).  The keys are set once, in the format's order. */
+static json_t *enc_line(struct batch_enc *b, const struct chain_row *r,
                         const char *prev_hash, const char *hash)
 {
-    json_t *o = *slot;
+    json_t *o = b->obj;
 
     if (o == NULL &&
-        (o = *slot = json_pack("{s:I, s:s, s:I, s:s, s:n, s:n, s:n, s:n, "
-                               "s:n, s:s, s:s, s:s}",
-                               "id", (json_int_t)0, "time", "", "tz_offset",
-                               (json_int_t)0, "kind", "", "session", "room",
-                               "ticket", "device", "operator", "payload", "",
-                               "prev_hash", "", "hash", "")) == NULL)
+        (o = b->obj = json_pack("{s:I, s:s, s:I, s:s, s:n, s:n, s:n, s:n, "
+                                "s:n, s:s, s:s, s:s}",
+                                "id", (json_int_t)0, "time", "", "tz_offset",
+                                (json_int_t)0, "kind", "", "session", "room",
+                                "ticket", "device", "operator", "payload", "",
+                                "prev_hash", "", "hash", "")) == NULL)
         return NULL;
     json_integer_set(json_object_get(o, "id"), (json_int_t)r->id);
     json_integer_set(json_object_get(o, "tz_offset"), (json_int_t)r->tz_offset);
@@ -217,7 +215,7 @@ int batch_enc_add(struct batch_enc *b, const struct chain_row *r,
                        "prev_hash is not the hash before it)",
                        r->id);
     }
-    if ((j = line_obj(&b->obj, r, prev_hash, hash)) == NULL) {
+    if ((j = enc_line(b, r, prev_hash, hash)) == NULL) {
         b->spoilt = 1;
         return err_set(e, EX_DATAERR,
                        "event %" PRId64 ": a field is not UTF-8 text", r->id);
@@ -440,8 +438,6 @@ struct dec {
     char *line;
     size_t llen;
     struct err *e;
-    json_t *obj; /* dec_canonical's line object, reused */
-    char *vals;  /* the values it read, each NUL-terminated */
 };
 
 static enum batch_status bad(struct dec *d, const char *fmt, ...)
@@ -686,130 +682,6 @@ static int get_text(json_t *o, const char *key, size_t max, int nullable,
     return 0;
 }
 
-/* dec_canonical's reading position: in, the line; out, where the values
- * read go, each NUL-terminated. */
-struct scan {
-    const char *p, *end;
-    char *o;
-};
-
-static int scan_lit(struct scan *s, const char *lit)
-{
-    size_t n = strlen(lit);
-
-    if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
-        return -1;
-    s->p += n;
-    return 0;
-}
-
-/* An integer as the encoder writes it: an optional '-', then 0 or a
- * digit 1-9 and more digits, at most 18 (no overflow); no "-0". */
-static int scan_int(struct scan *s, int64_t *v)
-{
-    int neg = s->p < s->end && *s->p == '-', digits = 0;
-
-    *v = 0;
-    s->p += neg;
-    if (s->p < s->end && *s->p == '0') {
-        s->p++;
-        return neg || (s->p < s->end && *s->p >= '0' && *s->p <= '9') ? -1 : 0;
-    }
-    for (; s->p < s->end && *s->p >= '0' && *s->p <= '9'; s->p++) {
-        if (++digits > 18)
-            return -1;
-        *v = *v * 10 + (*s->p - '0');
-    }
-    if (neg)
-        *v = -*v;
-    return digits > 0 ? 0 : -1;
-}
-
-/* A string as the encoder writes one: bytes other than '"' and '\\'
- * (the line has none below 0x20: dec_line), and those two escaped as \"
- * and \\; any other escape is -1.  Or null, when nullable. */
-static int scan_text(struct scan *s, int nullable, const char **out)
-{
-    const char *q, *bs;
-
-    *out = NULL;
-    if (nullable && scan_lit(s, "null") == 0)
-        return 0;
-    if (scan_lit(s, "\"") == -1)
-        return -1;
-    *out = s->o;
-    for (;;) {
-        if ((q = memchr(s->p, '"', (size_t)(s->end - s->p))) == NULL)
-            return -1;
-        if ((bs = memchr(s->p, '\\', (size_t)(q - s->p))) == NULL)
-            break;
-        memcpy(s->o, s->p, (size_t)(bs - s->p));
-        s->o += bs - s->p;
-        if (bs + 1 == s->end || (bs[1] != '"' && bs[1] != '\\'))
-            return -1;
-        *s->o++ = bs[1];
-        s->p = bs + 2;
-    }
-    memcpy(s->o, s->p, (size_t)(q - s->p));
-    s->o += q - s->p;
-    *s->o++ = '\0';
-    s->p = q + 1;
-    return 0;
-}
-
-/*
- * The fast path for the lines the station's encoder writes (jansson's
- * compact form, the keys in the format's order, docs/batch-format.md):
- * a line of exactly that form, and only such a line, is read here
- * without a full parse, since that parse was most of the office's time
- * per event (bench/batch).  The form is narrow enough to read in one
- * pass: the keys and punctuation fixed, integers without leading zeros,
- * strings whose only escapes are \" and \\ (the only ones the encoder
- * writes for text without control characters, which a line never has
- * raw: dec_line).  The values go into the encoder's own line object
- * (line_obj), where jansson checks each string is UTF-8, so the object is
- * what jansson's parse of the line would give, and every check that
- * follows is the same.  Any other line (another key order, spacing,
- * other escapes) is NULL: the caller parses it with jansson.
- */
-static json_t *dec_canonical(struct dec *d, const char *line, size_t n)
-{
-    static const char *const texts[] = {
-        ",\"session\":", ",\"room\":", ",\"ticket\":", ",\"device\":",
-        ",\"operator\":"};
-    const char **slots[5];
-    struct scan s = {line, line + n, d->vals};
-    struct chain_row r;
-    const char *prev, *hash;
-    int64_t off;
-    size_t i;
-
-    memset(&r, 0, sizeof(r));
-    slots[0] = &r.session;
-    slots[1] = &r.room;
-    slots[2] = &r.ticket;
-    slots[3] = &r.device;
-    slots[4] = &r.operator_name;
-    if (scan_lit(&s, "{\"id\":") == -1 || scan_int(&s, &r.id) == -1 ||
-        scan_lit(&s, ",\"time\":") == -1 || scan_text(&s, 0, &r.time) == -1 ||
-        scan_lit(&s, ",\"tz_offset\":") == -1 || scan_int(&s, &off) == -1 ||
-        off < LONG_MIN || off > LONG_MAX || scan_lit(&s, ",\"kind\":") == -1 ||
-        scan_text(&s, 0, &r.kind) == -1)
-        return NULL;
-    r.tz_offset = (long)off;
-    for (i = 0; i < 5; i++)
-        if (scan_lit(&s, texts[i]) == -1 || scan_text(&s, 1, slots[i]) == -1)
-            return NULL;
-    if (scan_lit(&s, ",\"payload\":") == -1 ||
-        scan_text(&s, 0, &r.payload) == -1 ||
-        scan_lit(&s, ",\"prev_hash\":") == -1 ||
-        scan_text(&s, 0, &prev) == -1 || scan_lit(&s, ",\"hash\":") == -1 ||
-        scan_text(&s, 0, &hash) == -1 || scan_lit(&s, "}") == -1 ||
-        s.p != s.end)
-        return NULL;
-    return line_obj(&d->obj, &r, prev, hash);
-}
-
 static enum batch_status dec_event(struct dec *d, const char *line, size_t n)
 {
     static const char *const keys[] = {
@@ -831,9 +703,7 @@ static enum batch_status dec_event(struct dec *d, const char *line, size_t n)
     if (d->events >= d->h.count)
         return bad(d, "more event lines than the header's count %" PRId64,
                    d->h.count);
-    if ((j = dec_canonical(d, line, n)) != NULL)
-        json_incref(j); /* the line object, kept for the next line */
-    else if ((j = json_loadb(line, n, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+    if ((j = json_loadb(line, n, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
         return bad(d, "not JSON: %s", jerr.text);
     memset(&r, 0, sizeof(r));
     if (!json_is_object(j)) {
@@ -1056,12 +926,10 @@ enum batch_status batch_decode(const void *body, size_t len,
         return too_large(&d, "compressed body", UINT_MAX);
     memset(&zs, 0, sizeof(zs));
     if ((d.line = malloc(BATCH_LINE_MAX + 1)) == NULL ||
-        (d.vals = malloc(BATCH_LINE_MAX + 1)) == NULL ||
         (d.sha = EVP_MD_CTX_new()) == NULL ||
         !EVP_DigestInit_ex(d.sha, EVP_sha256(), NULL) ||
         inflateInit2(&zs, 16 + 15) != Z_OK) { /* gzip only */
         free(d.line);
-        free(d.vals);
         EVP_MD_CTX_free(d.sha);
         err_set(e, EX_OSERR, "out of memory");
         return BATCH_MALFORMED;
@@ -1115,8 +983,6 @@ enum batch_status batch_decode(const void *body, size_t len,
     }
     inflateEnd(&zs);
     free(d.line);
-    free(d.vals);
-    json_decref(d.obj);
     EVP_MD_CTX_free(d.sha);
     if (h != NULL)
         *h = d.h;

@@ -497,9 +497,8 @@ static enum batch_status decode_rows(char *text, struct rows *w, struct err *e)
     return st;
 }
 
-/* The encoder's own lines are read by the decoder's fast path, any other
- * form of the same JSON by jansson: both give the same events, byte for
- * byte, and refuse the same things. */
+/* The encoder's own lines and any other form of the same JSON give the
+ * same events, byte for byte, and refuse the same things. */
 static void test_line_forms(void **state)
 {
     static const char *const forms[][2] = {
