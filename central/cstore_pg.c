@@ -202,13 +202,19 @@ static void put(struct pg *p, const char *s, int last)
         memcpy(p->buf + p->len, "\\N", 2);
         p->len += 2;
     } else {
-        for (; *s; s++) {
-            char c = *s;
-            if (c == '\\' || c == '\t' || c == '\n' || c == '\r') {
-                p->buf[p->len++] = '\\';
-                c = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : c;
-            }
-            p->buf[p->len++] = c;
+        for (;;) {
+            size_t run = strcspn(s, "\\\t\n\r"); /* copied as they are */
+            memcpy(p->buf + p->len, s, run);
+            p->len += run;
+            s += run;
+            if (*s == '\0')
+                break;
+            p->buf[p->len++] = '\\';
+            p->buf[p->len++] = *s == '\t'   ? 't'
+                               : *s == '\n' ? 'n'
+                               : *s == '\r' ? 'r'
+                                            : *s;
+            s++;
         }
     }
     p->buf[p->len++] = last ? '\n' : '\t';

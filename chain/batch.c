@@ -433,6 +433,7 @@ struct dec {
     int have_header;
     int64_t lineno, next_id, events;
     char prev[CHAIN_HASH_HEX + 1];
+    unsigned char prev_raw[CHAIN_HASH_BYTES]; /* prev as bytes */
     EVP_MD_CTX *sha;
     char *line;
     size_t llen;
@@ -597,6 +598,7 @@ static enum batch_status dec_header(struct dec *d, const char *line, size_t n)
     d->have_header = 1;
     d->next_id = h->first_event;
     memcpy(d->prev, h->prev_chain_hash, sizeof(d->prev));
+    hex_decode(d->prev, CHAIN_HASH_HEX, d->prev_raw, sizeof(d->prev_raw));
     st = BATCH_OK;
     if (d->sink && d->sink->header &&
         d->sink->header(d->sink->arg, h, d->e) == -1)
@@ -691,6 +693,7 @@ static enum batch_status dec_event(struct dec *d, const char *line, size_t n)
     struct chain_row r;
     json_error_t jerr;
     char want[CHAIN_HASH_HEX + 1];
+    unsigned char raw[CHAIN_HASH_BYTES];
     const char *k, *prev, *hash;
     int64_t off = 0;
     json_t *j, *p;
@@ -761,7 +764,8 @@ static enum batch_status dec_event(struct dec *d, const char *line, size_t n)
     }
     r.payload = json_string_value(p);
     {
-        json_t *pj = json_loads(r.payload, JSON_REJECT_DUPLICATES, NULL);
+        json_t *pj = json_loadb(r.payload, json_string_length(p),
+                                JSON_REJECT_DUPLICATES, NULL);
         int ok = json_is_object(pj);
         json_decref(pj);
         if (!ok) {
@@ -784,7 +788,9 @@ static enum batch_status dec_event(struct dec *d, const char *line, size_t n)
             r.id);
         goto out;
     }
-    if (chain_row_hash(&r, prev, want) == -1 || strcmp(want, hash) != 0) {
+    /* prev is d->prev, whose bytes are at hand */
+    if (chain_row_digest_after(&r, d->prev_raw, raw) == -1 ||
+        (hex_encode(raw, sizeof(raw), want), strcmp(want, hash) != 0)) {
         bad(d,
             "event %" PRId64 ": its hash does not match its contents "
             "(altered)",
@@ -798,6 +804,7 @@ static enum batch_status dec_event(struct dec *d, const char *line, size_t n)
         goto out;
     }
     memcpy(d->prev, hash, sizeof(d->prev));
+    memcpy(d->prev_raw, raw, sizeof(d->prev_raw));
     d->next_id++;
     d->events++;
 out:

@@ -17,7 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CHAIN_HASH_HEX 64
+#define CHAIN_HASH_HEX   64
+#define CHAIN_HASH_BYTES 32
 
 /* The ten hashed fields of one event, borrowed. */
 struct chain_row {
@@ -38,6 +39,13 @@ extern const char chain_zero_hash[CHAIN_HASH_HEX + 1];
  */
 int chain_row_hash(const struct chain_row *r, const char *prev_hex,
                    char out[CHAIN_HASH_HEX + 1]);
+
+/* The same hash as raw bytes, after prev as raw bytes: for a reader
+ * verifying a chain line by line, which holds the hash before as bytes
+ * already (chain/batch.c).  0 or -1. */
+int chain_row_digest_after(const struct chain_row *r,
+                           const unsigned char prev[CHAIN_HASH_BYTES],
+                           unsigned char out[CHAIN_HASH_BYTES]);
 
 /* Exactly 64 lower-case hex digits and a NUL? */
 int chain_hash_valid(const char *h);

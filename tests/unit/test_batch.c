@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 #include <zlib.h>
 
 #include "batch.h"
@@ -166,8 +167,29 @@ static void test_worked_example(void **state)
     assert_string_equal(
         h, "de11ad93be68c5306c99c52ce2654747722df41d952870b3e2c4fb2989de3392");
     assert_true(chain_hash_valid(h));
+    /* the same hash as bytes, after the raw prev (a decoder's way) */
+    {
+        unsigned char zero[CHAIN_HASH_BYTES] = {0}, raw[CHAIN_HASH_BYTES];
+        assert_int_equal(chain_row_digest_after(&r, zero, raw), 0);
+        assert_int_equal(raw[0], 0xde);
+        assert_int_equal(raw[1], 0x11);
+        assert_int_equal(raw[31], 0x92);
+    }
     h[3] = 'A';
     assert_false(chain_hash_valid(h));
+    h[3] = 'g';
+    assert_false(chain_hash_valid(h));
+    h[3] = '/';
+    assert_false(chain_hash_valid(h));
+    h[3] = '1';
+    assert_true(chain_hash_valid(h));
+    h[63] = '\0'; /* 63 digits */
+    assert_false(chain_hash_valid(h));
+    assert_false(chain_hash_valid(""));
+    assert_false(chain_hash_valid(NULL));
+    assert_false(
+        chain_hash_valid("de11ad93be68c5306c99c52ce2654747722df41d952870b3"
+                         "e2c4fb2989de33920"));
     assert_int_equal(chain_row_hash(&r, "xyz", h), -1);
 }
 
@@ -415,6 +437,136 @@ static void test_refusals(void **state)
     free(body);
 }
 
+/* Every event the decoder hands over, as text, to compare two decodings. */
+struct rows {
+    char text[16384];
+    size_t len;
+};
+
+static const char *or_null(const char *s)
+{
+    return s ? s : "(null)";
+}
+
+static int on_row(void *arg, const struct chain_row *r, const char *prev,
+                  const char *hash, struct err *e)
+{
+    struct rows *w = arg;
+    int n;
+
+    (void)e;
+    n = snprintf(w->text + w->len, sizeof(w->text) - w->len,
+                 "%" PRId64 "|%s|%ld|%s|%s|%s|%s|%s|%s|%s|%s|%s\n", r->id,
+                 r->time, r->tz_offset, r->kind, or_null(r->session),
+                 or_null(r->room), or_null(r->ticket), or_null(r->device),
+                 or_null(r->operator_name), r->payload, prev, hash);
+    assert_true(n > 0 && (size_t)n < sizeof(w->text) - w->len);
+    w->len += (size_t)n;
+    return 0;
+}
+
+/* The header's payload_sha256 made that of text's event lines again
+ * (in place), as a station writing them so would have. */
+static void reseal(char *text)
+{
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int dl = 0, i;
+    char *lines = strchr(text, '\n') + 1;
+    char *at = strstr(text, "\"payload_sha256\":\"") + 18;
+
+    assert_true(EVP_Digest(lines, strlen(lines), d, &dl, EVP_sha256(), NULL));
+    for (i = 0; i < 32; i++) {
+        char two[3];
+        snprintf(two, sizeof(two), "%02x", d[i]);
+        memcpy(at + 2 * i, two, 2);
+    }
+}
+
+static enum batch_status decode_rows(char *text, struct rows *w, struct err *e)
+{
+    struct batch_sink sink = {NULL, on_row, w};
+    unsigned char *body;
+    size_t len;
+    enum batch_status st;
+
+    memset(w, 0, sizeof(*w));
+    reseal(text);
+    body = gz(text, strlen(text), &len);
+    st = batch_decode(body, len, NULL, "S1", "st1", -1, &sink, NULL, e);
+    free(body);
+    return st;
+}
+
+/* The encoder's own lines and any other form of the same JSON give the
+ * same events, byte for byte, and refuse the same things. */
+static void test_line_forms(void **state)
+{
+    static const char *const forms[][2] = {
+        /* spacing */
+        {"{\"id\":2,\"time\"", "{ \"id\": 2, \"time\""},
+        /* another key order */
+        {"\"session\":\"WEB-2026-12A\",\"room\":\"1\\\\01\"",
+         "\"room\":\"1\\\\01\",\"session\":\"WEB-2026-12A\""},
+        /* escapes the encoder does not write */
+        {"\"kind\":\"checkin.accepted\"",
+         "\"kind\":\"checkin\\u002eaccepted\""},
+        {"{\\\"seat\\\"", "{\\u0022seat\\\""},
+        {"\\\"q\\\\\\\\\\\"", "\\\"q\\u005c\\\\\\\""},
+    };
+    static const char *const refused[][3] = {
+        {"{\"id\":2,", "{\"id\":02,", "line 3: not JSON"},
+        {"\"time\":\"2026", "\"time\":\"\xff\x32\x30\x32\x36",
+         "line 2: not JSON"},
+        {"\"room\":\"1\\\\01\"", "\"room\":\"1\\x01\"", "line 2: not JSON"},
+        {"\"room\":\"1\\\\01\"", "\"room\":\"1\\\"01\"", "altered"},
+        {"\"tz_offset\":28800", "\"tz_offset\":-0", "altered"},
+    };
+    struct chain c;
+    struct rows want, got;
+    unsigned char *body, *text;
+    size_t len, tlen, i;
+    struct err e;
+    char *alt;
+    int k;
+
+    (void)state;
+    make_chain(&c, 1, chain_zero_hash);
+    /* text with a quote and a backslash, in a field and in the payload */
+    for (k = 0; k < NEV; k++) {
+        c.r[k].room = "1\\01";
+        snprintf(c.payloads[k], sizeof(c.payloads[k]),
+                 "{\"seat\":\"%02d\",\"q\\\\\":\"a\\\"b\"}", k + 1);
+        c.r[k].device = k == 2 ? "door \"2\"" : NULL;
+        memcpy(c.prev[k], k ? c.hash[k - 1] : chain_zero_hash,
+               CHAIN_HASH_HEX + 1);
+        assert_int_equal(chain_row_hash(&c.r[k], c.prev[k], c.hash[k]), 0);
+    }
+    encode(&c, 1, &body, &len, NULL);
+    text = inflate_all(body, len, &tlen);
+    assert_int_equal(decode_rows((char *)text, &want, &e), BATCH_OK);
+    assert_non_null(strstr(want.text, "|door \"2\"|"));
+    assert_non_null(
+        strstr(want.text, "{\"seat\":\"03\",\"q\\\\\":\"a\\\"b\"}"));
+    for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        alt = subst((char *)text, forms[i][0], forms[i][1]);
+        if (decode_rows(alt, &got, &e) != BATCH_OK)
+            fail_msg("form %zu: %s", i, e.msg);
+        assert_string_equal(got.text, want.text);
+        free(alt);
+    }
+    /* what jansson refuses stays refused: a leading zero, bad UTF-8, an
+     * unknown escape; a value read otherwise does not hash */
+    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        alt = subst((char *)text, refused[i][0], refused[i][1]);
+        assert_int_equal(decode_rows(alt, &got, &e), BATCH_MALFORMED);
+        if (strstr(e.msg, refused[i][2]) == NULL)
+            fail_msg("refusal %zu: %s", i, e.msg);
+        free(alt);
+    }
+    free(text);
+    free(body);
+}
+
 static void test_limits(void **state)
 {
     struct batch_limits lim;
@@ -492,6 +644,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_signature),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_line_forms),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_encoder_refuses),
     };
