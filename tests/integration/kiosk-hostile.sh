@@ -63,12 +63,16 @@ STATE='{"ok":true,"room":"101","site":"S1","site_name":"假考点","station":"st
 
 server_start || t_fail "fake server" "$(cat "$T/socat.err")"
 tmux_start 100 30 "ASAN_OPTIONS=log_path=$T/asan/kiosk" "$BIN/examkiosk --socket $S --room 101 --hold 30"
+wait_for 50 grep -q role.drop "$T/requests" || t_fail "role.drop asked" "$(cat "$T/requests")"
+t_eq "the kiosk first asks to be served as a kiosk" '{"op":"role.drop","role":"kiosk"}' \
+    "$(head -1 "$T/requests")"
+send '{"ok":true,"role":"kiosk"}'
 wait_for 50 grep -q room.state "$T/requests" || t_fail "room.state asked" "$(cat "$T/requests")"
-t_eq "the kiosk asks for its room" '{"op":"room.state","room":"101"}' "$(head -1 "$T/requests")"
+t_eq "then asks for its room" '{"op":"room.state","room":"101"}' "$(sed -n 2p "$T/requests")"
 send "$(tr -d '\n' <<<"$STATE")"
 wait_for 50 grep -q subscribe "$T/requests" || t_fail "subscribe asked" "$(cat "$T/requests")"
 t_eq "then subscribes since the state's last event" '{"op":"subscribe","room":"101","since":100}' \
-    "$(sed -n 2p "$T/requests")"
+    "$(sed -n 3p "$T/requests")"
 send '{"ok":true,"subscribed":"101","last_event":100}'
 t_shows "state shown: prompt" "请刷身份证"
 t_shows "state shown: counts" "应到 Expected 2"
@@ -161,11 +165,13 @@ t_shows "server gone: said at once" "未连接检录系统"
 kiosk_alive && t_ok "server gone: alive" || t_fail "server gone: alive" ""
 : >"$T/requests"
 server_start || t_fail "second server" ""
-wait_for 100 grep -q room.state "$T/requests" || t_fail "reconnects" "$(cat "$T/requests")"
+wait_for 100 grep -q role.drop "$T/requests" || t_fail "reconnects" "$(cat "$T/requests")"
+send '{"ok":true,"role":"kiosk"}'
+wait_for 50 grep -q room.state "$T/requests"
 send "$(tr -d '\n' <<<"$STATE")"
 wait_for 50 grep -q subscribe "$T/requests"
 t_eq "reconnect: since the last event it applied" "$ID" \
-    "$(sed -n 2p "$T/requests" | jq .since)"
+    "$(sed -n 3p "$T/requests" | jq .since)"
 send '{"ok":true,"subscribed":"101"}'
 t_shows "reconnected" "✔ 已连接 connected"
 send '{"ok":false,"error":"whatever","code":70}'
@@ -180,6 +186,18 @@ wait "$SPID" 2>/dev/null
 : >"$T/requests"
 server_start || t_fail "third server" ""
 tmux_start 100 30 "ASAN_OPTIONS=log_path=$T/asan/kiosk" "$BIN/examkiosk --socket $S --room 101 --monochrome --no-bell"
+# A daemon that will not serve it as a kiosk gets nothing asked of it.
+wait_for 50 grep -q role.drop "$T/requests"
+send '{"ok":false,"error":"unknown op","code":64}'
+t_shows "role.drop refused: said on the screen" "未连接检录系统"
+t_eq "role.drop refused: the room is not asked for" 0 "$(grep -c room.state "$T/requests")"
+exec {FEED}>&-
+kill "$SPID" 2>/dev/null
+wait "$SPID" 2>/dev/null
+: >"$T/requests"
+server_start || t_fail "fourth server" ""
+wait_for 100 grep -q role.drop "$T/requests"
+send '{"ok":true,"role":"kiosk"}'
 wait_for 50 grep -q room.state "$T/requests"
 send "$(tr -d '\n' <<<"$STATE")"
 wait_for 50 grep -q subscribe "$T/requests"
