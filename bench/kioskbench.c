@@ -234,11 +234,15 @@ static int rig_start(struct rig *g, const char *dir, const char *sited,
                      const char *ctl, const char *kiosk, const char *kgid,
                      const char *policy, const char *device)
 {
+    /* the site's zone, as bench/session-zone chose it for the session */
+    const char *zone = getenv("BENCH_ZONE");
     char conf[512];
     struct winsize ws = {36, 120, 0, 0};
     int pipefd[2], i, fd;
     FILE *f;
 
+    if (zone == NULL || *zone == '\0')
+        zone = "Asia/Shanghai";
     memset(g, 0, sizeof(*g));
     if ((g->kbuf = malloc(OUT_MAX)) == NULL ||
         (g->fbuf = malloc(OUT_MAX)) == NULL)
@@ -250,10 +254,10 @@ static int rig_start(struct rig *g, const char *dir, const char *sited,
         die(conf);
     fprintf(f,
             "[site]\nid = BENCH\nstation = bench\ndatabase = %s\n"
-            "timezone = Asia/Shanghai\n\n[control]\nsocket = %s\n%s%s\n\n"
+            "timezone = %s\n\n[control]\nsocket = %s\n%s%s\n\n"
             "[policy]\nmode = %s\n\n%s",
-            g->db, g->sock, kgid ? "kiosk_group = " : "", kgid ? kgid : "",
-            policy, device);
+            g->db, zone, g->sock, kgid ? "kiosk_group = " : "",
+            kgid ? kgid : "", policy, device);
     fclose(f);
     {
         char *a[] = {(char *)sited, "--config", conf, "--foreground", NULL};
