@@ -10,15 +10,7 @@ CARDS=$TOP/examples/cards
 # hours ahead, and must stay on today); otherwise a fixed-offset zone in
 # which it is about noon, so the tests pass at any hour.
 pick_zone() {
-    local h u off
-    h=$(TZ=Asia/Shanghai date +%-H)
-    if [ "$h" -ge 4 ] && [ "$h" -le 19 ]; then
-        ZONE=Asia/Shanghai
-    else
-        u=$(date -u +%-H)
-        off=$((12 - u))
-        if [ "$off" -ge 0 ]; then ZONE=Etc/GMT-$off; else ZONE=Etc/GMT+$((-off)); fi
-    fi
+    ZONE=$("$TOP/scripts/day-zone")
     NOW0=$(($(date +%s) / 60 * 60))    # this minute, the base of at()
     TODAY=$(TZ=$ZONE date -d "@$NOW0" +%F)
     TOMORROW=$(TZ=$ZONE date -d "@$((NOW0 + 86400))" +%F)
