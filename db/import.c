@@ -296,12 +296,12 @@ struct import_ctx {
      * how many of them the file names */
     int active_before, named_active;
     /* A first import (bulk_ok: a roster without --apply-changes; bulk: and
-     * the table was empty): the seat and ID-number indexes are built after
-     * the rows, which keep those keys unique here meanwhile, and the
-     * candidate table's digest is fed as the rows are written
-     * (docs/roster-format.md, "Import speed"). */
-    int bulk_ok, bulk;
-    struct bulk_keys *keys;
+     * the table was empty): see bulk_begin.  again: the bulk pass was given
+     * up, the file is read once more the ordinary way. */
+    int bulk_ok, bulk, again;
+    struct candidate *pend; /* CANDIDATE_BATCH rows not yet written */
+    size_t npend;
+    char last_ticket[ROSTER_TICKET_MAX + 1];
     struct refdigest_rows *digest;
 };
 
@@ -488,9 +488,10 @@ static char *file_payload(const char *path, const struct import_report *r,
 }
 
 static int apply_finish(struct import_ctx *x, const char *path, struct err *e);
-static int bulk_line(const struct import_ctx *x, const char *ticket);
 static int count_active(struct store *st, struct err *e);
 static int bulk_begin(struct import_ctx *x, struct err *e);
+static int bulk_end(struct import_ctx *x, struct err *e);
+static void bulk_reset(struct import_ctx *x);
 static int roster_event(struct import_ctx *x, struct event *ev, char **payload,
                         struct err *e);
 
@@ -518,6 +519,8 @@ static int import_txn(struct import_ctx *x, const char *path,
     rc = csvread_file(path, x->o->encoding, on_record, x, &r->file, e);
     if (rc == 0)
         rc = unknown_finish(x, e);
+    if (rc == 0 && x->bulk)
+        rc = bulk_end(x, e);
     if (rc == 0 && !x->seen_header) {
         rc = err_set(e, EX_DATAERR, "%s: empty file (no header row)", path);
         e->line = 1;
@@ -614,6 +617,11 @@ static int import_run(struct import_ctx *x, const char *path,
      * and as durable (synchronous=FULL), and WAL comes back after it. */
     rollback_journal = !x->o->dry_run && import_journal(db, "truncate");
     rc = import_txn(x, path, event_kind, e);
+    if (rc == -1 && x->again) { /* the bulk pass given up: row by row */
+        bulk_reset(x);
+        err_clear(e);
+        rc = import_txn(x, path, event_kind, e);
+    }
     if (rollback_journal)
         import_journal(db, "wal");
     sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
@@ -803,10 +811,7 @@ static int seen_add(struct import_ctx *x, const char *ticket, int line)
 static int seen_line(struct import_ctx *x, const char *ticket)
 {
     size_t i;
-    int l;
 
-    if ((l = bulk_line(x, ticket)) >= 0)
-        return l;
     if (x->capseen == 0)
         return 0;
     i = seen_slot(x, ticket_hash(ticket));
@@ -1058,329 +1063,88 @@ rollback:
     return rc;
 }
 
-/* --- a first import: the seat and ID-number keys ---------------------------
- */
+/* --- a first import ------------------------------------------------------- */
 
 /*
- * The rows a first import wrote, while the indexes that keep the seat and
- * the ID number unique are dropped (bulk_begin), so that a later row
- * holding one of those keys is refused as the database would have refused
- * it.  Only 64-bit hashes of the keys, the ticket and the line are kept
- * (64 bytes a row): a hash that matches is checked against the row stored
- * under that ticket, so a collision never refuses a row.
+ * A first roster (no candidate yet, no --apply-changes) is written in
+ * bulk (docs/roster-format.md, "Import speed"): the indexes that keep a
+ * seat and an ID number unique are dropped at the start of the
+ * transaction and built from the rows at the end, one sort each instead
+ * of 100,000 keyed hashes put one by one at random places; while the
+ * tickets come in increasing order (an export's order) every row is new,
+ * so the rows go CANDIDATE_BATCH to a statement and the candidate table's
+ * digest is fed as they are written.
  *
- * While the tickets come in increasing order (an export's order) every
- * row is new: the rows are written CANDIDATE_BATCH at a time (pend), and a
- * ticket's line is found by bisecting rows, which are then in ticket
- * order.  The first row written out of order ends that: from there on
- * each row goes through candidate_put and the `seen` table.
+ * Only a clean file is taken this way.  A ticket out of order, or keys
+ * that will not build (a seat or an ID number twice), give the bulk pass
+ * up: the transaction is rolled back and the file read again the ordinary
+ * way, row by row with the indexes in place, which names every refused
+ * line in the database's own words.
  */
-struct bulk_row {
-    uint64_t seat, id; /* hashes of the two keys */
-    char ticket[ROSTER_TICKET_MAX + 1];
-    int line;
-};
 
-struct bulk_keys {
-    struct bulk_row *rows;
-    size_t n, cap;
-    /* open addressing: the key's hash's top half << 32 | row index + 1;
-     * 0 empty.  The top half is compared before the row is read. */
-    uint64_t *seat, *id;
-    size_t nslots; /* a power of two, at least twice n */
-    int ordered;
-    struct candidate pend[CANDIDATE_BATCH]; /* accepted, not yet written */
-    size_t npend;
-};
-
-enum { BULK_SEAT, BULK_ID };
-
-static uint64_t fnv_bytes(uint64_t h, const void *p, size_t n)
+/* Stop the bulk pass; the caller's -1 stops the read (import_run reads
+ * the file again). */
+static int bulk_give_up(struct import_ctx *x, struct err *e)
 {
-    const unsigned char *b = p;
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        h = (h ^ b[i]) * 1099511628211ULL;
-    return h;
+    x->again = 1;
+    return err_set(e, EX_TEMPFAIL, "first import: read again row by row");
 }
 
-#define FNV_OFFSET 1469598103934665603ULL
-
-/* Each field with its terminating NUL, so that fields cannot run into
- * each other. */
-static uint64_t seat_key(const struct candidate *c)
-{
-    uint64_t h = fnv_bytes(FNV_OFFSET, c->session, strlen(c->session) + 1);
-
-    h = fnv_bytes(h, c->room, strlen(c->room) + 1);
-    return fnv_bytes(h, c->seat, strlen(c->seat) + 1);
-}
-
-/* The ID hash is a keyed HMAC: its first 8 bytes are as good a hash as
- * any, and no file can choose them to collide. */
-static uint64_t id_key(const struct candidate *c)
-{
-    uint64_t h;
-
-    memcpy(&h, c->id_hash, sizeof(h));
-    return h ^ fnv_bytes(FNV_OFFSET, c->session, strlen(c->session) + 1);
-}
-
-static void slot_put(uint64_t *t, size_t mask, uint64_t h, size_t row)
-{
-    size_t i;
-
-    for (i = (size_t)h & mask; t[i]; i = (i + 1) & mask)
-        ;
-    t[i] = (h & 0xffffffff00000000ULL) | (row + 1);
-}
-
-static int bulk_grow(struct bulk_keys *k)
-{
-    /* four times as large: fewer rehashes of a large roster */
-    size_t n = k->nslots ? k->nslots * 4 : (size_t)1 << 16, i;
-    uint64_t *seat = calloc(n, sizeof(*seat)), *id = calloc(n, sizeof(*id));
-
-    if (seat == NULL || id == NULL) {
-        free(seat);
-        free(id);
-        return -1;
-    }
-    for (i = 0; i < k->n; i++) {
-        slot_put(seat, n - 1, k->rows[i].seat, i);
-        slot_put(id, n - 1, k->rows[i].id, i);
-    }
-    free(k->seat);
-    free(k->id);
-    k->seat = seat;
-    k->id = id;
-    k->nslots = n;
-    return 0;
-}
-
-/* c was written (or is pending), from line.  0, or -1 out of memory. */
-static int bulk_add(struct bulk_keys *k, const struct candidate *c, int line)
-{
-    struct bulk_row *b;
-
-    if (k->n == UINT32_MAX - 1)
-        return -1;
-    if (k->n == k->cap) {
-        size_t cap = k->cap ? k->cap * 2 : 4096;
-        if ((b = realloc(k->rows, cap * sizeof(*b))) == NULL)
-            return -1;
-        k->rows = b;
-        k->cap = cap;
-    }
-    if ((k->n + 1) * 2 > k->nslots && bulk_grow(k) == -1)
-        return -1;
-    b = &k->rows[k->n];
-    b->seat = seat_key(c);
-    b->id = id_key(c);
-    memcpy(b->ticket, c->ticket, sizeof(b->ticket));
-    b->line = line;
-    slot_put(k->seat, k->nslots - 1, b->seat, k->n);
-    slot_put(k->id, k->nslots - 1, b->id, k->n);
-    k->n++;
-    return 0;
-}
-
-static void bulk_keys_free(struct bulk_keys *k)
-{
-    if (k == NULL)
-        return;
-    free(k->rows);
-    free(k->seat);
-    free(k->id);
-    free(k);
-}
-
-static int same_key(int which, const struct candidate *a,
-                    const struct candidate *b)
-{
-    if (strcmp(a->session, b->session) != 0)
-        return 0;
-    if (which == BULK_ID)
-        return memcmp(a->id_hash, b->id_hash, IDNUMBER_HASH_LEN) == 0;
-    return strcmp(a->room, b->room) == 0 && strcmp(a->seat, b->seat) == 0;
-}
-
-/* Write the pending rows.  0 or -1. */
 static int bulk_flush(struct import_ctx *x, struct err *e)
 {
-    struct bulk_keys *k = x->keys;
-    size_t n = k->npend;
+    size_t n = x->npend;
 
-    k->npend = 0;
-    return n > 0 ? candidate_put_rows(x->st, k->pend, n, e) : 0;
+    x->npend = 0;
+    return n > 0 ? candidate_put_rows(x->st, x->pend, n, e) : 0;
 }
 
-/* A first import whose rows came in order: the line of ticket, 0 if
- * none.  -1 otherwise (the `seen` table knows). */
-static int bulk_line(const struct import_ctx *x, const char *ticket)
+/* A valid row of a first import, as roster_row returns. */
+static int bulk_write(struct import_ctx *x, const struct candidate *c,
+                      struct err *e)
 {
-    const struct bulk_keys *k = x->keys;
-    size_t lo = 0, hi, mid;
-    int c;
-
-    if (!x->bulk || !k->ordered)
+    if (x->last_ticket[0] != '\0' && strcmp(c->ticket, x->last_ticket) <= 0)
+        return bulk_give_up(x, e);
+    memcpy(x->last_ticket, c->ticket, sizeof(x->last_ticket));
+    x->pend[x->npend++] = *c;
+    if (x->npend == CANDIDATE_BATCH && bulk_flush(x, e) == -1)
         return -1;
-    hi = k->n;
-    while (lo < hi) {
-        mid = lo + (hi - lo) / 2;
-        if ((c = strcmp(ticket, k->rows[mid].ticket)) == 0)
-            return k->rows[mid].line;
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return 0;
-}
-
-/* A row is written out of ticket order: the rows so far go into `seen`. */
-static int bulk_unordered(struct import_ctx *x)
-{
-    struct bulk_keys *k = x->keys;
-    size_t i;
-
-    k->ordered = 0;
-    for (i = 0; i < k->n; i++)
-        if (seen_add(x, k->rows[i].ticket, k->rows[i].line) == -1)
-            return -1;
-    return 0;
-}
-
-/* The row written before that holds c's key (BULK_SEAT or BULK_ID): 1
- * with *holder filled, 0 none, -1 on error. */
-static int bulk_holder(struct import_ctx *x, const struct candidate *c,
-                       int which, struct candidate *holder, struct err *e)
-{
-    const struct bulk_keys *k = x->keys;
-    const uint64_t *t = which == BULK_SEAT ? k->seat : k->id;
-    uint64_t h = which == BULK_SEAT ? seat_key(c) : id_key(c);
-    size_t mask = k->nslots - 1, i;
-    const struct bulk_row *b;
-    int rc;
-
-    if (k->nslots == 0)
-        return 0;
-    for (i = (size_t)h & mask; t[i]; i = (i + 1) & mask) {
-        if ((t[i] ^ h) >> 32 != 0)
-            continue;
-        b = &k->rows[(t[i] & 0xffffffffU) - 1];
-        if ((which == BULK_SEAT ? b->seat : b->id) != h)
-            continue;
-        if (bulk_flush(x, e) == -1 ||
-            (rc = candidate_get(x->st, b->ticket, holder, e)) == -1)
-            return -1;
-        if (rc == 1 && same_key(which, c, holder))
-            return 1;
-    }
-    return 0;
-}
-
-/*
- * A first import: is c's seat, or its ID number in its session, a written
- * row's?  Refused then in candidate_put's words, in its order (the ticket
- * first, then the seat, then the ID number).  0 when c may go on to
- * candidate_put (which also refuses a ticket written before); -1 refused
- * (w->n > 0) or failed.
- */
-static int bulk_refused(struct import_ctx *x, const struct candidate *c,
-                        struct row_errs *w, struct err *e)
-{
-    struct candidate holder, old;
-    int seat, rc;
-
-    if ((seat = bulk_holder(x, c, BULK_SEAT, &holder, e)) == -1)
-        return -1;
-    if (!seat && (rc = bulk_holder(x, c, BULK_ID, &holder, e)) != 1)
-        return rc;
-    if ((rc = candidate_get(x->st, c->ticket, &old, e)) != 0)
-        return rc == 1 ? 0 : -1;
-    if (seat)
-        candidate_seat_taken(c, &holder, e);
-    else
-        candidate_id_taken(c, &holder, e);
-    roster_conflict(x, c, e);
-    return row_bad(w, "%s", e->msg);
-}
-
-/* A row written: noted for the keys, the line and the digest. */
-static int bulk_written(struct import_ctx *x, const struct candidate *c,
-                        int line, struct err *e)
-{
-    if ((!x->keys->ordered && seen_add(x, c->ticket, line) == -1) ||
-        bulk_add(x->keys, c, line) == -1)
-        return err_set(e, EX_OSERR, "out of memory");
     refdigest_rows_add(x->digest, c);
     return ROW_NEW;
 }
 
-/*
- * A valid row of a first import: refused when a row before holds its seat
- * or ID number; while the tickets come in order, written with the rows
- * after it (it is new); else written on its own by candidate_put, which
- * refuses a ticket written before.  As roster_row returns.
- */
-static int bulk_write(struct import_ctx *x, const struct candidate *c,
-                      struct row_errs *w, struct err *e)
-{
-    struct bulk_keys *k = x->keys;
-    int rc, dup;
-
-    if ((rc = bulk_refused(x, c, w, e)) != 0)
-        return rc;
-    if (k->ordered &&
-        (k->n == 0 || strcmp(c->ticket, k->rows[k->n - 1].ticket) > 0)) {
-        k->pend[k->npend++] = *c;
-        if (k->npend == CANDIDATE_BATCH && bulk_flush(x, e) == -1)
-            return -1;
-        return bulk_written(x, c, w->line, e);
-    }
-    if (bulk_flush(x, e) == -1)
-        return -1;
-    if ((rc = candidate_put(x->st, c, e)) == -1) {
-        if (e->code == EX_DATAERR) {
-            roster_conflict(x, c, e);
-            row_bad(w, "%s", e->msg);
-        }
-        return -1;
-    }
-    if (rc == 0) /* written before */
-        return (dup = seen_line(x, c->ticket)) > 0
-                   ? row_bad(w, "ticket %s appears twice (also on line %d)",
-                             c->ticket, dup)
-                   : ROW_SAME;
-    if (k->ordered && bulk_unordered(x) == -1)
-        return err_set(e, EX_OSERR, "out of memory");
-    return bulk_written(x, c, w->line, e);
-}
-
-/* At the start of a roster import without --apply-changes, in its
- * transaction: a first import (no candidate yet) drops the two indexes.
- * 0 (x->bulk set or not) or -1. */
+/* At the start of a roster import, in its transaction: a first import
+ * drops the two indexes.  0 (x->bulk set or not) or -1. */
 static int bulk_begin(struct import_ctx *x, struct err *e)
 {
     int rc;
 
-    if ((rc = candidate_none(x->st, e)) != 1)
-        return rc;
-    if ((x->keys = calloc(1, sizeof(*x->keys))) == NULL ||
-        (x->digest = refdigest_rows_new()) == NULL)
+    if (x->again || (rc = candidate_none(x->st, e)) == 0)
+        return 0;
+    if (rc == -1)
+        return -1;
+    if ((x->pend == NULL &&
+         (x->pend = calloc(CANDIDATE_BATCH, sizeof(*x->pend))) == NULL) ||
+        (x->digest == NULL && (x->digest = refdigest_rows_new()) == NULL))
         return err_set(e, EX_OSERR, "out of memory");
-    x->keys->ordered = 1;
     if (candidate_keys_drop(x->st, e) == -1)
         return -1;
     x->bulk = 1;
     return 0;
 }
 
-/* The roster.imported event.  A first import builds its indexes again
- * first, and the candidate table's digest is the one fed as the rows were
- * written (read back if they came out of ticket order). */
+/* After the file: the rows written, the indexes built from them.  0, or
+ * -1 (given up when the keys are not unique). */
+static int bulk_end(struct import_ctx *x, struct err *e)
+{
+    int rc;
+
+    if (bulk_flush(x, e) == -1 || (rc = candidate_keys_build(x->st, e)) == -1)
+        return -1;
+    return rc == 1 ? bulk_give_up(x, e) : 0;
+}
+
+/* The roster.imported event; after a first import, with the candidate
+ * table's digest fed as its rows were written. */
 static int roster_event(struct import_ctx *x, struct event *ev, char **payload,
                         struct err *e)
 {
@@ -1388,10 +1152,21 @@ static int roster_event(struct import_ctx *x, struct event *ev, char **payload,
 
     if (!x->bulk)
         return refdigest_append(x->st, ev, payload, e);
-    if (bulk_flush(x, e) == -1 || candidate_keys_build(x->st, e) == -1 ||
-        refdigest_compute_rows(x->st, x->digest, &d, e) == -1)
+    if (refdigest_compute_rows(x->st, x->digest, &d, e) == -1)
         return -1;
     return refdigest_append_digest(x->st, ev, payload, &d, e);
+}
+
+/* Before the file is read again: what the given-up pass left.  Its rooms
+ * were rolled back with it. */
+static void bulk_reset(struct import_ctx *x)
+{
+    import_report_free(x->r);
+    x->bulk = 0;
+    x->npend = 0;
+    x->nrooms = x->lastroom = 0;
+    x->nunknown = 0;
+    x->seen_header = 0;
 }
 
 static int roster_row(struct import_ctx *x, char **f, struct row_errs *w,
@@ -1470,7 +1245,7 @@ static int roster_row(struct import_ctx *x, char **f, struct row_errs *w,
     if (room_known(x, room, e) == -1)
         return -1;
     if (x->bulk)
-        return bulk_write(x, &c, w, e);
+        return bulk_write(x, &c, e);
     if ((rc = candidate_put(x->st, &c, e)) == -1) {
         if (e->code == EX_DATAERR) {
             if (x->o->apply_changes)
@@ -1519,7 +1294,7 @@ int import_roster(struct store *st, const struct secret *sec, const char *path,
     free(x.sessions);
     free(x.rooms);
     free(x.seen);
-    bulk_keys_free(x.keys);
+    free(x.pend);
     refdigest_rows_free(x.digest);
     return rc;
 }

@@ -114,32 +114,20 @@ static int taken_by_other(struct store *st, const struct candidate *c,
                             e)) == -1)
         return -1;
     if (rc == 1 && strcmp(old.ticket, c->ticket) != 0)
-        return candidate_seat_taken(c, &old, e);
+        return err_set(e, EX_DATAERR,
+                       "seat %s in room %s of session %s is already taken by "
+                       "ticket %s",
+                       c->seat, c->room, c->session, old.ticket);
     if ((rc = one_candidate(st, SQL_BY_ID, c->id_hash, c->session, NULL, &old,
                             e)) == -1)
         return -1;
     if (rc == 1 && strcmp(old.ticket, c->ticket) != 0)
-        return candidate_id_taken(c, &old, e);
+        return err_set(e, EX_DATAERR,
+                       "this ID number is already on the roster of session %s "
+                       "(ticket %s%s)",
+                       c->session, old.ticket,
+                       old.withdrawn ? ", withdrawn" : "");
     return 0;
-}
-
-int candidate_seat_taken(const struct candidate *c,
-                         const struct candidate *holder, struct err *e)
-{
-    return err_set(e, EX_DATAERR,
-                   "seat %s in room %s of session %s is already taken by "
-                   "ticket %s",
-                   c->seat, c->room, c->session, holder->ticket);
-}
-
-int candidate_id_taken(const struct candidate *c,
-                       const struct candidate *holder, struct err *e)
-{
-    return err_set(e, EX_DATAERR,
-                   "this ID number is already on the roster of session %s "
-                   "(ticket %s%s)",
-                   c->session, holder->ticket,
-                   holder->withdrawn ? ", withdrawn" : "");
 }
 
 /* "seat 01 → 09, room 101 → 102": what differs from old to c, the ID
@@ -426,5 +414,9 @@ int candidate_keys_drop(struct store *st, struct err *e)
 
 int candidate_keys_build(struct store *st, struct err *e)
 {
-    return store_exec(st, SQL_KEYS_BUILD, e);
+    if (store_exec(st, SQL_KEYS_BUILD, e) == 0)
+        return 0;
+    return sqlite3_extended_errcode(store_db(st)) == SQLITE_CONSTRAINT_UNIQUE
+               ? 1
+               : -1;
 }

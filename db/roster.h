@@ -41,10 +41,10 @@ int room_ensure(struct store *st, const char *code, struct err *e);
 int candidate_put(struct store *st, const struct candidate *c, struct err *e);
 
 /*
- * Insert c[0..n), rows known to be new and to break no key (a first
- * import checks them itself first), inside the caller's transaction:
- * CANDIDATE_BATCH rows to a statement.  0, or -1 with the store's error
- * (any refusal is one: the caller's checks missed something).
+ * Insert c[0..n), rows known to be new (a first import's, in ticket
+ * order, with the seat and ID-number indexes dropped), inside the
+ * caller's transaction: CANDIDATE_BATCH rows to a statement.  0, or -1
+ * with the store's error.
  */
 #define CANDIDATE_BATCH 64
 int candidate_put_rows(struct store *st, const struct candidate *c, size_t n,
@@ -79,13 +79,6 @@ int candidate_withdraw(struct store *st, const char *ticket, struct err *e);
 int candidate_get(struct store *st, const char *ticket, struct candidate *out,
                   struct err *e);
 
-/* The reasons candidate_put gives when c's seat, or c's ID number in its
- * session, is holder's: -1 with EX_DATAERR and e filled. */
-int candidate_seat_taken(const struct candidate *c,
-                         const struct candidate *holder, struct err *e);
-int candidate_id_taken(const struct candidate *c,
-                       const struct candidate *holder, struct err *e);
-
 /* 1 when the candidate table has no row (withdrawn or not), 0 when it has
  * some, -1 on error. */
 int candidate_none(struct store *st, struct err *e);
@@ -93,10 +86,9 @@ int candidate_none(struct store *st, struct err *e);
 /*
  * A first import's bulk load (docs/roster-format.md, "Import speed"),
  * inside the caller's transaction: drop the seat and ID-number indexes,
- * write the rows (the caller keeps those two keys unique itself: the
- * database no longer does), then build both indexes again from the rows.
- * A rollback undoes the drop.  0 or -1; building fails with the store's
- * error when the rows break a key.
+ * write the rows, then build both indexes again from them.  A rollback
+ * undoes the drop.  Dropping: 0 or -1.  Building: 0, 1 when the rows hold
+ * a seat or an ID number twice (nothing is unique then: roll back), or -1.
  */
 int candidate_keys_drop(struct store *st, struct err *e);
 int candidate_keys_build(struct store *st, struct err *e);

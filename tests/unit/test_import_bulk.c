@@ -2,8 +2,8 @@
  * test_import_bulk.c: a first roster import (docs/roster-format.md, "Import
  * speed"): the candidate digest it records, fed as the rows are written,
  * is the one read back from the tables, for rows in ticket order and out
- * of it; the seat and ID-number keys it keeps itself while their indexes
- * are dropped refuse what the database refuses, in its words and order;
+ * of it; a file that holds a key twice (the bulk load given up, the file
+ * read again row by row) is refused in the database's words and order;
  * the schema after it is the migrated one and card reads use the index;
  * and a schema-4 site with candidates migrates to 5 with its record
  * intact.
